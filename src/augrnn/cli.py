@@ -1,0 +1,216 @@
+"""The ``augrnn`` command line: train, resume, eval, demo, tasks, presets."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from pathlib import Path
+
+import click
+import torch
+
+from augrnn.tasks import TASKS
+from augrnn.train.checkpoint import CheckpointError
+from augrnn.train.config import (
+    ConfigError,
+    apply_overrides,
+    config_from_dict,
+    load_preset,
+    parse_override_args,
+    preset_names,
+)
+from augrnn.train.loop import Trainer, TrainingDiverged, evaluation_set, evaluate, load_run
+
+DEMO_LENGTHS = (20, 40, 60, 80, 120)
+OVERRIDES_HELP = (
+    "OVERRIDES are --section.key=value pairs, e.g. --train.batch_size=32 --task.max_length=30; "
+    "an unknown key lists the valid ones."
+)
+
+
+def friendly_errors(fn):
+    """Turn the errors a user can cause into one-line messages instead of stack traces."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, CheckpointError, FileExistsError, ValueError) as err:
+            raise click.ClickException(str(err)) from err
+        except TrainingDiverged as err:
+            raise click.ClickException(
+                f"training stopped: {err}. The last good checkpoint is kept; try a lower "
+                "--optim.lr or gradient clipping (--optim.clip_norm=50)."
+            ) from err
+
+    return wrapper
+
+
+def default_run_dir(name: str) -> Path:
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="augrnn")
+def main() -> None:
+    """Augmented recurrent neural networks: train, evaluate and inspect them."""
+
+
+def _train(config, run_dir: Path, progress: bool, resume: bool = False):
+    trainer = Trainer(config, run_dir, resume=resume)
+    params = sum(p.numel() for p in trainer.model.parameters())
+    click.echo(
+        f"{config.model.kind.upper()} ({params:,} parameters) on {config.task_name}; "
+        f"run folder {run_dir}",
+        err=True,
+    )
+    result = trainer.train(progress=progress)
+    return trainer, result
+
+
+def _summary(result, headline: str) -> str:
+    metric = result.eval_metrics.get(headline, float("nan"))
+    return (
+        f"step {result.step:,}, {result.sequences:,} sequences, {result.elapsed:.0f} s; "
+        f"held-out {headline} {metric:.4f}"
+        + (" (target reached)" if result.reached_target else "")
+    )
+
+
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog=OVERRIDES_HELP,
+)
+@click.argument("preset")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--progress/--no-progress", default=True, help="Show the live progress bar.")
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@friendly_errors
+def train(preset: str, run_dir: Path | None, progress: bool, overrides: tuple[str, ...]) -> None:
+    """Train PRESET (a name from `augrnn presets` or a .toml file)."""
+    config = load_preset(preset, parse_override_args(overrides))
+    run_dir = run_dir or default_run_dir(config.preset)
+    trainer, result = _train(config, run_dir, progress)
+    click.echo(_summary(result, trainer.task.headline_metric))
+    click.echo(f"run folder: {run_dir}")
+
+
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog=OVERRIDES_HELP,
+)
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--progress/--no-progress", default=True)
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@friendly_errors
+def resume(run_dir: Path, progress: bool, overrides: tuple[str, ...]) -> None:
+    """Continue the run in RUN_DIR from its checkpoint (e.g. with a larger --train.steps)."""
+    from augrnn.train.checkpoint import load_checkpoint
+
+    saved = load_checkpoint(run_dir)["config"]
+    config = config_from_dict(apply_overrides(saved, parse_override_args(overrides)))
+    trainer, result = _train(config, run_dir, progress, resume=True)
+    click.echo(_summary(result, trainer.task.headline_metric))
+
+
+def _parse_lengths(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        lengths = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
+    if not lengths or min(lengths) < 1:
+        raise click.BadParameter(f"lengths must be positive integers, got {text!r}")
+    return lengths
+
+
+def length_table(run_dir: Path, lengths: list[int] | None, sequences: int) -> list[dict]:
+    """Held-out metrics of a trained run at each of ``lengths`` (all episodes at that length)."""
+    config, task, model, _ = load_run(run_dir)
+    config.train.eval_sequences = sequences
+    rows = []
+    for length in lengths or [None]:
+        metrics = evaluate(model, task, evaluation_set(task, config, length), "cpu")
+        rows.append({task.length_name: length or "train", **metrics})
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    columns = list(rows[0])
+    formatted = [
+        [f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+        for row in rows
+    ]
+    widths = [max(len(c), *(len(r[i]) for r in formatted)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in formatted]
+    return "\n".join(lines)
+
+
+@main.command(name="eval")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--lengths", help="Comma-separated lengths, e.g. 20,40,80,120 (default: training).")
+@click.option("--sequences", default=1000, show_default=True, help="Episodes per length.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@friendly_errors
+def eval_command(run_dir: Path, lengths: str | None, sequences: int, as_json: bool) -> None:
+    """Evaluate a trained run: cost and bit errors per sequence at each length."""
+    if sequences < 1:
+        raise click.BadParameter(f"--sequences must be >= 1, got {sequences}")
+    rows = length_table(run_dir, _parse_lengths(lengths), sequences)
+    click.echo(json.dumps(rows, indent=2) if as_json else format_table(rows))
+
+
+@main.command()
+@click.option("--seed", default=0, show_default=True)
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--progress/--no-progress", default=True)
+@friendly_errors
+def demo(seed: int, run_dir: Path | None, progress: bool) -> None:
+    """Train an NTM on copy (lengths 1-20) on the CPU, then test it on longer sequences."""
+    config = load_preset("demo", {"train.seed": str(seed)})
+    run_dir = run_dir or default_run_dir(f"demo-seed{seed}")
+    click.echo(
+        "Training a Neural Turing Machine to copy sequences of 1-20 random 8-bit vectors.\n"
+        f"It stops when the held-out cost is below {config.train.target} bits per sequence "
+        f"(or after {config.train.max_minutes:g} minutes).",
+        err=True,
+    )
+    trainer, result = _train(config, run_dir, progress)
+    click.echo(_summary(result, trainer.task.headline_metric))
+    click.echo("\nLength generalisation (trained on lengths 1-20, 100 sequences per length):")
+    click.echo(format_table(length_table(run_dir, list(DEMO_LENGTHS), 100)))
+    click.echo(f"\nrun folder: {run_dir}   (augrnn eval {run_dir} --lengths 20,40,80,120)")
+
+
+@main.command()
+@click.option("--seed", default=0, show_default=True)
+def tasks(seed: int) -> None:
+    """List the tasks and render one example of each."""
+    generator = torch.Generator().manual_seed(seed)
+    for name, cls in TASKS.items():
+        task = cls()
+        low, high = task.train_lengths
+        click.echo(f"== {name}: {cls.description}")
+        click.echo(
+            f"   input width {task.input_size}, output width {task.output_size}, "
+            f"{task.length_name} {low}-{high} in training"
+        )
+        batch = task.sample(1, generator, length=min(high, max(low, 4)))
+        click.echo(task.render(batch, 0))
+        click.echo()
+
+
+@main.command()
+@friendly_errors
+def presets() -> None:
+    """List the presets."""
+    for name in preset_names():
+        config = load_preset(name)
+        click.echo(f"{name:28s} {config.model.kind:5s} on {config.task_name}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,280 @@
+"""The Neural Turing Machine (Graves, Wayne & Danihelka 2014) as a core and as a sequence module.
+
+One step, in the order the DNC later made standard: the controller reads the input with the
+previous read vectors; its output parameterises every head; the write heads address and write
+M_{t−1} → M_t; the read heads address and read M_t; the output is a linear map of the
+controller output and the new read vectors.
+
+Head activations follow Collier & Beel (2018): key k and add vector a: tanh; strength β: softplus;
+gate g: sigmoid; shift s: softmax; sharpening γ: 1 + softplus; erase e: sigmoid.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from augrnn import addressing
+from augrnn.controllers import build_controller
+from augrnn.core import Core, Trace, emit, is_tracing, unroll
+
+MEMORY_INITS = ("constant", "learned", "random")
+#: Collier & Beel (2018): a small constant memory converged fastest and most stably.
+CONSTANT_MEMORY_VALUE = 1e-6
+#: Spread of the per-episode memory under ``memory_init="random"``.
+RANDOM_MEMORY_STD = 0.1
+#: Initial logit of slot 0 in the learned initial head weights, so heads start focused there.
+INITIAL_FOCUS_LOGIT = 10.0
+
+
+class NTMState(NamedTuple):
+    """State between steps.
+
+    controller:    the controller's own state.
+    memory:        (B, N, M) memory M_t.
+    read_weights:  (B, R, N) read weights w^r_t of the R read heads.
+    write_weights: (B, W, N) write weights w^w_t of the W write heads.
+    reads:         (B, R, M) read vectors r_t.
+    """
+
+    controller: Any
+    memory: Tensor
+    read_weights: Tensor
+    write_weights: Tensor
+    reads: Tensor
+
+
+class NTMCell(Core):
+    """One NTM step as a core: ``output, state = cell(x_t, state)``; output is (B, output_size)
+    logits.
+
+    Args:
+        input_size, output_size: widths of x_t and of the output.
+        controller: "lstm" or "feedforward".
+        controller_size, controller_layers: the controller's width and depth.
+        memory_slots, memory_width: N and M.
+        read_heads, write_heads: R and W.
+        shift_width: S, the odd number of allowed shifts (3 allows −1, 0, +1).
+        memory_init: "constant" (1e-6), "learned" (a parameter) or "random" (fresh per episode).
+        similarity: "cosine" (the paper's) or "dot".
+        clip_controller_outputs: clip the head parameters before their activations to ±this value
+            (Collier & Beel use 20); None leaves them unclipped.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        *,
+        controller: str = "lstm",
+        controller_size: int = 100,
+        controller_layers: int = 1,
+        memory_slots: int = 128,
+        memory_width: int = 20,
+        read_heads: int = 1,
+        write_heads: int = 1,
+        shift_width: int = 3,
+        memory_init: str = "constant",
+        similarity: str = "cosine",
+        clip_controller_outputs: float | None = 20.0,
+    ):
+        super().__init__()
+        for name, value in {
+            "input_size": input_size,
+            "output_size": output_size,
+            "memory_slots": memory_slots,
+            "memory_width": memory_width,
+            "read_heads": read_heads,
+            "write_heads": write_heads,
+        }.items():
+            if value < 1:
+                raise ValueError(f"NTMCell needs {name} >= 1, got {value}")
+        addressing.shift_offsets(shift_width)  # validates
+        if memory_init not in MEMORY_INITS:
+            raise ValueError(f"memory_init must be one of {MEMORY_INITS}, got {memory_init!r}")
+        if similarity not in addressing.SIMILARITIES:
+            raise ValueError(
+                f"similarity must be one of {addressing.SIMILARITIES}, got {similarity!r}"
+            )
+        if clip_controller_outputs is not None and clip_controller_outputs <= 0:
+            raise ValueError(
+                f"clip_controller_outputs must be positive or None, got {clip_controller_outputs}"
+            )
+        self.input_size = input_size
+        self.output_size = output_size
+        self.memory_slots = memory_slots
+        self.memory_width = memory_width
+        self.read_heads = read_heads
+        self.write_heads = write_heads
+        self.shift_width = shift_width
+        self.memory_init = memory_init
+        self.similarity = similarity
+        self.clip_controller_outputs = clip_controller_outputs
+
+        self.controller = build_controller(
+            controller, input_size + read_heads * memory_width, controller_size, controller_layers
+        )
+        hidden = self.controller.output_size
+        # Per head: key (M), β, g, shift (S), γ; write heads add erase (M) and add (M).
+        self._address_size = memory_width + shift_width + 3
+        self.read_params = nn.Linear(hidden, read_heads * self._address_size)
+        self.write_params = nn.Linear(hidden, write_heads * (self._address_size + 2 * memory_width))
+        self.readout = nn.Linear(hidden + read_heads * memory_width, output_size)
+
+        def initial_logits(heads: int) -> Tensor:
+            logits = torch.zeros(heads, memory_slots)
+            logits[:, 0] = INITIAL_FOCUS_LOGIT
+            return logits
+
+        self.initial_read_logits = nn.Parameter(initial_logits(read_heads))
+        self.initial_write_logits = nn.Parameter(initial_logits(write_heads))
+        self.initial_reads = nn.Parameter(torch.zeros(read_heads, memory_width))
+        if memory_init == "learned":
+            self.initial_memory = nn.Parameter(
+                torch.empty(memory_slots, memory_width).uniform_(-0.1, 0.1)
+            )
+        else:
+            self.register_buffer(
+                "initial_memory",
+                torch.full((memory_slots, memory_width), CONSTANT_MEMORY_VALUE),
+                persistent=False,
+            )
+
+    def initial_state(self, batch_size, device=None, dtype=None) -> NTMState:
+        device = self.initial_reads.device if device is None else device
+        dtype = self.initial_reads.dtype if dtype is None else dtype
+
+        def batched(t: Tensor) -> Tensor:
+            return t.to(device=device, dtype=dtype).unsqueeze(0).expand(batch_size, *t.shape)
+
+        memory = batched(self.initial_memory)
+        if self.memory_init == "random":
+            memory = memory + RANDOM_MEMORY_STD * torch.randn(
+                batch_size, self.memory_slots, self.memory_width, device=device, dtype=dtype
+            )
+        return NTMState(
+            controller=self.controller.initial_state(batch_size, device, dtype),
+            memory=memory,
+            read_weights=batched(torch.softmax(self.initial_read_logits, -1)),
+            write_weights=batched(torch.softmax(self.initial_write_logits, -1)),
+            reads=batched(self.initial_reads),
+        )
+
+    def _head_parameters(self, raw: Tensor, heads: int) -> dict[str, Tensor]:
+        """Split (B, heads·P) controller outputs into activated head parameters."""
+        if self.clip_controller_outputs is not None:
+            raw = raw.clamp(-self.clip_controller_outputs, self.clip_controller_outputs)
+        raw = raw.view(raw.shape[0], heads, -1)
+        m, s = self.memory_width, self.shift_width
+        params = {
+            "keys": torch.tanh(raw[..., :m]),
+            "strengths": F.softplus(raw[..., m]),
+            "gates": torch.sigmoid(raw[..., m + 1]),
+            "shifts": torch.softmax(raw[..., m + 2 : m + 2 + s], dim=-1),
+            "gammas": 1.0 + F.softplus(raw[..., m + 2 + s]),
+        }
+        if raw.shape[-1] > self._address_size:
+            base = self._address_size
+            params["erase"] = torch.sigmoid(raw[..., base : base + m])
+            params["add"] = torch.tanh(raw[..., base + m : base + 2 * m])
+        return params
+
+    def _address(
+        self, params: dict[str, Tensor], memory: Tensor, prev: Tensor, kind: str
+    ) -> Tensor:
+        weights, stages = addressing.address(
+            params["keys"],
+            params["strengths"],
+            params["gates"],
+            params["shifts"],
+            params["gammas"],
+            memory,
+            prev,
+            self.similarity,
+        )
+        if is_tracing():
+            for name, value in params.items():
+                emit(f"{kind}_{name}", value)
+            for name, value in stages.items():
+                emit(f"{kind}_{name}_weights", value)
+            emit(f"{kind}_weights", weights)
+        return weights
+
+    def forward(self, x: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
+        self.check_input(x)
+        batch = x.shape[0]
+        hidden, controller_state = self.controller(
+            torch.cat([x, state.reads.reshape(batch, -1)], dim=-1), state.controller
+        )
+        write = self._head_parameters(self.write_params(hidden), self.write_heads)
+        write_weights = self._address(write, state.memory, state.write_weights, "write")
+        memory = addressing.erase_and_write(
+            state.memory, write_weights, write["erase"], write["add"]
+        )
+        read = self._head_parameters(self.read_params(hidden), self.read_heads)
+        read_weights = self._address(read, memory, state.read_weights, "read")
+        reads = addressing.read(memory, read_weights)
+        if is_tracing():
+            emit("memory", memory)
+            emit("reads", reads)
+        output = self.readout(torch.cat([hidden, reads.reshape(batch, -1)], dim=-1))
+        return output, NTMState(controller_state, memory, read_weights, write_weights, reads)
+
+
+class RecurrentModel(nn.Module):
+    """A sequence module around any core, with an ``nn.LSTM``-like interface.
+
+    ``output, state = model(inputs, state=None)`` with inputs (T, B, input_size), or
+    (B, T, input_size) when ``batch_first``. Inputs are checked for width, dtype, device and
+    NaN before any computation, so a mistake reads as a sentence rather than a stack trace.
+    """
+
+    def __init__(self, core: Core, batch_first: bool = False):
+        super().__init__()
+        self.core = core
+        self.batch_first = batch_first
+        self.input_size = core.input_size
+        self.output_size = core.output_size
+
+    def initial_state(self, batch_size, device=None, dtype=None):
+        return self.core.initial_state(batch_size, device, dtype)
+
+    def forward(
+        self, inputs: Tensor, state: Any = None, trace: Trace | None = None
+    ) -> tuple[Tensor, Any]:
+        self.check_inputs(inputs)
+        return unroll(self.core, inputs, state, batch_first=self.batch_first, trace=trace)
+
+    def check_inputs(self, inputs: Tensor) -> None:
+        name = type(self).__name__
+        layout = "(batch, time, input_size)" if self.batch_first else "(time, batch, input_size)"
+        if not isinstance(inputs, Tensor):
+            raise TypeError(f"{name} expects a torch.Tensor, got {type(inputs).__name__}")
+        if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name} expects inputs of shape {layout} with input_size {self.input_size}, "
+                f"got {tuple(inputs.shape)}"
+            )
+        param = next(self.parameters())
+        if inputs.dtype != param.dtype:
+            raise ValueError(
+                f"{name} has {param.dtype} parameters but got {inputs.dtype} inputs; "
+                f"convert with inputs.to({param.dtype})"
+            )
+        if inputs.device != param.device:
+            raise ValueError(
+                f"{name} is on {param.device} but the inputs are on {inputs.device}; "
+                f"move them with inputs.to('{param.device}')"
+            )
+        if not torch.isfinite(inputs).all():
+            raise ValueError(f"{name} got inputs containing NaN or Inf")
+
+
+class NTM(RecurrentModel):
+    """A Neural Turing Machine over whole sequences; arguments as in :class:`NTMCell`."""
+
+    def __init__(self, input_size: int, output_size: int, *, batch_first: bool = False, **kwargs):
+        super().__init__(NTMCell(input_size, output_size, **kwargs), batch_first=batch_first)

@@ -1,0 +1,28 @@
+"""The task registry: every task by name."""
+
+from __future__ import annotations
+
+from augrnn.tasks.associative_recall import AssociativeRecallTask
+from augrnn.tasks.base import Batch, Task, TaskConfig
+from augrnn.tasks.copy import CopyTask
+from augrnn.tasks.ngrams import NGramsTask
+from augrnn.tasks.priority_sort import PrioritySortTask
+from augrnn.tasks.repeat_copy import RepeatCopyTask
+
+TASKS: dict[str, type[Task]] = {
+    task.name: task
+    for task in (CopyTask, RepeatCopyTask, AssociativeRecallTask, NGramsTask, PrioritySortTask)
+}
+
+
+def get_task_class(name: str) -> type[Task]:
+    """The task class registered as ``name``; a clear error lists the known names."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}"
+        ) from None
+
+
+__all__ = ["TASKS", "Batch", "Task", "TaskConfig", "get_task_class"]

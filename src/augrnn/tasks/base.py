@@ -1,0 +1,143 @@
+"""What every task provides: a seeded generator, its loss, its metrics and a text rendering.
+
+Sequences are time-major: ``inputs`` is ``(T, B, input_size)``. Sequences of different lengths
+share a batch by padding; ``mask`` marks the time steps whose targets count, so padding never
+reaches the loss or the metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+LN2 = math.log(2.0)
+
+
+class Batch(NamedTuple):
+    """One batch of episodes.
+
+    inputs:  (T, B, input_size) float tensor.
+    targets: (T, B, output_size) float tensor; for bit tasks each entry is 0 or 1.
+    mask:    (T, B) float tensor, 1 where the target at that step is scored, else 0.
+    lengths: (B,) long tensor, the task's size parameter of each episode (e.g. the copy length).
+    """
+
+    inputs: Tensor
+    targets: Tensor
+    mask: Tensor
+    lengths: Tensor
+
+
+@dataclass
+class TaskConfig:
+    """Base of every task's settings; each task subclasses it with its own fields."""
+
+
+class Task(ABC):
+    """A task: episode generator plus its loss, metrics and rendering.
+
+    Subclasses set ``name``, ``config_class``, ``input_size`` and ``output_size``; ``length_name``
+    says what the ``length`` argument of :meth:`sample` fixes (used by length-generalisation
+    evaluation), and ``train_lengths`` gives the (min, max) range drawn in training.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    config_class: ClassVar[type[TaskConfig]]
+    length_name: ClassVar[str] = "length"
+    headline_metric: ClassVar[str] = "cost_bits"
+
+    def __init__(self, config: TaskConfig | None = None):
+        self.config = config if config is not None else self.config_class()
+
+    @property
+    @abstractmethod
+    def input_size(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def output_size(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def train_lengths(self) -> tuple[int, int]: ...
+
+    @abstractmethod
+    def sample(
+        self, batch_size: int, generator: torch.Generator, length: int | None = None
+    ) -> Batch:
+        """Draw ``batch_size`` episodes; ``length`` fixes the size parameter for every episode."""
+
+    def loss(self, logits: Tensor, batch: Batch) -> Tensor:
+        """Training loss: the mean over the batch of each sequence's summed cost, in nats."""
+        return masked_bce_per_sequence(logits, batch).mean()
+
+    @torch.no_grad()
+    def metrics(self, logits: Tensor, batch: Batch) -> dict[str, float]:
+        """``cost_bits`` (bits per sequence) and ``bit_errors`` (per sequence), averaged over the
+        batch; ``bit_error_rate``, the fraction of scored bits that are wrong; and
+        ``sequence_accuracy``, the fraction of episodes without a single wrong bit."""
+        errors = bit_errors_per_sequence(logits, batch)
+        scored_bits = batch.mask.sum() * batch.targets.shape[-1]
+        return {
+            "cost_bits": (masked_bce_per_sequence(logits, batch) / LN2).mean().item(),
+            "bit_errors": errors.mean().item(),
+            "bit_error_rate": (errors.sum() / scored_bits.clamp_min(1)).item(),
+            "sequence_accuracy": (errors == 0).float().mean().item(),
+        }
+
+    @abstractmethod
+    def render(self, batch: Batch, index: int = 0, logits: Tensor | None = None) -> str:
+        """A text picture of episode ``index``: inputs, targets and, if given, the predictions."""
+
+
+def masked_bce_per_sequence(logits: Tensor, batch: Batch) -> Tensor:
+    """Binary cross-entropy summed over bits and scored steps: (T, B, K) logits -> (B,) nats."""
+    _check_logits(logits, batch)
+    per_bit = F.binary_cross_entropy_with_logits(logits, batch.targets, reduction="none")
+    return (per_bit.sum(-1) * batch.mask).sum(0)
+
+
+def bit_errors_per_sequence(logits: Tensor, batch: Batch) -> Tensor:
+    """Number of wrong bits (prediction = logit > 0) over scored steps: -> (B,)."""
+    _check_logits(logits, batch)
+    wrong = ((logits > 0).to(batch.targets.dtype) != batch.targets).to(logits.dtype)
+    return (wrong.sum(-1) * batch.mask).sum(0)
+
+
+def _check_logits(logits: Tensor, batch: Batch) -> None:
+    if logits.shape != batch.targets.shape:
+        raise ValueError(
+            f"model output has shape {tuple(logits.shape)}, but the targets have shape "
+            f"{tuple(batch.targets.shape)} (time, batch, output_size)"
+        )
+
+
+def random_bits(shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+    """Independent fair bits as a float tensor of ``shape``."""
+    return torch.randint(0, 2, shape, generator=generator).float()
+
+
+def uniform_ints(low: int, high: int, count: int, generator: torch.Generator) -> Tensor:
+    """``count`` integers drawn uniformly from [low, high], as a (count,) long tensor."""
+    return torch.randint(low, high + 1, (count,), generator=generator)
+
+
+def render_bits(rows: dict[str, Tensor]) -> str:
+    """Draw named (T, K) 0/1 (or probability) grids as text, one line per channel, time across.
+
+    Values >= 0.5 print as '#', below as '.', so a picture reads like the NTM paper's figures.
+    """
+    lines = []
+    for label, grid in rows.items():
+        lines.append(f"{label}:")
+        for channel in range(grid.shape[1]):
+            cells = "".join("#" if v >= 0.5 else "." for v in grid[:, channel].tolist())
+            lines.append(f"  {cells}")
+    return "\n".join(lines)

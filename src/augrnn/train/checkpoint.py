@@ -1,0 +1,66 @@
+"""Checkpoints: written atomically, read with clear errors.
+
+A checkpoint holds everything needed to resume exactly: model and optimiser state, the training
+data generator's and torch's RNG states, the step and sequence counters, the elapsed time and the
+config. It is written to a temporary file in the same folder and renamed over the old one, so a
+crash mid-write leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CHECKPOINT_NAME = "checkpoint.pt"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, unreadable or not one of ours."""
+
+
+def checkpoint_path(run_dir: Path | str) -> Path:
+    return Path(run_dir) / CHECKPOINT_NAME
+
+
+def save_checkpoint(run_dir: Path | str, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` (plus a format version) to ``run_dir/checkpoint.pt`` atomically."""
+    path = checkpoint_path(run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format_version": FORMAT_VERSION, **payload}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(run_dir: Path | str) -> dict[str, Any]:
+    """Read a run's checkpoint; a clear :class:`CheckpointError` if it is missing or corrupt."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"no run folder at {run_dir}")
+    path = checkpoint_path(run_dir)
+    if not path.is_file():
+        raise CheckpointError(
+            f"no checkpoint in {run_dir} (expected {path.name}); was the run started with "
+            "`augrnn train` and did it reach its first evaluation?"
+        )
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            f"the checkpoint {path} cannot be read (truncated or corrupted?): {err}"
+        ) from err
+    if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} is not an augrnn checkpoint (format {FORMAT_VERSION})")
+    return payload

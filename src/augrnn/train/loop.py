@@ -1,0 +1,314 @@
+"""The generic training loop: it knows no model or task beyond their interfaces.
+
+Tasks own their loss and metrics; models map (T, B, input) to (T, B, output) logits. The loop
+samples batches from a seeded generator, steps the optimiser with the configured clipping,
+evaluates on a fixed held-out set, logs to ``metrics.jsonl`` (and TensorBoard when installed),
+and checkpoints atomically at every evaluation. A resumed run continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from augrnn.models import build_model
+from augrnn.tasks import Batch, Task, get_task_class
+from augrnn.train.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from augrnn.train.config import Config, OptimConfig, config_from_dict
+
+METRICS_NAME = "metrics.jsonl"
+CONFIG_NAME = "config.json"
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradients became NaN or infinite."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    sequences: int
+    elapsed: float
+    eval_metrics: dict[str, float]
+    reached_target: bool
+
+
+def build_optimizer(params, config: OptimConfig) -> torch.optim.Optimizer:
+    if config.name == "rmsprop":
+        # centered=True is Graves's (2013) form: the gradient's running mean is subtracted.
+        return torch.optim.RMSprop(
+            params,
+            lr=config.lr,
+            alpha=config.rmsprop_decay,
+            eps=config.eps,
+            momentum=config.momentum,
+            centered=True,
+        )
+    if config.name == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    raise ValueError(f"optim.name must be 'rmsprop' or 'adam', got {config.name!r}")
+
+
+def evaluation_set(task: Task, config: Config, length: int | None = None) -> list[Batch]:
+    """The fixed held-out set: ``eval_sequences`` episodes from the run's evaluation seed."""
+    generator = torch.Generator().manual_seed(config.train.eval_seed + (length or 0))
+    remaining, batches = config.train.eval_sequences, []
+    while remaining > 0:
+        size = min(config.train.eval_batch_size, remaining)
+        batches.append(task.sample(size, generator, length=length))
+        remaining -= size
+    return batches
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, task: Task, batches: list[Batch], device: str) -> dict[str, float]:
+    """Task metrics averaged over every sequence of ``batches``."""
+    was_training = model.training
+    model.eval()
+    totals: dict[str, float] = {}
+    count = 0
+    for batch in batches:
+        batch = move_batch(batch, device)
+        logits, _ = model(batch.inputs)
+        size = batch.inputs.shape[1]
+        for name, value in task.metrics(logits, batch).items():
+            totals[name] = totals.get(name, 0.0) + value * size
+        count += size
+    model.train(was_training)
+    return {name: total / count for name, total in totals.items()}
+
+
+def move_batch(batch: Batch, device: str) -> Batch:
+    return Batch(*(t.to(device) for t in batch)) if device != "cpu" else batch
+
+
+class MetricsLog:
+    """Appends one JSON object per line to ``metrics.jsonl`` and mirrors scalars to TensorBoard."""
+
+    def __init__(self, run_dir: Path, tensorboard: bool):
+        self.path = run_dir / METRICS_NAME
+        self.writer = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                warnings.warn(
+                    "TensorBoard is not installed (pip install 'augrnn[tensorboard]'); "
+                    f"metrics go to {self.path} only",
+                    stacklevel=2,
+                )
+            else:
+                self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+
+    def write(self, split: str, step: int, sequences: int, values: dict[str, float]) -> None:
+        record = {"split": split, "step": step, "sequences": sequences, **values}
+        with self.path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.writer is not None:
+            for name, value in values.items():
+                self.writer.add_scalar(f"{split}/{name}", value, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def read_metrics(run_dir: Path | str) -> list[dict[str, Any]]:
+    path = Path(run_dir) / METRICS_NAME
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class Trainer:
+    """Trains ``config`` in ``run_dir``; ``resume=True`` continues from the run's checkpoint."""
+
+    def __init__(self, config: Config, run_dir: Path | str, *, resume: bool = False):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        tc = config.train
+        if tc.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"train.device is {tc.device!r} but no CUDA device is available")
+        if resume:
+            payload = load_checkpoint(self.run_dir)
+        elif checkpoint_path(self.run_dir).exists():
+            raise FileExistsError(
+                f"{self.run_dir} already holds a run; resume it with `augrnn resume "
+                f"{self.run_dir}` or choose another --run-dir"
+            )
+        torch.manual_seed(tc.seed)
+        self.task = get_task_class(config.task_name)(config.task)
+        self.model = build_model(config.model, self.task.input_size, self.task.output_size)
+        self.model.to(tc.device)
+        self.optimizer = build_optimizer(self.model.parameters(), config.optim)
+        self.generator = torch.Generator().manual_seed(tc.seed)
+        self.step = 0
+        self.sequences = 0
+        self.elapsed = 0.0
+        self.curriculum_length = tc.curriculum_start
+        self.last_eval: dict[str, float] = {}
+        if resume:
+            self._restore(payload)
+        self.eval_batches = evaluation_set(self.task, config)
+
+    def _restore(self, payload: dict[str, Any]) -> None:
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.generator.set_state(payload["generator"])
+        torch.set_rng_state(payload["torch_rng"])
+        self.step = payload["step"]
+        self.sequences = payload["sequences"]
+        self.elapsed = payload["elapsed"]
+        self.curriculum_length = payload["curriculum_length"]
+        self.last_eval = payload["eval_metrics"]
+
+    def checkpoint(self) -> Path:
+        return save_checkpoint(
+            self.run_dir,
+            {
+                "config": self.config.to_dict(),
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "generator": self.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "step": self.step,
+                "sequences": self.sequences,
+                "elapsed": self.elapsed,
+                "curriculum_length": self.curriculum_length,
+                "eval_metrics": self.last_eval,
+            },
+        )
+
+    def _sample(self) -> Batch:
+        length = None
+        if self.curriculum_length is not None:
+            low, high = self.task.train_lengths
+            if self.curriculum_length < high:
+                # Draw lengths from [low, current maximum] by sampling a length per episode.
+                top = max(low, self.curriculum_length)
+                length = int(torch.randint(low, top + 1, (1,), generator=self.generator))
+        return self.task.sample(self.config.train.batch_size, self.generator, length=length)
+
+    def _train_step(self, batch: Batch) -> tuple[float, float]:
+        """One optimiser step; returns the batch's cost (bits per sequence) and scored steps."""
+        batch = move_batch(batch, self.config.train.device)
+        logits, _ = self.model(batch.inputs)
+        loss = self.task.loss(logits, batch)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(f"the loss became {loss.item()} at step {self.step + 1}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        oc = self.config.optim
+        if oc.clip_value is not None:
+            nn.utils.clip_grad_value_(self.model.parameters(), oc.clip_value)
+        if oc.clip_norm is not None:
+            norm = nn.utils.clip_grad_norm_(self.model.parameters(), oc.clip_norm)
+            finite = bool(torch.isfinite(norm))
+        else:
+            finite = all(
+                bool(torch.isfinite(p.grad).all())
+                for p in self.model.parameters()
+                if p.grad is not None
+            )
+        if not finite:
+            raise TrainingDiverged(f"the gradients became NaN or infinite at step {self.step + 1}")
+        self.optimizer.step()
+        scored_steps = float(batch.mask.sum()) / batch.mask.shape[1]
+        return loss.item() / math.log(2), scored_steps
+
+    def _advance_curriculum(self, cost_per_step: float) -> None:
+        high = self.task.train_lengths[1]
+        if (
+            self.curriculum_length is not None
+            and self.curriculum_length < high
+            and cost_per_step < self.config.train.curriculum_threshold
+        ):
+            self.curriculum_length += 1
+
+    def train(self, progress: bool = True) -> TrainResult:
+        """Run until ``train.steps``, the target metric or the time limit; returns the summary."""
+        from tqdm.auto import tqdm
+
+        tc = self.config.train
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2))
+        log = MetricsLog(self.run_dir, tc.tensorboard)
+        headline = self.task.headline_metric
+        bar = tqdm(
+            total=tc.steps,
+            initial=self.step,
+            disable=not progress,
+            unit="step",
+            dynamic_ncols=True,
+            desc=self.config.preset or self.config.task_name,
+        )
+        reached = self._reached_target()
+        start = time.perf_counter() - self.elapsed
+        running: float | None = None
+        try:
+            while self.step < tc.steps and not reached:
+                cost, scored = self._train_step(self._sample())
+                self.step += 1
+                self.sequences += tc.batch_size
+                self.elapsed = time.perf_counter() - start
+                running = cost if running is None else 0.95 * running + 0.05 * cost
+                self._advance_curriculum(cost / max(scored, 1.0))
+                bar.update(1)
+                if self.step % tc.log_every == 0:
+                    values = {"cost_bits": cost, "elapsed": self.elapsed}
+                    if self.curriculum_length is not None:
+                        values["curriculum_length"] = self.curriculum_length
+                    log.write("train", self.step, self.sequences, values)
+                    postfix = {"seqs": self.sequences, "bits/seq": f"{running:.3f}"}
+                    if self.last_eval:
+                        postfix[f"eval {headline}"] = f"{self.last_eval[headline]:.3f}"
+                    bar.set_postfix(postfix, refresh=False)
+                out_of_time = tc.max_minutes is not None and self.elapsed >= 60 * tc.max_minutes
+                if self.step % tc.eval_every == 0 or self.step == tc.steps or out_of_time:
+                    self._evaluate_and_checkpoint(log)
+                    reached = self._reached_target()
+                if out_of_time:
+                    break
+            if not self.last_eval or self.last_eval.get("step") != self.step:
+                self._evaluate_and_checkpoint(log)
+                reached = self._reached_target()
+        finally:
+            bar.close()
+            log.close()
+        return TrainResult(
+            self.run_dir, self.step, self.sequences, self.elapsed, self.last_eval, reached
+        )
+
+    def _evaluate_and_checkpoint(self, log: MetricsLog) -> None:
+        metrics = evaluate(self.model, self.task, self.eval_batches, self.config.train.device)
+        self.last_eval = {**metrics, "step": self.step, "sequences": self.sequences}
+        log.write("eval", self.step, self.sequences, {**metrics, "elapsed": self.elapsed})
+        self.checkpoint()
+
+    def _reached_target(self) -> bool:
+        target = self.config.train.target
+        return (
+            target is not None
+            and bool(self.last_eval)
+            and self.last_eval[self.task.headline_metric] < target
+        )
+
+
+def load_run(run_dir: Path | str) -> tuple[Config, Task, nn.Module, dict[str, Any]]:
+    """A trained run's config, task and model (in eval mode, on the CPU) and its checkpoint."""
+    payload = load_checkpoint(run_dir)
+    config = config_from_dict(payload["config"])
+    task = get_task_class(config.task_name)(config.task)
+    model = build_model(config.model, task.input_size, task.output_size)
+    model.load_state_dict(payload["model"])
+    model.eval()
+    return config, task, model, payload

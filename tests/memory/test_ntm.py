@@ -1,0 +1,183 @@
+"""The NTM core and sequence module: shapes, state, trace, initialisation, bad input, stability."""
+
+import pytest
+import torch
+
+from augrnn.core import Trace, unroll
+from augrnn.memory.ntm import CONSTANT_MEMORY_VALUE, NTM, NTMCell, NTMState
+
+# A different size for every dimension, so a transposed axis fails.
+T, B, IN, OUT, N, M, R, W = 6, 3, 4, 5, 7, 2, 2, 3
+
+
+def small_cell(**kwargs) -> NTMCell:
+    settings = dict(
+        controller_size=8, memory_slots=N, memory_width=M, read_heads=R, write_heads=W
+    )
+    settings.update(kwargs)
+    return NTMCell(IN, OUT, **settings)
+
+
+def test_step_shapes_and_state_types():
+    torch.manual_seed(0)
+    cell = small_cell()
+    state = cell.initial_state(B)
+    assert isinstance(state, NTMState)
+    assert state.memory.shape == (B, N, M)
+    assert state.read_weights.shape == (B, R, N)
+    assert state.write_weights.shape == (B, W, N)
+    assert state.reads.shape == (B, R, M)
+    y, new_state = cell(torch.randn(B, IN), state)
+    assert y.shape == (B, OUT)
+    assert new_state.memory.shape == (B, N, M)
+    torch.testing.assert_close(new_state.read_weights.sum(-1), torch.ones(B, R))
+    torch.testing.assert_close(new_state.write_weights.sum(-1), torch.ones(B, W))
+    # the state is immutable: the old memory is untouched by the step
+    torch.testing.assert_close(state.memory, torch.full((B, N, M), CONSTANT_MEMORY_VALUE))
+
+
+def test_sequence_module_time_major_and_batch_first_agree():
+    torch.manual_seed(0)
+    xs = torch.randn(T, B, IN)
+    model = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M)
+    y, state = model(xs)
+    assert y.shape == (T, B, OUT)
+    model_bf = NTM(IN, OUT, batch_first=True, controller_size=8, memory_slots=N, memory_width=M)
+    model_bf.load_state_dict(model.state_dict())
+    y_bf, state_bf = model_bf(xs.transpose(0, 1))
+    assert y_bf.shape == (B, T, OUT)
+    torch.testing.assert_close(y_bf.transpose(0, 1), y)
+    torch.testing.assert_close(state_bf.memory, state.memory)
+
+
+def test_continuing_from_a_state_equals_one_pass():
+    torch.manual_seed(0)
+    model = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M)
+    xs = torch.randn(T, B, IN)
+    y, _ = model(xs)
+    y1, mid = model(xs[:2])
+    y2, _ = model(xs[2:], mid)
+    torch.testing.assert_close(torch.cat([y1, y2]), y)
+
+
+def test_trace_holds_the_addressing_pipeline_per_step():
+    torch.manual_seed(0)
+    cell = small_cell()
+    trace = Trace()
+    unroll(cell, torch.randn(T, B, IN), trace=trace)
+    assert len(trace) == T
+    expected_shapes = {
+        "read_weights": (T, B, R, N),
+        "write_weights": (T, B, W, N),
+        "read_keys": (T, B, R, M),
+        "write_strengths": (T, B, W),
+        "read_gates": (T, B, R),
+        "write_shifts": (T, B, W, 3),
+        "read_gammas": (T, B, R),
+        "write_erase": (T, B, W, M),
+        "write_add": (T, B, W, M),
+        "read_content_weights": (T, B, R, N),
+        "write_gated_weights": (T, B, W, N),
+        "read_shifted_weights": (T, B, R, N),
+        "memory": (T, B, N, M),
+        "reads": (T, B, R, M),
+    }
+    for name, shape in expected_shapes.items():
+        assert trace.stack(name).shape == shape, name
+    torch.testing.assert_close(trace.stack("read_weights").sum(-1), torch.ones(T, B, R))
+    assert torch.all(trace.stack("read_gammas") >= 1.0)
+    # the traced final memory is the memory of the returned state
+    _, state = unroll(cell, torch.zeros(1, B, IN))
+    traced = Trace()
+    unroll(cell, torch.zeros(1, B, IN), trace=traced)
+    torch.testing.assert_close(traced.stack("memory")[0], state.memory.detach())
+
+
+def test_feedforward_controller_and_dot_similarity_run():
+    torch.manual_seed(0)
+    cell = small_cell(controller="feedforward", controller_layers=2, similarity="dot")
+    y, _ = unroll(cell, torch.randn(T, B, IN))
+    assert y.shape == (T, B, OUT) and torch.isfinite(y).all()
+
+
+def test_memory_initialisations():
+    torch.manual_seed(0)
+    constant = small_cell(memory_init="constant").initial_state(B).memory
+    assert torch.all(constant == CONSTANT_MEMORY_VALUE)
+    learned_cell = small_cell(memory_init="learned")
+    assert any(p is learned_cell.initial_memory for p in learned_cell.parameters())
+    y, _ = unroll(learned_cell, torch.randn(T, B, IN))
+    y.sum().backward()
+    assert learned_cell.initial_memory.grad is not None
+    assert learned_cell.initial_memory.grad.abs().sum() > 0
+    random_cell = small_cell(memory_init="random")
+    first, second = random_cell.initial_state(B).memory, random_cell.initial_state(B).memory
+    assert not torch.equal(first, second)
+
+
+def test_initial_state_follows_dtype():
+    cell = small_cell().double()
+    state = cell.initial_state(B, dtype=torch.float64)
+    assert state.memory.dtype == torch.float64 and state.controller.h.dtype == torch.float64
+    y, _ = cell(torch.randn(B, IN, dtype=torch.float64), state)
+    assert y.dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(memory_slots=0), "memory_slots >= 1"),
+        (dict(shift_width=2), "positive odd"),
+        (dict(memory_init="zeros"), "memory_init must be one of"),
+        (dict(controller="gru"), "unknown controller"),
+        (dict(similarity="l2"), "similarity must be one of"),
+        (dict(clip_controller_outputs=-1.0), "clip_controller_outputs"),
+    ],
+)
+def test_bad_settings_are_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        small_cell(**kwargs)
+
+
+def test_bad_inputs_are_clear_errors():
+    model = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M)
+    with pytest.raises(ValueError, match=r"input_size 4, got \(6, 3, 5\)"):
+        model(torch.randn(T, B, IN + 1))
+    with pytest.raises(ValueError, match=r"\(time, batch, input_size\)"):
+        model(torch.randn(B, IN))
+    with pytest.raises(ValueError, match="float64 inputs"):
+        model(torch.randn(T, B, IN, dtype=torch.float64))
+    bad = torch.randn(T, B, IN)
+    bad[2, 1, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        model(bad)
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        model([[0.0] * IN])
+    with pytest.raises(ValueError, match=r"shape \(batch, 4\)"):
+        small_cell()(torch.randn(B, IN + 2), small_cell().initial_state(B))
+
+
+@pytest.mark.parametrize("scale", [1e3, 1e6])
+def test_no_nan_in_outputs_or_gradients_with_extreme_inputs(scale):
+    torch.manual_seed(0)
+    for clip in (20.0, None):
+        cell = small_cell(clip_controller_outputs=clip)
+        with torch.no_grad():  # saturate every head parameter
+            for p in (cell.read_params.weight, cell.write_params.weight):
+                p.mul_(1e3)
+        y, state = unroll(cell, scale * torch.randn(T, B, IN))
+        (y.sum() + state.memory.sum()).backward()
+        assert torch.isfinite(y).all()
+        for name, p in cell.named_parameters():
+            assert p.grad is None or torch.isfinite(p.grad).all(), name
+
+
+def test_gradcheck_float64_through_a_tiny_ntm():
+    torch.manual_seed(0)
+    cell = NTMCell(2, 2, controller_size=3, memory_slots=4, memory_width=3).double()
+    xs = torch.randn(3, 2, 2, dtype=torch.float64, requires_grad=True)
+
+    def run(inputs):
+        return unroll(cell, inputs)[0]
+
+    assert torch.autograd.gradcheck(run, (xs,), atol=1e-5)

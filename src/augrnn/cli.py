@@ -20,7 +20,7 @@ from augrnn.train.config import (
     parse_override_args,
     preset_names,
 )
-from augrnn.train.loop import Trainer, TrainingDiverged, evaluation_set, evaluate, load_run
+from augrnn.train.loop import Trainer, TrainingDiverged, evaluate, evaluation_set, load_run
 
 DEMO_LENGTHS = (20, 40, 60, 80, 120)
 OVERRIDES_HELP = (
@@ -73,8 +73,7 @@ def _summary(result, headline: str) -> str:
     metric = result.eval_metrics.get(headline, float("nan"))
     return (
         f"step {result.step:,}, {result.sequences:,} sequences, {result.elapsed:.0f} s; "
-        f"held-out {headline} {metric:.4f}"
-        + (" (target reached)" if result.reached_target else "")
+        f"held-out {headline} {metric:.4f}" + (" (target reached)" if result.reached_target else "")
     )
 
 
@@ -144,8 +143,8 @@ def format_table(rows: list[dict]) -> str:
         for row in rows
     ]
     widths = [max(len(c), *(len(r[i]) for r in formatted)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in formatted]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in formatted]
     return "\n".join(lines)
 
 

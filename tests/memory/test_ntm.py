@@ -11,9 +11,7 @@ T, B, IN, OUT, N, M, R, W = 6, 3, 4, 5, 7, 2, 2, 3
 
 
 def small_cell(**kwargs) -> NTMCell:
-    settings = dict(
-        controller_size=8, memory_slots=N, memory_width=M, read_heads=R, write_heads=W
-    )
+    settings = dict(controller_size=8, memory_slots=N, memory_width=M, read_heads=R, write_heads=W)
     settings.update(kwargs)
     return NTMCell(IN, OUT, **settings)
 
@@ -181,3 +179,24 @@ def test_gradcheck_float64_through_a_tiny_ntm():
         return unroll(cell, inputs)[0]
 
     assert torch.autograd.gradcheck(run, (xs,), atol=1e-5)
+
+
+def test_compiled_step_matches_eager_and_keeps_the_state_dict():
+    torch.manual_seed(0)
+    eager = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
+    compiled = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile_step(dynamic=False)
+    assert compiled.state_dict().keys() == eager.state_dict().keys()
+    xs = torch.randn(T, B, IN)
+    y_eager, _ = eager(xs)
+    y_compiled, _ = compiled(xs)
+    torch.testing.assert_close(y_compiled, y_eager, rtol=1e-4, atol=1e-5)
+    y_eager.square().sum().backward()
+    y_compiled.square().sum().backward()
+    for (name, p), q in zip(eager.named_parameters(), compiled.parameters(), strict=True):
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
+    # tracing bypasses the compiled step and still records every step
+    trace = Trace()
+    compiled(xs, trace=trace)
+    assert len(trace) == T

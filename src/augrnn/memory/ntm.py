@@ -238,6 +238,13 @@ class RecurrentModel(nn.Module):
         self.batch_first = batch_first
         self.input_size = core.input_size
         self.output_size = core.output_size
+        self._compiled_core: Core | None = None
+
+    def compile_step(self, **compile_kwargs) -> None:
+        """Run untraced sequences through ``torch.compile(core)``: one compiled step, reused for
+        every sequence length. The compiled step is kept outside the module's children, so
+        ``state_dict`` and checkpoints are the same as for the eager model."""
+        object.__setattr__(self, "_compiled_core", torch.compile(self.core, **compile_kwargs))
 
     def initial_state(self, batch_size, device=None, dtype=None):
         return self.core.initial_state(batch_size, device, dtype)
@@ -246,7 +253,8 @@ class RecurrentModel(nn.Module):
         self, inputs: Tensor, state: Any = None, trace: Trace | None = None
     ) -> tuple[Tensor, Any]:
         self.check_inputs(inputs)
-        return unroll(self.core, inputs, state, batch_first=self.batch_first, trace=trace)
+        core = self.core if trace is not None or self._compiled_core is None else self._compiled_core
+        return unroll(core, inputs, state, batch_first=self.batch_first, trace=trace)
 
     def check_inputs(self, inputs: Tensor) -> None:
         name = type(self).__name__

@@ -65,6 +65,10 @@ class OptimConfig:
     eps: float = 1e-4
     clip_value: float | None = 10.0
     clip_norm: float | None = None
+    #: "constant", or "cosine": the learning rate falls along a half cosine from ``lr`` at step 0
+    #: to ``lr * min_lr_ratio`` at ``train.steps``.
+    schedule: str = "constant"
+    min_lr_ratio: float = 0.05
 
 
 @dataclass
@@ -91,6 +95,12 @@ class TrainConfig:
     curriculum_threshold: float = 0.02
     tensorboard: bool = True
     device: str = "cpu"
+    #: CPU threads for torch (None: torch's default). Give each of several parallel runs 1 thread:
+    #: oversubscribed cores slow small-tensor recurrent steps by orders of magnitude.
+    threads: int | None = None
+    #: Compile the model's step with torch.compile (needs a C++ compiler on the CPU); the first
+    #: steps take longer while it compiles.
+    compile: bool = False
 
 
 @dataclass

@@ -58,6 +58,26 @@ def build_optimizer(params, config: OptimConfig) -> torch.optim.Optimizer:
     raise ValueError(f"optim.name must be 'rmsprop' or 'adam', got {config.name!r}")
 
 
+SCHEDULES = ("constant", "cosine")
+
+
+def build_schedule(
+    optimizer: torch.optim.Optimizer, config: OptimConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning-rate schedule over ``total_steps`` optimiser steps."""
+    if config.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    if config.schedule == "cosine":
+        floor = config.min_lr_ratio
+
+        def factor(step: int) -> float:
+            progress = min(step / max(total_steps, 1), 1.0)
+            return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    raise ValueError(f"optim.schedule must be one of {SCHEDULES}, got {config.schedule!r}")
+
+
 def evaluation_set(task: Task, config: Config, length: int | None = None) -> list[Batch]:
     """The fixed held-out set: ``eval_sequences`` episodes from the run's evaluation seed."""
     generator = torch.Generator().manual_seed(config.train.eval_seed + (length or 0))
@@ -145,11 +165,16 @@ class Trainer:
                 f"{self.run_dir} already holds a run; resume it with `augrnn resume "
                 f"{self.run_dir}` or choose another --run-dir"
             )
+        if tc.threads is not None:
+            torch.set_num_threads(tc.threads)
         torch.manual_seed(tc.seed)
         self.task = get_task_class(config.task_name)(config.task)
         self.model = build_model(config.model, self.task.input_size, self.task.output_size)
         self.model.to(tc.device)
+        if tc.compile:
+            self.model.compile_step(dynamic=False)
         self.optimizer = build_optimizer(self.model.parameters(), config.optim)
+        self.schedule = build_schedule(self.optimizer, config.optim, tc.steps)
         self.generator = torch.Generator().manual_seed(tc.seed)
         self.step = 0
         self.sequences = 0
@@ -163,6 +188,7 @@ class Trainer:
     def _restore(self, payload: dict[str, Any]) -> None:
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
+        self.schedule.load_state_dict(payload["schedule"])
         self.generator.set_state(payload["generator"])
         torch.set_rng_state(payload["torch_rng"])
         self.step = payload["step"]
@@ -178,6 +204,7 @@ class Trainer:
                 "config": self.config.to_dict(),
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
+                "schedule": self.schedule.state_dict(),
                 "generator": self.generator.get_state(),
                 "torch_rng": torch.get_rng_state(),
                 "step": self.step,
@@ -222,6 +249,7 @@ class Trainer:
         if not finite:
             raise TrainingDiverged(f"the gradients became NaN or infinite at step {self.step + 1}")
         self.optimizer.step()
+        self.schedule.step()
         scored_steps = float(batch.mask.sum()) / batch.mask.shape[1]
         return loss.item() / math.log(2), scored_steps
 
@@ -264,7 +292,11 @@ class Trainer:
                 self._advance_curriculum(cost / max(scored, 1.0))
                 bar.update(1)
                 if self.step % tc.log_every == 0:
-                    values = {"cost_bits": cost, "elapsed": self.elapsed}
+                    values = {
+                        "cost_bits": cost,
+                        "elapsed": self.elapsed,
+                        "lr": self.optimizer.param_groups[0]["lr"],
+                    }
                     if self.curriculum_length is not None:
                         values["curriculum_length"] = self.curriculum_length
                     log.write("train", self.step, self.sequences, values)

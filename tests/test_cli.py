@@ -1,0 +1,94 @@
+"""The command line, driven through click's runner: output a user sees and clear errors."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from augrnn.cli import main
+from augrnn.tasks import TASKS
+
+TINY = [
+    "--task.bits=3",
+    "--task.max_length=3",
+    "--model.controller_size=8",
+    "--model.memory_slots=8",
+    "--model.memory_width=4",
+    "--train.steps=4",
+    "--train.eval_every=2",
+    "--train.eval_sequences=16",
+    "--train.tensorboard=false",
+]
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_tasks_lists_and_renders_every_task(runner):
+    result = runner.invoke(main, ["tasks"])
+    assert result.exit_code == 0, result.output
+    for name in TASKS:
+        assert f"== {name}:" in result.output
+    assert "#" in result.output  # bit pictures were drawn
+
+
+def test_presets_lists_the_demo(runner):
+    result = runner.invoke(main, ["presets"])
+    assert result.exit_code == 0
+    assert "demo" in result.output and "copy_lstm" in result.output
+
+
+def test_train_then_eval_prints_a_length_table(runner, tmp_path):
+    run = tmp_path / "run"
+    result = runner.invoke(main, ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY])
+    assert result.exit_code == 0, result.output
+    assert "step 4, 4 sequences" in result.output
+    assert f"run folder: {run}" in result.output
+
+    result = runner.invoke(main, ["eval", str(run), "--lengths", "2,5", "--sequences", "8"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].split()[:3] == ["length", "cost_bits", "bit_errors"]
+    assert [line.split()[0] for line in lines[1:]] == ["2", "5"]
+
+    result = runner.invoke(main, ["eval", str(run), "--lengths", "3", "--json", "--sequences", "8"])
+    rows = json.loads(result.output)
+    assert rows[0]["length"] == 3 and rows[0]["cost_bits"] > 0
+
+
+def test_resume_continues_a_run(runner, tmp_path):
+    run = tmp_path / "run"
+    runner.invoke(main, ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY])
+    result = runner.invoke(main, ["resume", str(run), "--no-progress", "--train.steps=6"])
+    assert result.exit_code == 0, result.output
+    assert "step 6, 6 sequences" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "nosuchpreset"], "unknown preset 'nosuchpreset'"),
+        (["train", "copy", "--train.nope=1"], "unknown config key 'train.nope'"),
+        (["train", "copy", "--train.steps=many"], "expects int"),
+        (["train", "copy", "train.steps=3"], "--section.key=value"),
+        (["eval", "/nonexistent/run"], "no run folder"),
+        (["eval", ".", "--lengths", "a,b"], "comma-separated integers"),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(runner, args, message):
+    result = runner.invoke(main, args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_corrupt_checkpoint_is_reported(runner, tmp_path):
+    run = tmp_path / "run"
+    runner.invoke(main, ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY])
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    result = runner.invoke(main, ["eval", str(run)])
+    assert result.exit_code == 1
+    assert "cannot be read" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,136 @@
+"""The training loop: learning, exact resume, atomic checkpoints, NaN handling, logging."""
+
+import json
+
+import pytest
+import torch
+
+from augrnn.train.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
+from augrnn.train.config import load_preset, parse_override_args
+from augrnn.train.loop import Trainer, TrainingDiverged, load_run, read_metrics
+
+TINY = (
+    "--task.bits=4 --task.max_length=4 --model.controller_size=32 --model.memory_slots=8 "
+    "--model.memory_width=6 --optim.name=adam --optim.lr=1e-2 --optim.clip_value=none "
+    "--optim.clip_norm=10 --train.batch_size=16 --train.eval_sequences=200 "
+    "--train.tensorboard=false"
+)
+
+
+def tiny_config(extra: str = ""):
+    return load_preset("copy", parse_override_args((TINY + " " + extra).split()))
+
+
+def test_a_tiny_ntm_learns_a_tiny_copy_task(tmp_path):
+    """Copy of 1-4 vectors of 4 bits: from about 10 bits per sequence to under 0.5."""
+    config = tiny_config("--train.steps=800 --train.eval_every=50 --train.target=0.5")
+    result = Trainer(config, tmp_path / "run").train(progress=False)
+    assert result.reached_target, result.eval_metrics
+    assert result.eval_metrics["cost_bits"] < 0.5
+    first_eval = next(r for r in read_metrics(tmp_path / "run") if r["split"] == "eval")
+    assert first_eval["cost_bits"] > 5.0  # it really started from chance
+
+
+def test_a_stopped_and_resumed_run_ends_with_the_same_parameters(tmp_path):
+    straight = Trainer(tiny_config("--train.steps=12 --train.eval_every=6"), tmp_path / "a")
+    straight.train(progress=False)
+
+    first = Trainer(tiny_config("--train.steps=6 --train.eval_every=6"), tmp_path / "b")
+    first.train(progress=False)
+    resumed = Trainer(
+        tiny_config("--train.steps=12 --train.eval_every=6"), tmp_path / "b", resume=True
+    )
+    assert resumed.step == 6
+    resumed.train(progress=False)
+
+    assert resumed.step == straight.step == 12
+    for (name, p), q in zip(
+        straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(p, q), name
+    assert resumed.generator.get_state().equal(straight.generator.get_state())
+
+
+def test_nan_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path):
+    trainer = Trainer(tiny_config("--train.steps=20 --train.eval_every=4"), tmp_path / "run")
+    real_loss = trainer.task.loss
+
+    def loss_that_breaks(logits, batch):
+        loss = real_loss(logits, batch)
+        return loss * float("nan") if trainer.step >= 6 else loss
+
+    trainer.task.loss = loss_that_breaks
+    with pytest.raises(TrainingDiverged, match="NaN.*step 7|step 7"):
+        trainer.train(progress=False)
+    payload = load_checkpoint(tmp_path / "run")
+    assert payload["step"] == 4
+    assert all(torch.isfinite(v).all() for v in payload["model"].values())
+
+
+def test_checkpoint_contents_and_errors(tmp_path):
+    run = tmp_path / "run"
+    Trainer(tiny_config("--train.steps=3 --train.eval_every=3"), run).train(progress=False)
+    config, task, model, payload = load_run(run)
+    assert payload["step"] == 3 and payload["sequences"] == 48
+    assert config.task.bits == 4 and task.input_size == 5
+    assert not model.training
+    assert not list(run.glob(".checkpoint-*"))  # no temporary file left behind
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["task"]["name"] == "copy"
+
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        Trainer(tiny_config("--train.steps=3"), run)
+    with pytest.raises(CheckpointError, match="no run folder"):
+        load_run(tmp_path / "nowhere")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_run(empty)
+    data = checkpoint_path(run).read_bytes()
+    checkpoint_path(run).write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        load_run(run)
+
+
+def test_metrics_log_and_target_stop(tmp_path):
+    run = tmp_path / "run"
+    config = tiny_config(
+        "--train.steps=100 --train.eval_every=5 --train.log_every=1 --train.target=1e9"
+    )
+    result = Trainer(config, run).train(progress=False)
+    assert result.step == 5 and result.reached_target  # any cost is below 1e9
+    records = read_metrics(run)
+    train_rows = [r for r in records if r["split"] == "train"]
+    eval_rows = [r for r in records if r["split"] == "eval"]
+    assert [r["step"] for r in train_rows] == [1, 2, 3, 4, 5]
+    assert [r["sequences"] for r in eval_rows] == [80]
+    assert {"cost_bits", "bit_errors", "bit_error_rate", "sequence_accuracy"} <= set(eval_rows[0])
+
+
+def test_tensorboard_event_files_are_written(tmp_path):
+    pytest.importorskip("tensorboard")
+    run = tmp_path / "run"
+    config = tiny_config("--train.steps=2 --train.eval_every=2 --train.tensorboard=true")
+    Trainer(config, run).train(progress=False)
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_curriculum_raises_the_length_as_the_cost_falls(tmp_path):
+    config = tiny_config(
+        "--train.steps=40 --train.eval_every=40 --train.curriculum_start=1 "
+        "--train.curriculum_threshold=1e9"
+    )
+    trainer = Trainer(config, tmp_path / "run")
+    trainer.train(progress=False)
+    assert trainer.curriculum_length == 4  # threshold always met: one step up per step, capped
+    lengths = [
+        r["curriculum_length"] for r in read_metrics(tmp_path / "run") if "curriculum_length" in r
+    ]
+    assert lengths and lengths[-1] == 4
+
+
+def test_unavailable_device_is_a_clear_error(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        Trainer(tiny_config("--train.device=cuda"), tmp_path / "run")

@@ -122,11 +122,29 @@ def test_curriculum_raises_the_length_as_the_cost_falls(tmp_path):
     )
     trainer = Trainer(config, tmp_path / "run")
     trainer.train(progress=False)
-    assert trainer.curriculum_length == 4  # threshold always met: one step up per step, capped
-    lengths = [
+    assert trainer.curriculum_length == 4  # threshold always met: it climbs to the maximum
+    logged = [
         r["curriculum_length"] for r in read_metrics(tmp_path / "run") if "curriculum_length" in r
     ]
-    assert lengths and lengths[-1] == 4
+    assert logged and logged[-1] == 4
+
+
+def test_curriculum_batches_stay_within_the_current_length(tmp_path):
+    config = tiny_config(
+        "--train.steps=10 --train.eval_every=10 --train.curriculum_start=2 "
+        "--train.curriculum_threshold=0"
+    )
+    trainer = Trainer(config, tmp_path / "run")
+    tops = 0
+    for _ in range(30):
+        batch, at_top = trainer.sample_batch()
+        length = int(batch.lengths[0])
+        assert torch.all(batch.lengths == length) and 1 <= length <= 2
+        assert at_top == (length == 2)
+        tops += at_top
+    assert 0 < tops < 30
+    trainer.train(progress=False)  # a threshold of 0 is never met: the curriculum stays put
+    assert trainer.curriculum_length == 2
 
 
 def test_unavailable_device_is_a_clear_error(tmp_path):

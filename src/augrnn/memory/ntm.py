@@ -253,7 +253,9 @@ class RecurrentModel(nn.Module):
         self, inputs: Tensor, state: Any = None, trace: Trace | None = None
     ) -> tuple[Tensor, Any]:
         self.check_inputs(inputs)
-        core = self.core if trace is not None or self._compiled_core is None else self._compiled_core
+        core = (
+            self.core if trace is not None or self._compiled_core is None else self._compiled_core
+        )
         return unroll(core, inputs, state, batch_first=self.batch_first, trace=trace)
 
     def check_inputs(self, inputs: Tensor) -> None:

@@ -215,15 +215,17 @@ class Trainer:
             },
         )
 
-    def _sample(self) -> Batch:
-        length = None
+    def sample_batch(self) -> tuple[Batch, bool]:
+        """A training batch, and whether it is at the curriculum's current maximum length."""
         if self.curriculum_length is not None:
             low, high = self.task.train_lengths
             if self.curriculum_length < high:
-                # Draw lengths from [low, current maximum] by sampling a length per episode.
+                # One length per batch, uniform over [low, current maximum].
                 top = max(low, self.curriculum_length)
                 length = int(torch.randint(low, top + 1, (1,), generator=self.generator))
-        return self.task.sample(self.config.train.batch_size, self.generator, length=length)
+                batch = self.task.sample(self.config.train.batch_size, self.generator, length)
+                return batch, length == top
+        return self.task.sample(self.config.train.batch_size, self.generator), False
 
     def _train_step(self, batch: Batch) -> tuple[float, float]:
         """One optimiser step; returns the batch's cost (bits per sequence) and scored steps."""
@@ -254,12 +256,9 @@ class Trainer:
         return loss.item() / math.log(2), scored_steps
 
     def _advance_curriculum(self, cost_per_step: float) -> None:
-        high = self.task.train_lengths[1]
-        if (
-            self.curriculum_length is not None
-            and self.curriculum_length < high
-            and cost_per_step < self.config.train.curriculum_threshold
-        ):
+        """Lengthen the curriculum by one once a batch at its longest length is below the
+        threshold (shorter batches are no evidence that the longest is learned)."""
+        if cost_per_step < self.config.train.curriculum_threshold:
             self.curriculum_length += 1
 
     def train(self, progress: bool = True) -> TrainResult:
@@ -284,12 +283,14 @@ class Trainer:
         running: float | None = None
         try:
             while self.step < tc.steps and not reached:
-                cost, scored = self._train_step(self._sample())
+                batch, at_curriculum_top = self.sample_batch()
+                cost, scored = self._train_step(batch)
                 self.step += 1
                 self.sequences += tc.batch_size
                 self.elapsed = time.perf_counter() - start
                 running = cost if running is None else 0.95 * running + 0.05 * cost
-                self._advance_curriculum(cost / max(scored, 1.0))
+                if at_curriculum_top:
+                    self._advance_curriculum(cost / max(scored, 1.0))
                 bar.update(1)
                 if self.step % tc.log_every == 0:
                     values = {

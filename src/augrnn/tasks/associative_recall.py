@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from augrnn.tasks.base import Batch, Task, TaskConfig, random_bits, render_bits, uniform_ints
+from augrnn.tasks.base import Batch, Task, TaskConfig, episode_sizes, random_bits, render_bits
 
 
 @dataclass
@@ -66,14 +66,17 @@ class AssociativeRecallTask(Task):
     ) -> Batch:
         """Draw episodes; ``length`` fixes the number of items K for every episode."""
         c = self.config
-        if batch_size < 1:
-            raise ValueError(f"associative_recall batch_size must be >= 1, got {batch_size}")
-        if length is None:
-            counts = uniform_ints(c.min_items, c.max_items, batch_size, generator)
-        else:
-            if length < 2:
-                raise ValueError(f"associative_recall needs at least 2 items, got {length}")
-            counts = torch.full((batch_size,), length, dtype=torch.long)
+        # The queried item needs a successor, so an episode holds at least two items.
+        counts = episode_sizes(
+            self.name,
+            batch_size,
+            c.min_items,
+            c.max_items,
+            generator,
+            length,
+            name="items",
+            minimum=2,
+        )
 
         bits, n = c.bits, c.item_length
         max_items = int(counts.max())

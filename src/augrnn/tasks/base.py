@@ -124,9 +124,30 @@ def random_bits(shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
     return torch.randint(0, 2, shape, generator=generator).float()
 
 
-def uniform_ints(low: int, high: int, count: int, generator: torch.Generator) -> Tensor:
-    """``count`` integers drawn uniformly from [low, high], as a (count,) long tensor."""
-    return torch.randint(low, high + 1, (count,), generator=generator)
+def episode_sizes(
+    task: str,
+    batch_size: int,
+    low: int,
+    high: int,
+    generator: torch.Generator,
+    fixed: int | None = None,
+    *,
+    name: str = "length",
+    minimum: int = 1,
+) -> Tensor:
+    """A (batch_size,) long tensor of per-episode sizes (a length, a repeat count, a number of
+    items): uniform over [low, high], or all equal to ``fixed`` when it is given.
+
+    Raises ``ValueError`` naming ``task`` for a batch size below 1 or a ``fixed`` below
+    ``minimum``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"{task} batch_size must be >= 1, got {batch_size}")
+    if fixed is None:
+        return torch.randint(low, high + 1, (batch_size,), generator=generator)
+    if fixed < minimum:
+        raise ValueError(f"{task} {name} must be >= {minimum}, got {fixed}")
+    return torch.full((batch_size,), fixed, dtype=torch.long)
 
 
 def render_bits(rows: dict[str, Tensor]) -> str:

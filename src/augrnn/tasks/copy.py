@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from augrnn.tasks.base import Batch, Task, TaskConfig, random_bits, render_bits, uniform_ints
+from augrnn.tasks.base import Batch, Task, TaskConfig, episode_sizes, random_bits, render_bits
 
 
 @dataclass
@@ -49,16 +49,9 @@ class CopyTask(Task):
         self, batch_size: int, generator: torch.Generator, length: int | None = None
     ) -> Batch:
         bits = self.config.bits
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if length is None:
-            lengths = uniform_ints(
-                self.config.min_length, self.config.max_length, batch_size, generator
-            )
-        else:
-            if length < 1:
-                raise ValueError(f"copy length must be >= 1, got {length}")
-            lengths = torch.full((batch_size,), length, dtype=torch.long)
+        lengths = episode_sizes(
+            self.name, batch_size, self.config.min_length, self.config.max_length, generator, length
+        )
         max_len = int(lengths.max())
         total = 2 * max_len + 1
         vectors = random_bits((max_len, batch_size, bits), generator)

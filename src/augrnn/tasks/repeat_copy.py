@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from augrnn.tasks.base import Batch, Task, TaskConfig, random_bits, render_bits, uniform_ints
+from augrnn.tasks.base import Batch, Task, TaskConfig, episode_sizes, random_bits, render_bits
 
 
 @dataclass
@@ -83,20 +83,12 @@ class RepeatCopyTask(Task):
     ) -> Batch:
         """Draw episodes; ``length`` fixes L and ``repeats`` fixes R for every episode."""
         c = self.config
-        if batch_size < 1:
-            raise ValueError(f"repeat_copy batch_size must be >= 1, got {batch_size}")
-        if length is None:
-            lengths = uniform_ints(c.min_length, c.max_length, batch_size, generator)
-        else:
-            if length < 1:
-                raise ValueError(f"repeat_copy length must be >= 1, got {length}")
-            lengths = torch.full((batch_size,), length, dtype=torch.long)
-        if repeats is None:
-            reps = uniform_ints(c.min_repeats, c.max_repeats, batch_size, generator)
-        else:
-            if repeats < 1:
-                raise ValueError(f"repeat_copy repeats must be >= 1, got {repeats}")
-            reps = torch.full((batch_size,), repeats, dtype=torch.long)
+        lengths = episode_sizes(
+            self.name, batch_size, c.min_length, c.max_length, generator, length
+        )
+        reps = episode_sizes(
+            self.name, batch_size, c.min_repeats, c.max_repeats, generator, repeats, name="repeats"
+        )
 
         bits = c.bits
         max_len = int(lengths.max())

@@ -11,7 +11,7 @@ import click
 import torch
 
 from augrnn.tasks import TASKS
-from augrnn.train.checkpoint import CheckpointError
+from augrnn.train.checkpoint import CheckpointError, load_checkpoint
 from augrnn.train.config import (
     ConfigError,
     apply_overrides,
@@ -105,8 +105,6 @@ def train(preset: str, run_dir: Path | None, progress: bool, overrides: tuple[st
 @friendly_errors
 def resume(run_dir: Path, progress: bool, overrides: tuple[str, ...]) -> None:
     """Continue the run in RUN_DIR from its checkpoint (e.g. with a larger --train.steps)."""
-    from augrnn.train.checkpoint import load_checkpoint
-
     saved = load_checkpoint(run_dir)["config"]
     config = config_from_dict(apply_overrides(saved, parse_override_args(overrides)))
     trainer, result = _train(config, run_dir, progress, resume=True)

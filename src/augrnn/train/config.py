@@ -145,15 +145,16 @@ def _unknown_key(key: str, task_name: str) -> ConfigError:
     )
 
 
-def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
 def _allowed(tp: Any) -> tuple[type, ...]:
     """The concrete types a field annotation admits (``float | None`` -> (float, NoneType))."""
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
         return tuple(t for arg in typing.get_args(tp) for t in _allowed(arg))
     return (tp,)
+
+
+def _type_error(key: str, value: Any, allowed: tuple[type, ...]) -> ConfigError:
+    names = " or ".join("none" if t is type(None) else t.__name__ for t in allowed)
+    return ConfigError(f"config key {key!r} expects {names}, got {value!r}")
 
 
 def _check_value(key: str, value: Any, tp: Any) -> Any:
@@ -170,8 +171,7 @@ def _check_value(key: str, value: Any, tp: Any) -> Any:
             return float(value)
         if t is str and isinstance(value, str):
             return value
-    names = " or ".join("none" if t is type(None) else t.__name__ for t in allowed)
-    raise ConfigError(f"config key {key!r} expects {names}, got {value!r}")
+    raise _type_error(key, value, allowed)
 
 
 def parse_value(key: str, text: str, tp: Any) -> Any:
@@ -195,12 +195,11 @@ def parse_value(key: str, text: str, tp: Any) -> Any:
                 return text
         except ValueError:
             continue
-    names = " or ".join("none" if t is type(None) else t.__name__ for t in allowed)
-    raise ConfigError(f"config key {key!r} expects {names}, got {text!r}")
+    raise _type_error(key, text, allowed)
 
 
 def _build_section(cls: type, values: dict[str, Any], section: str, task_name: str) -> Any:
-    hints = _field_types(cls)
+    hints = typing.get_type_hints(cls)
     checked = {}
     for key, value in values.items():
         if key not in hints:
@@ -257,7 +256,7 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, str]) -> dict[str,
         section, _, name = key.partition(".")
         if section not in ("task", *SECTIONS) or not name:
             raise _unknown_key(key, task_name)
-        hints = _field_types(_section_class(section, task_name))
+        hints = typing.get_type_hints(_section_class(section, task_name))
         if name not in hints:
             raise _unknown_key(key, task_name)
         raw.setdefault(section, {})[name] = parse_value(key, text, hints[name])

@@ -6,7 +6,8 @@ and one write head); the baseline is ``nn.LSTMCell(9, 100)`` with a linear read-
 outputs, unrolled over the same inputs with the same loss. Timings of the two alternate within each
 repeat, so machine noise hits both alike; the figures are medians over repeats.
 
-    python benchmarks/bench_ntm.py [--batch-sizes 1,32] [--repeats 15] [--json out.json]
+    python benchmarks/bench_ntm.py [--batch-sizes 1,32] [--repeats 15] [--threads N]
+                                   [--json out.json]
 """
 
 from __future__ import annotations
@@ -104,8 +105,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", default="1,32")
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     report = run([int(b) for b in args.batch_sizes.split(",")], args.repeats)
     print(f"torch {report['torch']}, {report['threads']} threads, medians of {args.repeats}")
     print(f"{'batch':>5}  {'NTM seq/s':>10}  {'LSTMCell seq/s':>14}  {'NTM/LSTMCell':>12}")

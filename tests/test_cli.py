@@ -92,3 +92,17 @@ def test_corrupt_checkpoint_is_reported(runner, tmp_path):
     assert result.exit_code == 1
     assert "cannot be read" in result.output
     assert "Traceback" not in result.output
+
+
+def test_interrupting_training_says_what_is_kept(runner, tmp_path, monkeypatch):
+    from augrnn.train.loop import Trainer
+
+    def interrupted(self, progress=True):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "train", interrupted)
+    run = tmp_path / "run"
+    result = runner.invoke(main, ["train", "copy", "--run-dir", str(run), *TINY])
+    assert result.exit_code == 1
+    assert "interrupted at step 0; no checkpoint yet" in result.output
+    assert f"augrnn resume {run}" in result.output

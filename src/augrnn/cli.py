@@ -65,7 +65,15 @@ def _train(config, run_dir: Path, progress: bool, resume: bool = False):
         f"run folder {run_dir}",
         err=True,
     )
-    result = trainer.train(progress=progress)
+    try:
+        result = trainer.train(progress=progress)
+    except KeyboardInterrupt:
+        saved = trainer.last_eval.get("step")
+        where = f"the checkpoint of step {saved:,} is kept" if saved else "no checkpoint yet"
+        raise click.ClickException(
+            f"interrupted at step {trainer.step:,}; {where} (continue with `augrnn resume "
+            f"{run_dir}`)"
+        ) from None
     return trainer, result
 
 

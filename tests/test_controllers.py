@@ -1,0 +1,61 @@
+import pytest
+import torch
+
+from augrnn.controllers import (
+    FeedForwardController,
+    LSTMBaseline,
+    LSTMController,
+    LSTMState,
+    build_controller,
+)
+from augrnn.core import unroll
+
+B, IN, H, L, T = 3, 5, 7, 2, 4
+
+
+def test_lstm_controller_stack_shapes_and_learned_initial_state():
+    torch.manual_seed(0)
+    core = LSTMController(IN, H, num_layers=L)
+    state = core.initial_state(B)
+    assert isinstance(state, LSTMState)
+    assert state.h.shape == state.c.shape == (L, B, H)
+    out, new = core(torch.randn(B, IN), state)
+    assert out.shape == (B, H)
+    torch.testing.assert_close(out, new.h[-1])  # the output is the top layer
+    out.sum().backward()
+    assert core.h0.grad is not None and core.h0.grad.abs().sum() > 0
+
+
+def test_lstm_controller_matches_torch_lstm_cells():
+    torch.manual_seed(0)
+    core = LSTMController(IN, H, num_layers=1)
+    x = torch.randn(B, IN)
+    out, _ = core(x, core.initial_state(B))
+    h, _ = core.cells[0](x, (torch.zeros(B, H), torch.zeros(B, H)))
+    torch.testing.assert_close(out, h)
+
+
+def test_feedforward_controller_is_stateless():
+    core = FeedForwardController(IN, H, num_layers=2)
+    state = core.initial_state(B)
+    x = torch.randn(B, IN)
+    out1, state1 = core(x, state)
+    out2, _ = core(x, state1)
+    assert out1.shape == (B, H) and torch.equal(out1, out2)
+    assert out1.abs().max() <= 1.0  # tanh layers
+
+
+def test_build_controller_and_errors():
+    assert isinstance(build_controller("lstm", IN, H, 1), LSTMController)
+    assert isinstance(build_controller("feedforward", IN, H, 1), FeedForwardController)
+    with pytest.raises(ValueError, match="unknown controller 'rnn'"):
+        build_controller("rnn", IN, H, 1)
+    with pytest.raises(ValueError, match="positive"):
+        LSTMController(IN, 0)
+
+
+def test_lstm_baseline_unrolls_to_logits():
+    torch.manual_seed(0)
+    core = LSTMBaseline(IN, 6, hidden_size=H, num_layers=3)
+    y, state = unroll(core, torch.randn(T, B, IN))
+    assert y.shape == (T, B, 6) and state.h.shape == (3, B, H)

@@ -106,3 +106,25 @@ def test_interrupting_training_says_what_is_kept(runner, tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "interrupted at step 0; no checkpoint yet" in result.output
     assert f"augrnn resume {run}" in result.output
+
+
+def test_sweep_runs_in_parallel_processes_and_prints_the_table(runner, tmp_path):
+    tiny_parity = [
+        "--task.size=4",
+        "--model.hidden_size=8",
+        "--act.max_steps=4",
+        "--train.batch_size=8",
+        "--train.steps=4",
+        "--train.eval_every=2",
+        "--train.eval_sequences=16",
+        "--train.tensorboard=false",
+    ]
+    out = tmp_path / "sweep"
+    args = ["sweep", "parity", "--act.tau=1e-3,1e-2", "--seeds", "1", "--jobs", "2"]
+    result = runner.invoke(main, [*args, "--out", str(out), *tiny_parity])
+    assert result.exit_code == 0, result.output
+    assert "| tau | seeds | sequence_error_rate |" in result.output
+    assert (out / "tau=1e-3_seed0" / "result.json").is_file()
+    assert (out / "sweep.png").is_file()
+    bad = runner.invoke(main, ["sweep", "parity", "--act.epsilon=0.5,2", "--out", str(out)])
+    assert bad.exit_code != 0 and "epsilon must lie in (0, 1)" in bad.output

@@ -3,9 +3,12 @@ import torch
 
 from augrnn.controllers import (
     FeedForwardController,
-    LSTMBaseline,
+    GRUController,
+    HiddenState,
     LSTMController,
     LSTMState,
+    Readout,
+    RNNController,
     build_controller,
 )
 from augrnn.core import unroll
@@ -18,10 +21,10 @@ def test_lstm_controller_stack_shapes_and_learned_initial_state():
     core = LSTMController(IN, H, num_layers=L)
     state = core.initial_state(B)
     assert isinstance(state, LSTMState)
-    assert state.h.shape == state.c.shape == (L, B, H)
+    assert state.h.shape == state.c.shape == (B, L, H)
     out, new = core(torch.randn(B, IN), state)
     assert out.shape == (B, H)
-    torch.testing.assert_close(out, new.h[-1])  # the output is the top layer
+    torch.testing.assert_close(out, new.h[:, -1])  # the output is the top layer
     out.sum().backward()
     assert core.h0.grad is not None and core.h0.grad.abs().sum() > 0
 
@@ -48,14 +51,31 @@ def test_feedforward_controller_is_stateless():
 def test_build_controller_and_errors():
     assert isinstance(build_controller("lstm", IN, H, 1), LSTMController)
     assert isinstance(build_controller("feedforward", IN, H, 1), FeedForwardController)
-    with pytest.raises(ValueError, match="unknown controller 'rnn'"):
-        build_controller("rnn", IN, H, 1)
+    assert isinstance(build_controller("gru", IN, H, 1), GRUController)
+    assert isinstance(build_controller("rnn", IN, H, 1), RNNController)
+    with pytest.raises(ValueError, match="unknown controller 'transformer'"):
+        build_controller("transformer", IN, H, 1)
     with pytest.raises(ValueError, match="positive"):
         LSTMController(IN, 0)
 
 
-def test_lstm_baseline_unrolls_to_logits():
+@pytest.mark.parametrize("cls", [GRUController, RNNController])
+def test_hidden_only_controllers_stack_and_learn_initial_state(cls):
     torch.manual_seed(0)
-    core = LSTMBaseline(IN, 6, hidden_size=H, num_layers=3)
+    core = cls(IN, H, num_layers=L)
+    state = core.initial_state(B)
+    assert isinstance(state, HiddenState) and state.h.shape == (B, L, H)
+    y, final = unroll(core, torch.randn(T, B, IN))
+    assert y.shape == (T, B, H) and final.h.shape == (B, L, H)
+    assert torch.equal(y[-1], final.h[:, -1])
+    y.sum().backward()
+    assert core.h0.grad is not None and core.h0.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="positive"):
+        cls(IN, H, num_layers=0)
+
+
+def test_readout_baseline_unrolls_to_logits():
+    torch.manual_seed(0)
+    core = Readout(LSTMController(IN, H, num_layers=3), 6)
     y, state = unroll(core, torch.randn(T, B, IN))
-    assert y.shape == (T, B, 6) and state.h.shape == (3, B, H)
+    assert y.shape == (T, B, 6) and state.h.shape == (B, 3, H)

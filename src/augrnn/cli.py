@@ -1,4 +1,4 @@
-"""The ``augrnn`` command line: train, resume, eval, demo, tasks, presets."""
+"""The ``augrnn`` command line: train, resume, eval, sweep, demo, tasks, presets."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from augrnn.train.config import (
     preset_names,
 )
 from augrnn.train.loop import Trainer, TrainingDiverged, evaluate, evaluation_set, load_run
+from augrnn.train.sweep import markdown_table, run_sweep, split_axes, write_summary
 
 DEMO_LENGTHS = (20, 40, 60, 80, 120)
 OVERRIDES_HELP = (
@@ -168,6 +169,42 @@ def eval_command(run_dir: Path, lengths: str | None, sequences: int, as_json: bo
     click.echo(json.dumps(rows, indent=2) if as_json else format_table(rows))
 
 
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog=OVERRIDES_HELP
+    + " A value with commas is swept: --act.tau=1e-4,1e-3,1e-2 trains each value.",
+)
+@click.argument("preset")
+@click.option("--seeds", default=1, show_default=True, help="Seeds per setting (0, 1, ...).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Sweep folder (default: runs/sweep-PRESET-TIME); rerun to finish an interrupted sweep.",
+)
+@click.option(
+    "--jobs", default=1, show_default=True, help="Runs at a time, one CPU thread each if > 1."
+)
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@friendly_errors
+def sweep(
+    preset: str, seeds: int, out_dir: Path | None, jobs: int, overrides: tuple[str, ...]
+) -> None:
+    """Train PRESET over a grid of settings and seeds; write a table and a plot."""
+    if jobs < 1:
+        raise click.BadParameter(f"--jobs must be >= 1, got {jobs}")
+    parsed = parse_override_args(overrides)
+    out_dir = out_dir or default_run_dir(f"sweep-{Path(preset).stem}")
+    headline = TASKS[load_preset(preset, split_axes(parsed)[1]).task_name].headline_metric
+    results = run_sweep(
+        preset, parsed, seeds, out_dir, jobs=jobs, echo=lambda line: click.echo(line, err=True)
+    )
+    rows, written = write_summary(results, headline, out_dir)
+    click.echo(markdown_table(rows))
+    click.echo("wrote " + ", ".join(str(path) for path in written))
+
+
 @main.command()
 @click.option("--seed", default=0, show_default=True)
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
@@ -214,7 +251,10 @@ def presets() -> None:
     """List the presets."""
     for name in preset_names():
         config = load_preset(name)
-        click.echo(f"{name:28s} {config.model.kind:5s} on {config.task_name}")
+        model = config.model.kind
+        if config.act.halting != "none":
+            model += f" + {config.act.halting}"
+        click.echo(f"{name:32s} {model:16s} on {config.task_name}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,5 @@
-"""Controllers as cores: an LSTM stack and a feed-forward network, plus the plain LSTM baseline."""
+"""Controllers as cores: LSTM, GRU and tanh-RNN stacks and a feed-forward network, plus the
+plain recurrent baseline (a stack with a linear read-out)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,16 @@ from augrnn.core import Core
 
 
 class LSTMState(NamedTuple):
-    """h, c: (L, B, H) hidden and cell states of an L-layer LSTM."""
+    """h, c: (B, L, H) hidden and cell states of an L-layer LSTM."""
 
     h: Tensor
     c: Tensor
+
+
+class HiddenState(NamedTuple):
+    """h: (B, L, H) hidden states of an L-layer GRU or tanh RNN."""
+
+    h: Tensor
 
 
 class FeedForwardState(NamedTuple):
@@ -43,7 +50,7 @@ class LSTMController(Core):
 
     def initial_state(self, batch_size, device=None, dtype=None) -> LSTMState:
         def expand(p: Tensor) -> Tensor:
-            return p.to(device=device, dtype=dtype).unsqueeze(1).expand(-1, batch_size, -1)
+            return p.to(device=device, dtype=dtype).unsqueeze(0).expand(batch_size, -1, -1)
 
         return LSTMState(expand(self.h0), expand(self.c0))
 
@@ -51,11 +58,57 @@ class LSTMController(Core):
         hs, cs = [], []
         inp = x
         for layer, cell in enumerate(self.cells):
-            h, c = cell(inp, (state.h[layer], state.c[layer]))
+            h, c = cell(inp, (state.h[:, layer], state.c[:, layer]))
             hs.append(h)
             cs.append(c)
             inp = h
-        return inp, LSTMState(torch.stack(hs), torch.stack(cs))
+        return inp, LSTMState(torch.stack(hs, dim=1), torch.stack(cs, dim=1))
+
+
+class _HiddenOnlyController(Core):
+    """A stack of cells whose whole state is the hidden vector (GRU, tanh RNN), with learned
+    initial states. Output: the top layer's hidden state, (B, hidden_size)."""
+
+    cell_class: type[nn.Module]
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1):
+        super().__init__()
+        if input_size < 1 or hidden_size < 1 or num_layers < 1:
+            raise ValueError(
+                f"{type(self).__name__} needs positive input_size, hidden_size and num_layers, "
+                f"got {input_size}, {hidden_size}, {num_layers}"
+            )
+        self.input_size = input_size
+        self.output_size = hidden_size
+        self.cells = nn.ModuleList(
+            self.cell_class(input_size if i == 0 else hidden_size, hidden_size)
+            for i in range(num_layers)
+        )
+        self.h0 = nn.Parameter(torch.zeros(num_layers, hidden_size))
+
+    def initial_state(self, batch_size, device=None, dtype=None) -> HiddenState:
+        h0 = self.h0.to(device=device, dtype=dtype)
+        return HiddenState(h0.unsqueeze(0).expand(batch_size, -1, -1))
+
+    def forward(self, x: Tensor, state: HiddenState) -> tuple[Tensor, HiddenState]:
+        hs = []
+        inp = x
+        for layer, cell in enumerate(self.cells):
+            inp = cell(inp, state.h[:, layer])
+            hs.append(inp)
+        return inp, HiddenState(torch.stack(hs, dim=1))
+
+
+class GRUController(_HiddenOnlyController):
+    """A stack of ``num_layers`` GRU cells."""
+
+    cell_class = nn.GRUCell
+
+
+class RNNController(_HiddenOnlyController):
+    """A stack of ``num_layers`` tanh RNN cells (the ACT paper's parity network)."""
+
+    cell_class = nn.RNNCell
 
 
 class FeedForwardController(Core):
@@ -82,7 +135,12 @@ class FeedForwardController(Core):
         return self.net(x), state
 
 
-CONTROLLERS = {"lstm": LSTMController, "feedforward": FeedForwardController}
+CONTROLLERS: dict[str, type[Core]] = {
+    "lstm": LSTMController,
+    "gru": GRUController,
+    "rnn": RNNController,
+    "feedforward": FeedForwardController,
+}
 
 
 def build_controller(kind: str, input_size: int, hidden_size: int, num_layers: int) -> Core:
@@ -95,20 +153,21 @@ def build_controller(kind: str, input_size: int, hidden_size: int, num_layers: i
     return cls(input_size, hidden_size, num_layers)
 
 
-class LSTMBaseline(Core):
-    """The papers' LSTM baseline: an LSTM stack with a linear read-out to ``output_size`` logits."""
+class Readout(Core):
+    """Any core followed by a linear layer to ``output_size`` logits: with a recurrent stack as
+    the core, the papers' plain LSTM/GRU/RNN baseline."""
 
-    def __init__(self, input_size: int, output_size: int, hidden_size: int, num_layers: int = 1):
+    def __init__(self, core: Core, output_size: int):
         super().__init__()
-        self.input_size = input_size
+        self.core = core
+        self.input_size = core.input_size
         self.output_size = output_size
-        self.lstm = LSTMController(input_size, hidden_size, num_layers)
-        self.readout = nn.Linear(hidden_size, output_size)
+        self.readout = nn.Linear(core.output_size, output_size)
 
-    def initial_state(self, batch_size, device=None, dtype=None) -> LSTMState:
-        return self.lstm.initial_state(batch_size, device, dtype)
+    def initial_state(self, batch_size, device=None, dtype=None):
+        return self.core.initial_state(batch_size, device, dtype)
 
-    def forward(self, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+    def forward(self, x: Tensor, state):
         self.check_input(x)
-        h, state = self.lstm(x, state)
+        h, state = self.core(x, state)
         return self.readout(h), state

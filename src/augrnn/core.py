@@ -5,12 +5,18 @@ A *core* is a recurrent module with
     state = core.initial_state(batch_size, device=None, dtype=None)
     output, state = core(x_t, state)        # one step: x_t is (B, input_size)
 
-where ``state`` is an immutable NamedTuple (nested when a core holds another core). Modules keep no
-per-sequence tensors, so any core can be wrapped, unrolled or traced the same way.
+where ``state`` is an immutable NamedTuple (nested when a core holds another core) whose tensors
+all have the batch as their first dimension, so a wrapper can weight or select a state per sample
+(ACT's mean field). Modules keep no per-sequence tensors, so any core can be wrapped, unrolled or
+traced the same way.
 
 A core reports what it attended to by calling :func:`emit` inside ``forward``; the values land in
 the active :class:`Trace`, if there is one, and cost nothing otherwise. Visualisations read
 Traces only, never module internals.
+
+A core that adds a cost of its own to the training loss (ACT's ponder cost) reports it per step
+with :func:`add_step_term`; the values, still attached to the graph, land in the active
+:class:`StepTerms` collector (see ``RecurrentModel.loss``).
 """
 
 from __future__ import annotations
@@ -120,6 +126,76 @@ def emit(name: str, value: Tensor) -> None:
 
 def is_tracing() -> bool:
     return _active_trace.get() is not None
+
+
+class StepTerms:
+    """Per-step, per-sample quantities reported by cores, kept differentiable.
+
+    ``values[name]`` is a list with one (B,) tensor per time step; ``weights[name]`` is the
+    weight of that term in the training loss (0 for a statistic that is only logged).
+    ``extras[name]`` holds other per-step tensors a core needs for its own loss.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[Tensor]] = {}
+        self.weights: dict[str, float] = {}
+        self.extras: dict[str, list[Tensor]] = {}
+
+    def stacked(self, name: str) -> Tensor:
+        """Term ``name`` over all steps as a (T, B) tensor."""
+        return torch.stack(self.values[name])
+
+    def weighted_total(self, steps_mask: Tensor) -> Tensor:
+        """Σ_name weight · Σ_t term_t, counting only steps where ``steps_mask`` (T, B) is 1,
+        averaged over the batch: a scalar to add to the loss."""
+        total = steps_mask.new_zeros(())
+        for name, weight in self.weights.items():
+            if weight:
+                total = total + weight * (self.stacked(name) * steps_mask).sum(0).mean()
+        return total
+
+    def means(self, steps_mask: Tensor) -> dict[str, float]:
+        """Each term's mean per counted step (e.g. the mean ponder time per input step)."""
+        count = steps_mask.sum().clamp_min(1)
+        return {
+            name: float((self.stacked(name).detach() * steps_mask).sum() / count)
+            for name in self.values
+        }
+
+
+_active_terms: contextvars.ContextVar[StepTerms | None] = contextvars.ContextVar(
+    "augrnn_step_terms", default=None
+)
+
+
+@contextmanager
+def collecting_step_terms() -> Iterator[StepTerms]:
+    """Collect what cores report with :func:`add_step_term` inside the ``with`` block."""
+    terms = StepTerms()
+    token = _active_terms.set(terms)
+    try:
+        yield terms
+    finally:
+        _active_terms.reset(token)
+
+
+def add_step_term(name: str, value: Tensor, weight: float = 0.0) -> None:
+    """Report ``value`` (B,) for this step under ``name``, entering the loss with ``weight``."""
+    terms = _active_terms.get()
+    if terms is not None:
+        terms.values.setdefault(name, []).append(value)
+        terms.weights[name] = weight
+
+
+def add_step_extra(name: str, value: Tensor) -> None:
+    """Report a tensor for this step that a core's own sequence loss will read."""
+    terms = _active_terms.get()
+    if terms is not None:
+        terms.extras.setdefault(name, []).append(value)
+
+
+def is_collecting_step_terms() -> bool:
+    return _active_terms.get() is not None
 
 
 def unroll(

@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
-from augrnn.controllers import LSTMBaseline
-from augrnn.memory.ntm import NTM, RecurrentModel
-from augrnn.train.config import ModelConfig
+from augrnn.act import ACT
+from augrnn.controllers import Readout, build_controller
+from augrnn.core import Core
+from augrnn.memory.ntm import NTMCell, RecurrentModel
+from augrnn.train.config import ActConfig, ModelConfig
 
-MODEL_KINDS = ("ntm", "lstm")
+MODEL_KINDS = ("ntm", "lstm", "gru", "rnn")
 
 
-def build_model(config: ModelConfig, input_size: int, output_size: int) -> RecurrentModel:
-    """A time-major sequence model mapping (T, B, input_size) to (T, B, output_size) logits."""
+def build_model(
+    config: ModelConfig, input_size: int, output_size: int, act: ActConfig | None = None
+) -> RecurrentModel:
+    """A time-major sequence model mapping (T, B, input_size) to (T, B, output_size) logits.
+
+    With ``act.halting`` "act" or "pondernet" the model's core is wrapped in :class:`ACT`: the
+    inner core reads the input plus the first-step flag and its output (the recurrent stack's
+    hidden vector, or for the NTM a read-out of ``controller_size`` features) feeds the halting
+    unit and the output layer.
+    """
+    pondering = act is not None and act.halting != "none"
+    if not pondering:
+        return RecurrentModel(_core(config, input_size, output_size, with_readout=True))
+    inner_output = config.controller_size if config.kind == "ntm" else config.hidden_size
+    inner = _core(config, input_size + 1, inner_output, with_readout=False)
+    return RecurrentModel(
+        ACT(
+            inner,
+            output_size,
+            halting=act.halting,
+            tau=act.tau,
+            epsilon=act.epsilon,
+            max_steps=act.max_steps,
+            halting_bias=act.halting_bias,
+            beta=act.beta,
+            prior=act.prior,
+        )
+    )
+
+
+def _core(config: ModelConfig, input_size: int, output_size: int, *, with_readout: bool) -> Core:
     if config.kind == "ntm":
-        return NTM(
+        return NTMCell(
             input_size,
             output_size,
             controller=config.controller,
@@ -27,8 +58,7 @@ def build_model(config: ModelConfig, input_size: int, output_size: int) -> Recur
             similarity=config.similarity,
             clip_controller_outputs=config.clip_controller_outputs,
         )
-    if config.kind == "lstm":
-        return RecurrentModel(
-            LSTMBaseline(input_size, output_size, config.hidden_size, config.num_layers)
-        )
+    if config.kind in ("lstm", "gru", "rnn"):
+        stack = build_controller(config.kind, input_size, config.hidden_size, config.num_layers)
+        return Readout(stack, output_size) if with_readout else stack
     raise ValueError(f"model.kind must be one of {MODEL_KINDS}, got {config.kind!r}")

@@ -127,7 +127,7 @@ def test_initial_state_follows_dtype():
         (dict(memory_slots=0), "memory_slots >= 1"),
         (dict(shift_width=2), "positive odd"),
         (dict(memory_init="zeros"), "memory_init must be one of"),
-        (dict(controller="gru"), "unknown controller"),
+        (dict(controller="transformer"), "unknown controller"),
         (dict(similarity="l2"), "similarity must be one of"),
         (dict(clip_controller_outputs=-1.0), "clip_controller_outputs"),
     ],

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from augrnn import addressing
 from augrnn.controllers import build_controller
-from augrnn.core import Core, Trace, emit, is_tracing, unroll
+from augrnn.core import Core, Trace, collecting_step_terms, emit, is_tracing, unroll
 
 MEMORY_INITS = ("constant", "learned", "random")
 #: Collier & Beel (2018): a small constant memory converged fastest and most stably.
@@ -257,6 +257,21 @@ class RecurrentModel(nn.Module):
             self.core if trace is not None or self._compiled_core is None else self._compiled_core
         )
         return unroll(core, inputs, state, batch_first=self.batch_first, trace=trace)
+
+    def loss(self, task, batch) -> tuple[Tensor, Tensor]:
+        """The training loss on ``batch`` and its task part (scalars, in nats).
+
+        The task part is ``task.loss`` of the outputs; cores that report step terms (ACT's ponder
+        cost) add them with their weights, counted on the episode's own steps. A core with a
+        ``sequence_loss`` method (PonderNet) computes both itself.
+        """
+        with collecting_step_terms() as terms:
+            logits, _ = self(batch.inputs)
+        own_loss = getattr(self.core, "sequence_loss", None)
+        if own_loss is not None:
+            return own_loss(task, batch, logits, terms)
+        task_loss = task.loss(logits, batch)
+        return task_loss + terms.weighted_total(batch.steps_mask()), task_loss
 
     def check_inputs(self, inputs: Tensor) -> None:
         name = type(self).__name__

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from augrnn.tasks.addition import AdditionTask
 from augrnn.tasks.associative_recall import AssociativeRecallTask
 from augrnn.tasks.base import Batch, Task, TaskConfig
 from augrnn.tasks.copy import CopyTask
+from augrnn.tasks.logic import LogicTask
 from augrnn.tasks.ngrams import NGramsTask
+from augrnn.tasks.parity import ParityTask
 from augrnn.tasks.priority_sort import PrioritySortTask
 from augrnn.tasks.repeat_copy import RepeatCopyTask
+from augrnn.tasks.sort import SortTask
 
 TASKS: dict[str, type[Task]] = {
     task.name: task
-    for task in (CopyTask, RepeatCopyTask, AssociativeRecallTask, NGramsTask, PrioritySortTask)
+    for task in (
+        CopyTask,
+        RepeatCopyTask,
+        AssociativeRecallTask,
+        NGramsTask,
+        PrioritySortTask,
+        ParityTask,
+        LogicTask,
+        AdditionTask,
+        SortTask,
+    )
 }
 
 

@@ -23,15 +23,47 @@ class Batch(NamedTuple):
     """One batch of episodes.
 
     inputs:  (T, B, input_size) float tensor.
-    targets: (T, B, output_size) float tensor; for bit tasks each entry is 0 or 1.
+    targets: (T, B, output_size) float tensor of 0/1 bits for bit tasks; (T, B, G) long tensor of
+             class indices for a :class:`ClassificationTask` with G softmax groups.
     mask:    (T, B) float tensor, 1 where the target at that step is scored, else 0.
     lengths: (B,) long tensor, the task's size parameter of each episode (e.g. the copy length).
+    input_mask: (T, B) float tensor, 1 on the steps that belong to the episode (not padding); None
+             when every step does. Per-step costs of a model (ACT's ponder cost) count only there.
     """
 
     inputs: Tensor
     targets: Tensor
     mask: Tensor
     lengths: Tensor
+    input_mask: Tensor | None = None
+
+    def steps_mask(self) -> Tensor:
+        """``input_mask``, or all ones (T, B) when the batch has no padding."""
+        if self.input_mask is not None:
+            return self.input_mask
+        return torch.ones(self.inputs.shape[:2], dtype=self.inputs.dtype, device=self.inputs.device)
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(*(None if t is None else t.to(device) for t in self))
+
+    def repeat(self, copies: int) -> Batch:
+        """The batch ``copies`` times along the batch dimension (copy-major: copy k of episode b
+        is at index k * B + b)."""
+
+        def tile(t: Tensor | None, dim: int) -> Tensor | None:
+            if t is None:
+                return None
+            reps = [1] * t.dim()
+            reps[dim] = copies
+            return t.repeat(*reps)
+
+        return Batch(
+            tile(self.inputs, 1),
+            tile(self.targets, 1),
+            tile(self.mask, 1),
+            tile(self.lengths, 0),
+            tile(self.input_mask, 1),
+        )
 
 
 @dataclass
@@ -74,9 +106,13 @@ class Task(ABC):
     ) -> Batch:
         """Draw ``batch_size`` episodes; ``length`` fixes the size parameter for every episode."""
 
+    def loss_per_step(self, logits: Tensor, batch: Batch) -> Tensor:
+        """The cost of each scored step in nats, zero elsewhere: (T, B, K) logits -> (T, B)."""
+        return masked_bce_per_step(logits, batch)
+
     def loss(self, logits: Tensor, batch: Batch) -> Tensor:
         """Training loss: the mean over the batch of each sequence's summed cost, in nats."""
-        return masked_bce_per_sequence(logits, batch).mean()
+        return self.loss_per_step(logits, batch).sum(0).mean()
 
     @torch.no_grad()
     def metrics(self, logits: Tensor, batch: Batch) -> dict[str, float]:
@@ -97,11 +133,69 @@ class Task(ABC):
         """A text picture of episode ``index``: inputs, targets and, if given, the predictions."""
 
 
-def masked_bce_per_sequence(logits: Tensor, batch: Batch) -> Tensor:
-    """Binary cross-entropy summed over bits and scored steps: (T, B, K) logits -> (B,) nats."""
+class ClassificationTask(Task):
+    """A task whose target at each scored step is ``groups`` independent classes out of
+    ``classes`` (e.g. the 6 digits of a running sum, each one of 11 symbols).
+
+    Logits are (T, B, groups * classes), read as ``groups`` softmaxes of ``classes``; targets are
+    (T, B, groups) long class indices. A step is right when every group's argmax is its target;
+    the headline metric is the sequence error rate (ACT paper §3): the fraction of episodes with
+    at least one wrong scored step.
+    """
+
+    headline_metric = "sequence_error_rate"
+
+    @property
+    @abstractmethod
+    def groups(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def classes(self) -> int: ...
+
+    @property
+    def output_size(self) -> int:
+        return self.groups * self.classes
+
+    def _grouped(self, logits: Tensor, batch: Batch) -> Tensor:
+        expected = (*batch.targets.shape[:2], self.output_size)
+        if logits.shape != expected:
+            raise ValueError(
+                f"model output has shape {tuple(logits.shape)}, expected {expected} "
+                f"(time, batch, {self.groups} groups x {self.classes} classes)"
+            )
+        return logits.reshape(*expected[:2], self.groups, self.classes)
+
+    def loss_per_step(self, logits: Tensor, batch: Batch) -> Tensor:
+        grouped = self._grouped(logits, batch)
+        nats = F.cross_entropy(
+            grouped.reshape(-1, self.classes), batch.targets.reshape(-1), reduction="none"
+        )
+        return nats.reshape(batch.targets.shape).sum(-1) * batch.mask
+
+    @torch.no_grad()
+    def metrics(self, logits: Tensor, batch: Batch) -> dict[str, float]:
+        """``cost_bits`` (cross-entropy per sequence in bits), ``step_error_rate`` (scored steps
+        with any wrong class) and ``sequence_error_rate``."""
+        wrong_steps = (self._grouped(logits, batch).argmax(-1) != batch.targets).any(-1)
+        wrong_steps = wrong_steps.to(batch.mask.dtype) * batch.mask
+        return {
+            "cost_bits": (self.loss_per_step(logits, batch).sum(0) / LN2).mean().item(),
+            "step_error_rate": (wrong_steps.sum() / batch.mask.sum().clamp_min(1)).item(),
+            "sequence_error_rate": (wrong_steps.sum(0) > 0).float().mean().item(),
+        }
+
+
+def masked_bce_per_step(logits: Tensor, batch: Batch) -> Tensor:
+    """Binary cross-entropy summed over bits on scored steps: (T, B, K) logits -> (T, B) nats."""
     _check_logits(logits, batch)
     per_bit = F.binary_cross_entropy_with_logits(logits, batch.targets, reduction="none")
-    return (per_bit.sum(-1) * batch.mask).sum(0)
+    return per_bit.sum(-1) * batch.mask
+
+
+def masked_bce_per_sequence(logits: Tensor, batch: Batch) -> Tensor:
+    """Binary cross-entropy summed over bits and scored steps: (T, B, K) logits -> (B,) nats."""
+    return masked_bce_per_step(logits, batch).sum(0)
 
 
 def bit_errors_per_sequence(logits: Tensor, batch: Batch) -> Tensor:

@@ -1,7 +1,8 @@
 """Run configuration: dataclasses, TOML presets and dotted ``--key=value`` overrides.
 
 A preset is a TOML file with the sections ``[task]`` (``name`` plus that task's settings),
-``[model]``, ``[optim]`` and ``[train]``. Anything a preset leaves out takes the dataclass default.
+``[model]``, ``[act]``, ``[optim]`` and ``[train]``. Anything a preset leaves out takes the
+dataclass default.
 Overrides address fields by section and name: ``--train.batch_size=32 --task.max_length=30``.
 TOML has no null: an optional setting is switched off with the string ``"none"``.
 An unknown key or a value of the wrong type is an error that lists the valid keys.
@@ -23,6 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from augrnn.act import HALTING_SCHEMES, check_halting_settings
 from augrnn.tasks import TASKS, TaskConfig, get_task_class
 
 
@@ -32,7 +34,8 @@ class ConfigError(ValueError):
 
 @dataclass
 class ModelConfig:
-    """The model: an NTM (``kind = "ntm"``) or the plain LSTM baseline (``kind = "lstm"``)."""
+    """The model: an NTM (``kind = "ntm"``) or a plain recurrent stack with a linear read-out
+    (``kind = "lstm"``, ``"gru"`` or ``"rnn"``, the last a tanh RNN)."""
 
     kind: str = "ntm"
     controller: str = "lstm"
@@ -46,9 +49,41 @@ class ModelConfig:
     memory_init: str = "constant"
     similarity: str = "cosine"
     clip_controller_outputs: float | None = 20.0
-    #: Width and depth of the LSTM baseline (``kind = "lstm"``).
+    #: Width and depth of the recurrent stack (``kind = "lstm"``, ``"gru"``, ``"rnn"``).
     hidden_size: int = 256
     num_layers: int = 3
+
+
+@dataclass
+class ActConfig:
+    """Pondering around the model's core (see :mod:`augrnn.act`): ``halting = "none"`` (no
+    pondering), ``"act"`` (Graves 2016) or ``"pondernet"`` (Banino et al. 2021). The defaults
+    are the ACT paper's, except τ, which each task's preset sets."""
+
+    halting: str = "none"
+    #: τ, the weight of the ponder cost (ACT).
+    tau: float = 1e-3
+    #: ε: ACT halts once Σh ≥ 1 − ε (0.01); PonderNet unrolls until Σp ≥ 1 − ε (paper: 0.05).
+    epsilon: float = 0.01
+    #: M, the most ponder steps per input step.
+    max_steps: int = 100
+    #: Initial bias b_h of the halting unit.
+    halting_bias: float = 1.0
+    #: PonderNet's KL weight β and geometric prior λ_p.
+    beta: float = 0.01
+    prior: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.halting not in ("none", *HALTING_SCHEMES):
+            raise ValueError(
+                f"act.halting must be 'none', 'act' or 'pondernet', got {self.halting!r}"
+            )
+        if self.halting != "none":
+            check_halting_settings(
+                self.halting, self.tau, self.epsilon, self.max_steps, self.beta, self.prior
+            )
+        elif not self.tau >= 0:
+            raise ValueError(f"the ponder cost weight tau must be >= 0, got {self.tau}")
 
 
 @dataclass
@@ -108,6 +143,7 @@ class Config:
     task_name: str = "copy"
     task: TaskConfig = field(default_factory=lambda: TASKS["copy"].config_class())
     model: ModelConfig = field(default_factory=ModelConfig)
+    act: ActConfig = field(default_factory=ActConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     preset: str = ""
@@ -117,12 +153,18 @@ class Config:
             "preset": self.preset,
             "task": {"name": self.task_name, **dataclasses.asdict(self.task)},
             "model": dataclasses.asdict(self.model),
+            "act": dataclasses.asdict(self.act),
             "optim": dataclasses.asdict(self.optim),
             "train": dataclasses.asdict(self.train),
         }
 
 
-SECTIONS: dict[str, type] = {"model": ModelConfig, "optim": OptimConfig, "train": TrainConfig}
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig,
+    "act": ActConfig,
+    "optim": OptimConfig,
+    "train": TrainConfig,
+}
 
 
 def _section_class(section: str, task_name: str) -> type:

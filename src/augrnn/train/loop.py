@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from augrnn.core import collecting_step_terms
 from augrnn.models import build_model
 from augrnn.tasks import Batch, Task, get_task_class
 from augrnn.train.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
@@ -89,26 +90,37 @@ def evaluation_set(task: Task, config: Config, length: int | None = None) -> lis
     return batches
 
 
+#: Seed of the random choices a model makes in evaluation (PonderNet's sampled halting), so that
+#: every evaluation of the same parameters gives the same figures.
+EVAL_MODEL_SEED = 0
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, task: Task, batches: list[Batch], device: str) -> dict[str, float]:
-    """Task metrics averaged over every sequence of ``batches``."""
+    """Task metrics averaged over every sequence of ``batches``, plus the mean per input step of
+    every step term the model reports (e.g. ``ponder_steps``)."""
     was_training = model.training
     model.eval()
     totals: dict[str, float] = {}
     count = 0
-    for batch in batches:
-        batch = move_batch(batch, device)
-        logits, _ = model(batch.inputs)
-        size = batch.inputs.shape[1]
-        for name, value in task.metrics(logits, batch).items():
-            totals[name] = totals.get(name, 0.0) + value * size
-        count += size
+    devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(EVAL_MODEL_SEED)
+        for batch in batches:
+            batch = move_batch(batch, device)
+            with collecting_step_terms() as terms:
+                logits, _ = model(batch.inputs)
+            size = batch.inputs.shape[1]
+            metrics = {**task.metrics(logits, batch), **terms.means(batch.steps_mask())}
+            for name, value in metrics.items():
+                totals[name] = totals.get(name, 0.0) + value * size
+            count += size
     model.train(was_training)
     return {name: total / count for name, total in totals.items()}
 
 
 def move_batch(batch: Batch, device: str) -> Batch:
-    return Batch(*(t.to(device) for t in batch)) if device != "cpu" else batch
+    return batch.to(device) if device != "cpu" else batch
 
 
 class MetricsLog:
@@ -169,8 +181,15 @@ class Trainer:
             torch.set_num_threads(tc.threads)
         torch.manual_seed(tc.seed)
         self.task = get_task_class(config.task_name)(config.task)
-        self.model = build_model(config.model, self.task.input_size, self.task.output_size)
+        self.model = build_model(
+            config.model, self.task.input_size, self.task.output_size, config.act
+        )
         self.model.to(tc.device)
+        if tc.compile and config.act.halting != "none":
+            raise ValueError(
+                "train.compile does not support pondering (act.halting is "
+                f"{config.act.halting!r}): its number of steps changes with the data"
+            )
         if tc.compile:
             self.model.compile_step(dynamic=False)
         self.optimizer = build_optimizer(self.model.parameters(), config.optim)
@@ -230,8 +249,7 @@ class Trainer:
     def _train_step(self, batch: Batch) -> tuple[float, float]:
         """One optimiser step; returns the batch's cost (bits per sequence) and scored steps."""
         batch = move_batch(batch, self.config.train.device)
-        logits, _ = self.model(batch.inputs)
-        loss = self.task.loss(logits, batch)
+        loss, task_loss = self.model.loss(self.task, batch)
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"the loss became {loss.item()} at step {self.step + 1}")
         self.optimizer.zero_grad(set_to_none=True)
@@ -247,7 +265,7 @@ class Trainer:
         self.optimizer.step()
         self.schedule.step()
         scored_steps = float(batch.mask.sum()) / batch.mask.shape[1]
-        return loss.item() / math.log(2), scored_steps
+        return task_loss.item() / math.log(2), scored_steps
 
     def _advance_curriculum(self, cost_per_step: float) -> None:
         """Lengthen the curriculum by one once a batch at its longest length is below the
@@ -335,7 +353,7 @@ def load_run(run_dir: Path | str) -> tuple[Config, Task, nn.Module, dict[str, An
     payload = load_checkpoint(run_dir)
     config = config_from_dict(payload["config"])
     task = get_task_class(config.task_name)(config.task)
-    model = build_model(config.model, task.input_size, task.output_size)
+    model = build_model(config.model, task.input_size, task.output_size, config.act)
     model.load_state_dict(payload["model"])
     model.eval()
     return config, task, model, payload

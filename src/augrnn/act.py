@@ -1,0 +1,352 @@
+"""Adaptive Computation Time (Graves 2016, arXiv 1603.08983) and PonderNet (Banino et al. 2021,
+arXiv 2107.05407) around any core.
+
+:class:`ACT` wraps a core S and lets it take a learned number of *ponder steps* n = 1, 2, ... for
+each input x_t (equation numbers are the ACT paper's):
+
+    x_t^n = [x_t, δ_{n,1}]                    the first-step flag (eq 7)
+    s_t^n = S(s_t^{n-1}, x_t^n),  s_t^0 = s_{t-1}      (eq 2)
+    y_t^n = W_y s_t^n + b_y                               (eq 4)
+    h_t^n = σ(W_h s_t^n + b_h),   b_h initialised to 1   (eq 3)
+
+where s_t^n, for the halting unit and the output, is the wrapped core's output (an LSTM's hidden
+vector, an NTM's read-out features). With ``halting="act"``:
+
+    N(t) = min{M, min{n' : Σ_{n≤n'} h_t^n ≥ 1 − ε}}       (eq 5)
+    R(t) = 1 − Σ_{n<N(t)} h_t^n                           (eq 6)
+    p_t^n = h_t^n for n < N(t), R(t) for n = N(t)         (eq 7)
+    s_t = Σ_n p_t^n s_t^n,  y_t = Σ_n p_t^n y_t^n          (eqs 9, 10)
+    ρ_t = N(t) + R(t);  the loss gains τ Σ_t ρ_t           (eqs 11, 12)
+
+The mean field s_t covers the whole state of the wrapped core: an LSTM's cell as well as its
+hidden vector, an NTM's memory, weights and reads. N(t) is piecewise constant, so autograd gives
+exactly ∂ρ_t/∂h_t^n = −1 for n < N(t) and 0 for n = N(t) (eqs 14–20).
+
+With ``halting="pondernet"`` the unit gives λ_n, the probability of halting at step n having not
+halted before: p_n = λ_n Π_{j<n}(1 − λ_j). Training unrolls each sample until Σ p ≥ 1 − ε (or M
+steps) and sets λ = 1 at that last step so p is a distribution; the loss is the expected task loss
+Σ_n p_n L(y, ŷ_n) plus β KL(p ‖ Geometric(λ_p) truncated to the same steps), and the next input
+step starts from the mean-field state. In evaluation the halting step is sampled and its output
+and state are used.
+
+Each sample halts on its own: once halted its output and state stop changing, and the loop over
+ponder steps ends when every sample in the batch has halted.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from augrnn.core import (
+    Core,
+    Trace,
+    add_step_extra,
+    add_step_term,
+    emit,
+    is_collecting_step_terms,
+    is_tracing,
+    tracing,
+)
+
+HALTING_SCHEMES = ("act", "pondernet")
+
+
+class ACTState(NamedTuple):
+    """core: the wrapped core's state s_{t-1} (after the mean field of the last input step)."""
+
+    core: Any
+
+
+def check_halting_settings(
+    halting: str, tau: float, epsilon: float, max_steps: int, beta: float, prior: float
+) -> None:
+    """Raise ``ValueError`` with the expected range for any setting out of range."""
+    if halting not in HALTING_SCHEMES:
+        raise ValueError(f"halting must be one of {HALTING_SCHEMES}, got {halting!r}")
+    if not tau >= 0:
+        raise ValueError(f"the ponder cost weight tau must be >= 0, got {tau}")
+    if not 0 < epsilon < 1:
+        raise ValueError(f"epsilon must lie in (0, 1), got {epsilon}")
+    if max_steps < 1:
+        raise ValueError(f"max_steps (M) must be >= 1, got {max_steps}")
+    if not beta >= 0:
+        raise ValueError(f"the KL weight beta must be >= 0, got {beta}")
+    if not 0 < prior <= 1:
+        raise ValueError(f"the geometric prior's lambda_p must lie in (0, 1], got {prior}")
+
+
+def _check_core(core: Any) -> None:
+    missing = [
+        name
+        for name in ("initial_state", "forward", "input_size", "output_size")
+        if not hasattr(core, name)
+    ]
+    if not isinstance(core, nn.Module) or missing:
+        raise TypeError(
+            "ACT wraps a core: an nn.Module with initial_state(batch_size, device, dtype), "
+            "forward(x, state) -> (output, state), input_size and output_size; "
+            f"{type(core).__name__} lacks {', '.join(missing) or 'nn.Module'}"
+        )
+    if core.input_size < 2:
+        raise ValueError(
+            "the wrapped core reads the input plus the first-step flag, so its input_size must "
+            f"be at least 2, got {core.input_size}"
+        )
+
+
+def _tree_map(fn, *trees):
+    """Apply ``fn`` to matching tensor leaves of nested (Named)tuples."""
+    first = trees[0]
+    if isinstance(first, Tensor):
+        return fn(*trees)
+    if isinstance(first, tuple):
+        children = [_tree_map(fn, *parts) for parts in zip(*trees, strict=True)]
+        return type(first)(*children) if hasattr(first, "_fields") else type(first)(children)
+    if first is None:
+        return None
+    raise TypeError(f"core states must be nested tuples of tensors, found {type(first).__name__}")
+
+
+def _weighted(p: Tensor, value: Tensor, keep: Tensor) -> Tensor:
+    """p (B,) times value (B, ...), and exact zeros where ``keep`` (B,) is False, so that a
+    sample that has halted adds nothing, not even a NaN from its unused computation."""
+    if value.shape[0] != p.shape[0]:
+        raise ValueError(
+            f"ACT needs every state tensor of the wrapped core batch-first; got shape "
+            f"{tuple(value.shape)} for a batch of {p.shape[0]}"
+        )
+    shape = (-1,) + (1,) * (value.dim() - 1)
+    return torch.where(keep.view(shape), p.view(shape) * value, torch.zeros_like(value))
+
+
+def _select(choose: Tensor, new: Tensor, old: Tensor) -> Tensor:
+    return torch.where(choose.view((-1,) + (1,) * (new.dim() - 1)), new, old)
+
+
+def truncated_geometric_log_prior(prior: float, steps: Tensor, n_max: int) -> Tensor:
+    """log p_G(n) for n = 1..n_max, the Geometric(λ_p) prior truncated to each sample's
+    ``steps`` (B,) and renormalised there; -inf beyond. Returns (B, n_max)."""
+    n = torch.arange(1, n_max + 1, dtype=torch.float64, device=steps.device)
+    if prior >= 1:
+        log_g = torch.where(n == 1, 0.0, -math.inf).expand(steps.shape[0], -1)
+        return log_g.to(torch.get_default_dtype())
+    log_g = math.log(prior) + (n - 1) * math.log1p(-prior)
+    log_norm = torch.log1p(-((1 - prior) ** steps.to(torch.float64)))
+    log_g = log_g.unsqueeze(0) - log_norm.unsqueeze(1)
+    return torch.where(n.unsqueeze(0) <= steps.unsqueeze(1), log_g, -math.inf).float()
+
+
+class ACT(Core):
+    """A core that ponders: ACT (or PonderNet) halting around any other core.
+
+    core:        the wrapped core S; its ``input_size`` is this core's input size plus one (the
+                 first-step flag δ_{n,1}); its output s_t^n feeds the halting unit and W_y.
+    output_size: width of y_t.
+    halting:     "act" (Graves 2016) or "pondernet" (Banino et al. 2021).
+    tau:         τ, the weight of the ponder cost ρ_t in the loss (ACT).
+    epsilon:     ε; ACT halts once Σh ≥ 1 − ε (paper: 0.01); PonderNet unrolls until Σp ≥ 1 − ε
+                 (paper: 0.05).
+    max_steps:   M, the most ponder steps per input step (ACT paper: 100).
+    halting_bias: the initial b_h (ACT paper: 1).
+    beta, prior: PonderNet's β (KL weight) and λ_p (the geometric prior's parameter).
+
+    forward(x, state): x (B, input_size) -> y_t (B, output_size). Per input step it reports to the
+    active step-term collector ``ponder_cost`` (ρ_t, weight τ, ACT), ``halting_kl`` (weight β,
+    PonderNet) and ``ponder_steps`` (N(t), logged only); and to the Trace ``ponder_steps`` (B,),
+    ``remainder`` (B,), ``halting_probabilities`` (B, M) (p_t^n, zero beyond N(t)) and whatever
+    the wrapped core emits at each ponder step, as ``ponder_<name>`` stacked over ponder steps.
+    """
+
+    def __init__(
+        self,
+        core: Core,
+        output_size: int,
+        *,
+        halting: str = "act",
+        tau: float = 1e-3,
+        epsilon: float = 0.01,
+        max_steps: int = 100,
+        halting_bias: float = 1.0,
+        beta: float = 0.01,
+        prior: float = 0.2,
+    ):
+        super().__init__()
+        _check_core(core)
+        check_halting_settings(halting, tau, epsilon, max_steps, beta, prior)
+        if output_size < 1:
+            raise ValueError(f"output_size must be >= 1, got {output_size}")
+        self.core = core
+        self.input_size = core.input_size - 1
+        self.output_size = output_size
+        self.halting = halting
+        self.tau = tau
+        self.epsilon = epsilon
+        self.max_steps = max_steps
+        self.beta = beta
+        self.prior = prior
+        self.output_layer = nn.Linear(core.output_size, output_size)
+        self.halting_layer = nn.Linear(core.output_size, 1)
+        nn.init.constant_(self.halting_layer.bias, halting_bias)
+
+    def initial_state(self, batch_size, device=None, dtype=None) -> ACTState:
+        return ACTState(self.core.initial_state(batch_size, device, dtype))
+
+    def _ponder_inputs(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        flag = x.new_ones(x.shape[0], 1)
+        return torch.cat([x, flag], dim=-1), torch.cat([x, torch.zeros_like(flag)], dim=-1)
+
+    def _ponder_step(self, x_n: Tensor, s: Any, trace: Trace | None) -> tuple[Tensor, Any, Tensor]:
+        """One application of S: returns y_t^n (B, output_size), s_t^n and h_t^n (B,)."""
+        if trace is None:
+            features, s = self.core(x_n, s)
+        else:
+            with tracing(trace):
+                features, s = self.core(x_n, s)
+            trace.next_step()
+        y = self.output_layer(features)
+        h = torch.sigmoid(self.halting_layer(features)).squeeze(-1)
+        return y, s, h
+
+    def forward(self, x: Tensor, state: ACTState) -> tuple[Tensor, ACTState]:
+        self.check_input(x)
+        if self.halting == "pondernet" and not self.training:
+            return self._sampled_halting(x, state)
+        first, rest = self._ponder_inputs(x)
+        batch = x.shape[0]
+        inner_trace = Trace() if is_tracing() else None
+        s = state.core
+        running = torch.ones(batch, dtype=torch.bool, device=x.device)
+        halting_sum = x.new_zeros(batch)  # ACT: Σ_{n'<n} h; PonderNet: Σ_{n'<n} p
+        not_halted = x.new_ones(batch)  # PonderNet: Π_{j<n} (1 − λ_j)
+        steps = x.new_zeros(batch)
+        remainder = x.new_zeros(batch)
+        output: Tensor | None = None
+        mean_state: Any = None
+        probabilities, ponder_logits = [], []
+        for n in range(1, self.max_steps + 1):
+            y, s, h = self._ponder_step(first if n == 1 else rest, s, inner_trace)
+            last = n == self.max_steps
+            if self.halting == "act":
+                cumulative = halting_sum + h
+                halts = running & ((cumulative >= 1 - self.epsilon) | last)
+                p = torch.where(halts, 1 - halting_sum, h)
+                remainder = torch.where(halts, 1 - halting_sum, remainder)
+                halting_sum = torch.where(running & ~halts, cumulative, halting_sum)
+            else:
+                p_if_continuing = h * not_halted
+                halts = running & ((halting_sum + p_if_continuing >= 1 - self.epsilon) | last)
+                # λ = 1 at a sample's last step: all the mass left goes there.
+                p = torch.where(halts, not_halted, p_if_continuing)
+                halting_sum = halting_sum + torch.where(running, p, torch.zeros_like(p))
+                not_halted = not_halted * (1 - h)
+            p = torch.where(running, p, torch.zeros_like(p))
+            steps = torch.where(halts, float(n), steps)
+            output = _weighted(p, y, running) + (0 if output is None else output)
+            weighted_state = _tree_map(lambda v, p=p, r=running: _weighted(p, v, r), s)
+            mean_state = (
+                weighted_state
+                if mean_state is None
+                else _tree_map(torch.add, mean_state, weighted_state)
+            )
+            probabilities.append(p)
+            ponder_logits.append(y)
+            running = running & ~halts
+            if not running.any():
+                break
+        probs = torch.stack(probabilities, dim=1)  # (B, n_max)
+        self._report(steps, remainder, probs, torch.stack(ponder_logits, dim=1), inner_trace)
+        return output, ACTState(mean_state)
+
+    def _report(
+        self,
+        steps: Tensor,
+        remainder: Tensor,
+        probs: Tensor,
+        ponder_logits: Tensor,
+        inner_trace: Trace | None,
+    ) -> None:
+        if self.halting == "act":
+            add_step_term("ponder_cost", steps + remainder, self.tau)
+        elif is_collecting_step_terms():
+            log_prior = truncated_geometric_log_prior(self.prior, steps, probs.shape[1])
+            kl = torch.where(
+                probs > 0, probs * (torch.log(probs.clamp_min(1e-30)) - log_prior), 0.0
+            ).sum(1)
+            add_step_term("halting_kl", kl, self.beta)
+            add_step_extra("ponder_logits", ponder_logits)
+            add_step_extra("halting_probabilities", probs)
+        add_step_term("ponder_steps", steps.detach())
+        if inner_trace is not None:
+            self._emit_trace(steps, remainder, probs, inner_trace)
+
+    def _emit_trace(
+        self, steps: Tensor, remainder: Tensor, probs: Tensor, inner_trace: Trace
+    ) -> None:
+        padded = probs.new_zeros(probs.shape[0], self.max_steps)
+        padded[:, : probs.shape[1]] = probs
+        emit("ponder_steps", steps)
+        emit("remainder", remainder)
+        emit("halting_probabilities", padded)
+        inner_trace.finish()
+        for name in inner_trace.names:
+            emit(f"ponder_{name}", inner_trace.stack(name))
+
+    @torch.no_grad()
+    def _sampled_halting(self, x: Tensor, state: ACTState) -> tuple[Tensor, ACTState]:
+        """PonderNet at evaluation: halt at step n with probability λ_n (λ_M = 1); the output and
+        state are those of the sampled step."""
+        first, rest = self._ponder_inputs(x)
+        batch = x.shape[0]
+        inner_trace = Trace() if is_tracing() else None
+        s = state.core
+        running = torch.ones(batch, dtype=torch.bool, device=x.device)
+        steps = x.new_zeros(batch)
+        output = x.new_zeros(batch, self.output_size)
+        chosen_state = s
+        probabilities, ponder_logits = [], []
+        for n in range(1, self.max_steps + 1):
+            y, s, h = self._ponder_step(first if n == 1 else rest, s, inner_trace)
+            if n == self.max_steps:
+                h = torch.ones_like(h)
+            halts = running & (torch.rand_like(h) < h)
+            steps = torch.where(halts, float(n), steps)
+            output = _select(halts, y, output)
+            chosen_state = _tree_map(
+                lambda new, old, c=halts: _select(c, new, old), s, chosen_state
+            )
+            probabilities.append(halts.to(x.dtype))
+            ponder_logits.append(y)
+            running = running & ~halts
+            if not running.any():
+                break
+        add_step_term("ponder_steps", steps)
+        if inner_trace is not None:
+            self._emit_trace(steps, x.new_zeros(batch), torch.stack(probabilities, 1), inner_trace)
+        return output, ACTState(chosen_state)
+
+    def sequence_loss(self, task, batch, logits: Tensor, terms) -> tuple[Tensor, Tensor]:
+        """The training loss over a sequence and its task part (both scalars).
+
+        ACT: L(y, ŷ) + τ Σ_t ρ_t. PonderNet: Σ_t Σ_n p_t^n L(y_t, ŷ_t^n) + β Σ_t KL_t, with
+        ŷ_t^n each ponder step's output; steps are counted where ``batch.steps_mask()`` is 1.
+        """
+        steps_mask = batch.steps_mask()
+        if self.halting == "act" or not self.training:
+            task_loss = task.loss(logits, batch)
+            return task_loss + terms.weighted_total(steps_mask), task_loss
+        per_t_logits = terms.extras["ponder_logits"]  # T x (B, n_t, K)
+        per_t_probs = terms.extras["halting_probabilities"]  # T x (B, n_t)
+        n_max = max(p.shape[1] for p in per_t_probs)
+        ponder_logits = torch.stack(
+            [nn.functional.pad(y, (0, 0, 0, n_max - y.shape[1])) for y in per_t_logits]
+        )  # (T, B, n_max, K)
+        probs = torch.stack([nn.functional.pad(p, (0, n_max - p.shape[1])) for p in per_t_probs])
+        time, size, _, width = ponder_logits.shape
+        flat = ponder_logits.permute(0, 2, 1, 3).reshape(time, n_max * size, width)
+        per_step = task.loss_per_step(flat, batch.repeat(n_max)).reshape(time, n_max, size)
+        expected = (per_step.permute(0, 2, 1) * probs).sum((0, 2)).mean()
+        return expected + terms.weighted_total(steps_mask), expected

@@ -1,0 +1,100 @@
+"""Sweeps: the grid, skipping finished runs, the summary table and the plot."""
+
+import json
+
+import pytest
+
+from augrnn.train.config import ConfigError
+from augrnn.train.sweep import plan, run_sweep, split_axes, summarise, write_summary
+
+TINY_PARITY = """
+[task]
+name = "parity"
+size = 4
+
+[model]
+kind = "rnn"
+hidden_size = 8
+num_layers = 1
+
+[act]
+halting = "act"
+max_steps = 5
+
+[optim]
+name = "adam"
+lr = 1e-2
+clip_value = "none"
+
+[train]
+steps = 6
+batch_size = 8
+eval_every = 3
+eval_sequences = 20
+tensorboard = false
+"""
+
+
+@pytest.fixture
+def preset(tmp_path):
+    path = tmp_path / "tiny_parity.toml"
+    path.write_text(TINY_PARITY)
+    return str(path)
+
+
+def test_split_axes_separates_swept_from_fixed_settings():
+    axes, fixed = split_axes({"act.tau": "1e-4, 1e-3,1e-2", "train.steps": "5"})
+    assert axes == {"act.tau": ["1e-4", "1e-3", "1e-2"]} and fixed == {"train.steps": "5"}
+    with pytest.raises(ConfigError, match="--seeds"):
+        split_axes({"train.seed": "1,2"})
+    with pytest.raises(ConfigError, match="fewer than two"):
+        split_axes({"act.tau": "1e-3,"})
+
+
+def test_plan_checks_every_grid_point_before_training(preset, tmp_path):
+    runs, fixed = plan(preset, {"act.tau": "0,1e-2", "model.hidden_size": "4"}, 2, tmp_path)
+    assert len(runs) == 4 and fixed == {"model.hidden_size": "4"}
+    assert {r.run_dir.name for r in runs} == {
+        "tau=0_seed0",
+        "tau=0_seed1",
+        "tau=1e-2_seed0",
+        "tau=1e-2_seed1",
+    }
+    assert runs[1].overrides == {"act.tau": "0", "train.seed": "1"}
+    with pytest.raises(ConfigError, match="tau must be >= 0"):
+        plan(preset, {"act.tau": "1e-3,-1"}, 1, tmp_path)
+    with pytest.raises(ConfigError, match="seeds must be >= 1"):
+        plan(preset, {}, 0, tmp_path)
+
+
+def test_a_sweep_trains_each_point_and_seed_then_skips_what_is_done(preset, tmp_path):
+    lines = []
+    results = run_sweep(preset, {"act.tau": "0,1e-2"}, 2, tmp_path / "sweep", echo=lines.append)
+    assert len(results) == 4 and lines[0].endswith("4 runs, 0 already done")
+    assert {r["seed"] for r in results} == {0, 1}
+    assert all(r["step"] == 6 and "ponder_steps" in r["metrics"] for r in results)
+
+    lines.clear()
+    again = run_sweep(preset, {"act.tau": "0,1e-2"}, 2, tmp_path / "sweep", echo=lines.append)
+    assert lines == ["sweep of " + preset + ": 4 runs, 4 already done"]
+    assert again == results
+
+    rows, written = write_summary(results, "sequence_error_rate", tmp_path / "sweep")
+    assert [row["tau"] for row in rows] == ["0", "1e-2"]
+    assert all(row["seeds"] == 2 and 1 <= row["ponder_steps"] <= 5 for row in rows)
+    assert [p.name for p in written] == ["sweep.json", "sweep.md", "sweep.png"]
+    assert written[2].stat().st_size > 1000
+    table = written[1].read_text()
+    assert "| tau | seeds | sequence_error_rate |" in table
+    assert json.loads(written[0].read_text())["summary"] == rows
+
+
+def test_summary_takes_mean_and_spread_over_seeds():
+    results = [
+        {"point": {"act.tau": "1e-3"}, "seed": s, "step": 10, "metrics": {"err": e}}
+        for s, e in enumerate([0.1, 0.3])
+    ]
+    (row,) = summarise(results, "err")
+    assert row["err"] == pytest.approx(0.2)
+    assert row["err_sd"] == pytest.approx(0.1414, abs=1e-4)
+    assert "ponder_steps" not in row

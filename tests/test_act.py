@@ -10,6 +10,8 @@ from augrnn.controllers import GRUController, LSTMController, RNNController
 from augrnn.core import Core, Trace, collecting_step_terms, unroll
 from augrnn.memory.ntm import NTMCell, RecurrentModel
 from augrnn.tasks.base import Batch, Task
+from augrnn.train.config import load_preset, parse_override_args
+from augrnn.train.loop import Trainer, read_metrics
 
 B, IN, H, OUT, T = 3, 4, 6, 2, 5
 
@@ -301,3 +303,38 @@ def test_pondernet_distribution_loss_and_sampled_halting():
             y, _ = model(batch.inputs)
         assert (terms.stacked("ponder_steps") == steps).all()
         assert torch.isfinite(y).all()
+
+
+TINY_PARITY = (
+    "--task.size=4 --model.hidden_size=32 --optim.lr=1e-2 --train.batch_size=64 "
+    "--train.eval_every=50 --train.eval_sequences=500 --train.tensorboard=false "
+    "--train.target=none --act.max_steps=4"
+)
+
+
+def tiny_parity(extra: str):
+    return load_preset("parity", parse_override_args(f"{TINY_PARITY} {extra}".split()))
+
+
+@pytest.mark.parametrize(
+    "halting", ["--act.tau=1e-2", "--act.halting=pondernet --act.epsilon=0.05"]
+)
+def test_a_tiny_pondering_rnn_learns_parity_of_four_entries(tmp_path, halting):
+    config = tiny_parity(f"--train.steps=300 {halting}")
+    result = Trainer(config, tmp_path / "run").train(progress=False)
+    first = next(r for r in read_metrics(tmp_path / "run") if r["split"] == "eval")
+    assert first["sequence_error_rate"] > 0.1  # it started far from solved
+    assert result.eval_metrics["sequence_error_rate"] < 0.02, result.eval_metrics
+    assert 1.0 <= result.eval_metrics["ponder_steps"] <= 4.0
+
+
+def test_a_resumed_pondernet_run_ends_with_the_same_parameters(tmp_path):
+    pondernet = "--act.halting=pondernet --act.epsilon=0.05 --train.eval_every=5"
+    straight = Trainer(tiny_parity(f"{pondernet} --train.steps=10"), tmp_path / "a")
+    straight.train(progress=False)
+    Trainer(tiny_parity(f"{pondernet} --train.steps=5"), tmp_path / "b").train(progress=False)
+    resumed = Trainer(tiny_parity(f"{pondernet} --train.steps=10"), tmp_path / "b", resume=True)
+    resumed.train(progress=False)
+    for p, q in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert straight.last_eval == resumed.last_eval

@@ -38,6 +38,9 @@ def test_layout_targets_and_masks_per_sample():
         assert torch.equal(mask, expected_mask)
         assert torch.equal(tgt[length + 1 : 2 * length + 1], seq)
         assert tgt[: length + 1].abs().sum() == 0 and tgt[2 * length + 1 :].abs().sum() == 0
+        expected_steps = torch.zeros(steps)
+        expected_steps[: 2 * length + 1] = 1
+        assert torch.equal(batch.input_mask[:, b], expected_steps)
 
 
 def test_fixed_length_and_seeding():

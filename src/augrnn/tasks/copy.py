@@ -2,7 +2,8 @@
 
 Each episode: L random ``bits``-bit vectors (L ~ U{min_length..max_length}), then one step with the
 delimiter flag on its own channel, then L steps of zero input during which the target is the
-sequence again. Input width ``bits + 1``, output width ``bits``.
+sequence again. Input width ``bits + 1``, output width ``bits``; ``input_mask`` marks each
+episode's 2L + 1 steps.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class CopyTask(Task):
         time_idx, b_idx = out_time[valid], batch_index.expand(max_len, -1)[valid]
         targets[time_idx, b_idx] = vectors[valid]
         mask[time_idx, b_idx] = 1.0
-        return Batch(inputs, targets, mask, lengths)
+        input_mask = (torch.arange(total).unsqueeze(1) < 2 * lengths + 1).float()
+        return Batch(inputs, targets, mask, lengths, input_mask)
 
     def render(self, batch: Batch, index: int = 0, logits: torch.Tensor | None = None) -> str:
         length = int(batch.lengths[index])

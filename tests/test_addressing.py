@@ -221,3 +221,163 @@ def test_huge_strength_on_real_memory_stays_finite(gen):
     (w * torch.arange(N)).sum().backward()
     assert torch.isfinite(w).all() and torch.isfinite(keys.grad).all()
     assert torch.isfinite(memory.grad).all()
+
+
+# --- Attention (Bahdanau 2014, Luong 2015, Vaswani 2017) -----------------------------------------
+# Sizes: batch B=3, source positions S=7, query width Q=5, key width K=4, attention width A=6,
+# value width V=2 (dot-style scores need Q = K, so they use Q for both).
+
+S, Q, K, A_, V = 7, 5, 4, 6, 2
+
+
+def ragged_mask():
+    """(B, S) with real lengths 7, 4 and 1."""
+    return torch.arange(S) < torch.tensor([7, 4, 1]).unsqueeze(1)
+
+
+def test_masked_softmax_sums_to_one_and_is_exactly_zero_on_masked_positions(gen):
+    scores, mask = torch.randn(B, S, generator=gen), ragged_mask()
+    w = A.masked_softmax(scores, mask)
+    assert_distribution(w, (B, S))
+    assert torch.all(w[~mask] == 0.0)
+    torch.testing.assert_close(w[1, :4], torch.softmax(scores[1, :4], -1))
+    assert w[2, 0] == 1.0
+    torch.testing.assert_close(A.masked_softmax(scores, mask.float()), w)
+    torch.testing.assert_close(A.masked_softmax(scores, None), torch.softmax(scores, -1))
+
+
+def test_masked_softmax_broadcasts_the_mask_and_uses_dim(gen):
+    scores = torch.randn(B, H, S, generator=gen)
+    w = A.masked_softmax(scores, ragged_mask().unsqueeze(1))
+    assert_distribution(w, (B, H, S))
+    assert torch.all(w[2, :, 1:] == 0.0)
+    w0 = A.masked_softmax(scores.transpose(1, 2), ragged_mask().unsqueeze(2), dim=1)
+    torch.testing.assert_close(w0.transpose(1, 2), w)
+
+
+def test_masked_softmax_rejects_a_fully_masked_row_and_a_wrong_shape(gen):
+    scores, mask = torch.randn(B, S, generator=gen), ragged_mask()
+    mask[1] = False
+    with pytest.raises(ValueError, match="every position is masked"):
+        A.masked_softmax(scores, mask)
+    with pytest.raises(ValueError, match=r"does not broadcast to the scores' shape \(3, 7\)"):
+        A.masked_softmax(scores, torch.ones(B, S + 1))
+
+
+def test_score_functions_match_their_definitions(gen):
+    query, keys = torch.randn(B, Q, generator=gen), torch.randn(B, S, Q, generator=gen)
+    expected_dot = torch.stack([keys[b] @ query[b] for b in range(B)])
+    torch.testing.assert_close(A.dot_scores(query, keys), expected_dot)
+    torch.testing.assert_close(A.scaled_dot_scores(query, keys), expected_dot / Q**0.5)
+    other_keys, weight = torch.randn(B, S, K, generator=gen), torch.randn(Q, K, generator=gen)
+    general = A.general_scores(query, other_keys, weight)
+    assert general.shape == (B, S)
+    for b in range(B):
+        for s in range(S):
+            torch.testing.assert_close(general[b, s], query[b] @ weight @ other_keys[b, s])
+    pq, pk = torch.randn(B, A_, generator=gen), torch.randn(B, S, A_, generator=gen)
+    v = torch.randn(A_, generator=gen)
+    additive = A.additive_scores(pq, pk, v)
+    assert additive.shape == (B, S)
+    torch.testing.assert_close(additive[1, 3], v @ torch.tanh(pq[1] + pk[1, 3]))
+
+
+def test_attend_is_the_weighted_sum_of_values(gen):
+    values = torch.randn(B, S, V, generator=gen)
+    one_hot = torch.zeros(B, S)
+    one_hot[:, 5] = 1.0
+    torch.testing.assert_close(A.attend(one_hot, values), values[:, 5])
+    w = distribution(B, S, generator=gen)
+    torch.testing.assert_close(A.attend(w, values), (w.unsqueeze(-1) * values).sum(1))
+
+
+def _attention_pipeline(score):
+    def run(query, keys, values, weight, pk, v):
+        if score == "dot":
+            e = A.dot_scores(query, keys)
+        elif score == "scaled":
+            e = A.scaled_dot_scores(query, keys)
+        elif score == "general":
+            e = A.general_scores(query, keys, weight)
+        else:
+            e = A.additive_scores(query @ weight, pk, v)
+        return A.attend(A.masked_softmax(e, ragged_mask()), values)
+
+    return run
+
+
+@pytest.mark.parametrize("score", ["dot", "scaled", "general", "additive"])
+def test_attention_gradcheck_float64(gen, score):
+    d = torch.float64
+    args = (
+        torch.randn(B, Q, dtype=d, generator=gen),
+        torch.randn(B, S, Q, dtype=d, generator=gen),
+        torch.randn(B, S, V, dtype=d, generator=gen),
+        torch.randn(Q, Q, dtype=d, generator=gen),
+        torch.randn(B, S, Q, dtype=d, generator=gen),
+        torch.randn(Q, dtype=d, generator=gen),
+    )
+    args = tuple(a.requires_grad_() for a in args)
+    assert torch.autograd.gradcheck(_attention_pipeline(score), args)
+
+
+@pytest.mark.parametrize("scale", [0.0, 1e4])
+def test_attention_has_no_nan_with_zero_or_huge_scores(scale):
+    query = torch.full((B, Q), scale, requires_grad=True)
+    keys = torch.ones(B, S, Q) * torch.linspace(-1, 1, S).unsqueeze(-1)
+    keys.requires_grad_()
+    values = torch.randn(B, S, V, requires_grad=True)
+    for e in (A.dot_scores(query, keys), A.scaled_dot_scores(query, keys)):
+        w = A.masked_softmax(e, ragged_mask())
+        c = A.attend(w, values)
+        (c.sum() + (w * torch.arange(S)).sum()).backward()
+        assert torch.isfinite(w).all() and torch.isfinite(c).all()
+        assert torch.all(w[~ragged_mask()] == 0.0)
+    for t in (query, keys, values):
+        assert torch.isfinite(t.grad).all()
+    huge = A.masked_softmax(torch.full((B, S), 1e4) * torch.arange(S), ragged_mask())
+    assert torch.all(huge[torch.arange(B), torch.tensor([6, 3, 0])] == 1.0)
+
+
+def test_local_window_mask_keeps_exactly_the_positions_within_d_of_p():
+    centre = torch.tensor([0.0, 3.4, 6.9])
+    mask = A.local_window_mask(centre, S, 2)
+    assert mask.shape == (B, S)
+    expected = torch.tensor(
+        [
+            [1, 1, 1, 0, 0, 0, 0],  # [−2, 2]
+            [0, 0, 1, 1, 1, 1, 0],  # [1.4, 5.4]
+            [0, 0, 0, 0, 0, 1, 1],  # [4.9, 8.9]
+        ],
+        dtype=torch.bool,
+    )
+    assert torch.equal(mask, expected)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        A.local_window_mask(centre, S, -1)
+
+
+def test_gaussian_window_factor_with_sigma_half_the_window(gen):
+    centre = torch.tensor([1.0, 3.0, 4.5], dtype=torch.float64)
+    factor = A.gaussian_window(centre, S, 2)  # σ = 1
+    assert factor.shape == (B, S)
+    assert factor[0, 1] == 1.0 and factor[1, 3] == 1.0
+    torch.testing.assert_close(factor[1, 5], torch.tensor(torch.e**-2.0, dtype=torch.float64))
+    torch.testing.assert_close(factor[2, 4], factor[2, 5])
+    assert torch.all((factor > 0) & (factor <= 1))
+    assert torch.autograd.gradcheck(
+        lambda p: A.gaussian_window(p, S, 3), (centre.clone().requires_grad_(),)
+    )
+    with pytest.raises(ValueError, match="must be >= 1"):
+        A.gaussian_window(centre, S, 0)
+
+
+def test_local_p_weights_are_zero_outside_the_window(gen):
+    centre, window = torch.tensor([2.2, 0.3, 0.6]), 1  # p_t in (0, length), as local-p makes
+    keep = ragged_mask() & A.local_window_mask(centre, S, window)
+    w = A.masked_softmax(torch.randn(B, S, generator=gen), keep) * A.gaussian_window(
+        centre, S, window
+    )
+    positions = torch.arange(S).float()
+    outside = (positions - centre.unsqueeze(1)).abs() > window
+    assert torch.all(w[outside] == 0.0) and torch.all(w[~ragged_mask()] == 0.0)
+    assert torch.all(w[keep] > 0) and torch.all(w.sum(-1) <= 1.0)

@@ -4,9 +4,15 @@ Pure functions of tensors, following the Neural Turing Machine paper (Graves, Wa
 2014, §3.1-3.3, eqs 2-9). Shapes use B for the batch, H for heads, N for memory slots, M for the
 width of a slot and S for the width of the shift distribution. Every head dimension may hold any
 number of heads, so one call addresses all heads of a kind at once.
+
+The attention functions at the end (Bahdanau, Cho & Bengio 2014; Luong, Pham & Manning 2015;
+Vaswani et al. 2017) score one query against S source positions: the query is (..., D), the keys
+(..., S, D) and the scores (..., S), for any leading dimensions (usually just the batch B).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -151,3 +157,122 @@ def erase_and_write(memory: Tensor, weights: Tensor, erase: Tensor, add: Tensor)
         return memory * (1.0 - w * erase[:, 0].unsqueeze(1)) + w * add[:, 0].unsqueeze(1)
     keep = torch.prod(1.0 - weights.unsqueeze(-1) * erase.unsqueeze(2), dim=1)  # (B, N, M)
     return memory * keep + torch.einsum("bhn,bhm->bnm", weights, add)
+
+
+# --- Attention over a sequence of encoder states -------------------------------------------------
+
+
+def masked_softmax(scores: Tensor, mask: Tensor | None = None, dim: int = -1) -> Tensor:
+    """α = softmax(e) over the positions that ``mask`` keeps; exactly 0 on the others.
+
+    scores: (..., S) alignment scores e.
+    mask:   boolean or 0/1 float tensor broadcastable to ``scores``, true (non-zero) on the
+            positions that may be attended; None keeps every position.
+    Returns weights of the shape of ``scores`` that sum to 1 along ``dim``.
+    Raises ``ValueError`` when the mask does not broadcast to the scores or leaves a row with
+    no position at all (a softmax over nothing has no value; it would otherwise be NaN).
+    """
+    if mask is None:
+        return torch.softmax(scores, dim=dim)
+    try:
+        shape = torch.broadcast_shapes(mask.shape, scores.shape)
+    except RuntimeError:
+        shape = None
+    if shape != scores.shape:
+        raise ValueError(
+            f"the mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
+            f"{tuple(scores.shape)}"
+        )
+    keep = (mask if mask.dtype == torch.bool else mask != 0).expand(scores.shape)
+    if not bool(keep.any(dim).all()):
+        raise ValueError(
+            "masked_softmax got a row whose every position is masked; each row needs at least "
+            "one unmasked position (is a sequence of length 0 in the batch?)"
+        )
+    return torch.softmax(scores.masked_fill(~keep, float("-inf")), dim=dim)
+
+
+def additive_scores(projected_query: Tensor, projected_keys: Tensor, v: Tensor) -> Tensor:
+    """Additive (Bahdanau 2014, eq 6; Luong's "concat") scores e_j = v_aᵀ tanh(W_a s + U_a h_j).
+
+    The projections are arguments, so the function holds no parameters.
+    projected_query: (..., A) W_a s_{i−1}, the projected query.
+    projected_keys:  (..., S, A) U_a h_j, the projected keys (computed once per source).
+    v:               (A,) the vector v_a.
+    Returns (..., S) scores.
+    """
+    return torch.tanh(projected_query.unsqueeze(-2) + projected_keys) @ v
+
+
+def dot_scores(query: Tensor, keys: Tensor) -> Tensor:
+    """Dot scores (Luong 2015, eq 8) e_s = h_tᵀ h̄_s.
+
+    query: (..., D) h_t.
+    keys:  (..., S, D) h̄_s.
+    Returns (..., S) scores.
+    """
+    return (keys @ query.unsqueeze(-1)).squeeze(-1)
+
+
+def general_scores(query: Tensor, keys: Tensor, weight: Tensor) -> Tensor:
+    """General scores (Luong 2015, eq 8) e_s = h_tᵀ W_a h̄_s.
+
+    query:  (..., Dq) h_t.
+    keys:   (..., S, Dk) h̄_s.
+    weight: (Dq, Dk) W_a.
+    Returns (..., S) scores.
+    """
+    return dot_scores(query, keys @ weight.transpose(0, 1))
+
+
+def scaled_dot_scores(query: Tensor, keys: Tensor) -> Tensor:
+    """Scaled dot scores (Vaswani et al. 2017, eq 1) e_s = qᵀ k_s / √D.
+
+    query: (..., D) q.
+    keys:  (..., S, D) k_s.
+    Returns (..., S) scores.
+    """
+    return dot_scores(query, keys) / math.sqrt(query.shape[-1])
+
+
+def attend(weights: Tensor, values: Tensor) -> Tensor:
+    """The context c = Σ_j α_j h_j (Bahdanau 2014, eq 5).
+
+    weights: (..., S) attention weights α.
+    values:  (..., S, Dv) the attended states h_j.
+    Returns (..., Dv).
+    """
+    return (weights.unsqueeze(-2) @ values).squeeze(-2)
+
+
+def source_positions(centre: Tensor, length: int) -> Tensor:
+    """s − p_t for every source position s = 0 … length−1: (...,) centres -> (..., length)."""
+    positions = torch.arange(length, device=centre.device, dtype=centre.dtype)
+    return positions - centre.unsqueeze(-1)
+
+
+def local_window_mask(centre: Tensor, length: int, window: int) -> Tensor:
+    """Luong's (2015, §3.2) local window [p_t − D, p_t + D] as a mask over source positions.
+
+    centre: (...,) aligned positions p_t (real-valued; positions count from 0).
+    length: S, the number of source positions.
+    window: D ≥ 0, the half-width.
+    Returns a (..., S) boolean mask, true where |s − p_t| ≤ D.
+    """
+    if window < 0:
+        raise ValueError(f"the local window D must be >= 0, got {window}")
+    return source_positions(centre, length).abs() <= window
+
+
+def gaussian_window(centre: Tensor, length: int, window: int) -> Tensor:
+    """Luong's (2015, eq 10) local-p factor exp(−(s − p_t)² / 2σ²) with σ = D/2.
+
+    centre: (...,) aligned positions p_t (differentiable).
+    length: S, the number of source positions.
+    window: D ≥ 1, the half-width of the window.
+    Returns (..., S) factors in (0, 1], 1 at s = p_t.
+    """
+    if window < 1:
+        raise ValueError(f"the local window D must be >= 1, got {window}")
+    sigma = window / 2.0
+    return torch.exp(-source_positions(centre, length).pow(2) / (2.0 * sigma**2))

@@ -11,6 +11,7 @@ import click
 import torch
 
 from augrnn.tasks import TASKS
+from augrnn.tasks.text import Seq2SeqTask
 from augrnn.train.checkpoint import CheckpointError, load_checkpoint
 from augrnn.train.config import (
     ConfigError,
@@ -127,8 +128,8 @@ def _parse_lengths(text: str | None) -> list[int] | None:
         lengths = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
-    if not lengths or min(lengths) < 1:
-        raise click.BadParameter(f"lengths must be positive integers, got {text!r}")
+    if not lengths or min(lengths) < 0:
+        raise click.BadParameter(f"lengths must be non-negative integers, got {text!r}")
     return lengths
 
 
@@ -139,7 +140,7 @@ def length_table(run_dir: Path, lengths: list[int] | None, sequences: int) -> li
     rows = []
     for length in lengths or [None]:
         metrics = evaluate(model, task, evaluation_set(task, config, length), "cpu")
-        rows.append({task.length_name: length or "train", **metrics})
+        rows.append({task.length_name: "train" if length is None else length, **metrics})
     return rows
 
 
@@ -236,10 +237,12 @@ def tasks(seed: int) -> None:
         task = cls()
         low, high = task.train_lengths
         click.echo(f"== {name}: {cls.description}")
-        click.echo(
-            f"   input width {task.input_size}, output width {task.output_size}, "
-            f"{task.length_name} {low}-{high} in training"
+        sizes = (
+            f"vocabularies of {task.input_size} source and {task.output_size} target tokens"
+            if isinstance(task, Seq2SeqTask)
+            else f"input width {task.input_size}, output width {task.output_size}"
         )
+        click.echo(f"   {sizes}, {task.length_name} {low}-{high} in training")
         batch = task.sample(1, generator, length=min(high, max(low, 4)))
         click.echo(task.render(batch, 0))
         click.echo()

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from augrnn.act import ACT
+from augrnn.attention.seq2seq import Seq2Seq
 from augrnn.controllers import Readout, build_controller
 from augrnn.core import Core
 from augrnn.memory.ntm import NTMCell, RecurrentModel
 from augrnn.train.config import ActConfig, ModelConfig
 
-MODEL_KINDS = ("ntm", "lstm", "gru", "rnn")
+MODEL_KINDS = ("ntm", "lstm", "gru", "rnn", "seq2seq")
 
 
 def build_model(
     config: ModelConfig, input_size: int, output_size: int, act: ActConfig | None = None
-) -> RecurrentModel:
+) -> RecurrentModel | Seq2Seq:
     """A time-major sequence model mapping (T, B, input_size) to (T, B, output_size) logits.
+
+    ``kind = "seq2seq"`` builds an attentional encoder-decoder (:class:`Seq2Seq`) from
+    ``input_size`` source ids to ``output_size`` target ids; it does not ponder.
 
     With ``act.halting`` "act" or "pondernet" the model's core is wrapped in :class:`ACT`: the
     inner core reads the input plus the first-step flag and its output (the recurrent stack's
@@ -22,6 +26,10 @@ def build_model(
     unit and the output layer.
     """
     pondering = act is not None and act.halting != "none"
+    if config.kind == "seq2seq":
+        if pondering:
+            raise ValueError("model.kind 'seq2seq' does not support pondering (act.halting)")
+        return _seq2seq(config, input_size, output_size)
     if not pondering:
         return RecurrentModel(_core(config, input_size, output_size, with_readout=True))
     inner_output = config.controller_size if config.kind == "ntm" else config.hidden_size
@@ -62,3 +70,17 @@ def _core(config: ModelConfig, input_size: int, output_size: int, *, with_readou
         stack = build_controller(config.kind, input_size, config.hidden_size, config.num_layers)
         return Readout(stack, output_size) if with_readout else stack
     raise ValueError(f"model.kind must be one of {MODEL_KINDS}, got {config.kind!r}")
+
+
+def _seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size: int) -> Seq2Seq:
+    return Seq2Seq(
+        source_vocab_size,
+        target_vocab_size,
+        embedding_size=config.embedding_size,
+        hidden_size=config.hidden_size,
+        encoder=config.encoder,
+        attention=config.attention,
+        no_attention_context=config.no_attention_context,
+        local_window=config.local_window,
+        teacher_forcing=config.teacher_forcing,
+    )

@@ -6,12 +6,16 @@ from augrnn.tasks.addition import AdditionTask
 from augrnn.tasks.associative_recall import AssociativeRecallTask
 from augrnn.tasks.base import Batch, Task, TaskConfig
 from augrnn.tasks.copy import CopyTask
+from augrnn.tasks.dates import DatesTask
 from augrnn.tasks.logic import LogicTask
 from augrnn.tasks.ngrams import NGramsTask
 from augrnn.tasks.parity import ParityTask
 from augrnn.tasks.priority_sort import PrioritySortTask
 from augrnn.tasks.repeat_copy import RepeatCopyTask
+from augrnn.tasks.reversal import ReversalTask
 from augrnn.tasks.sort import SortTask
+from augrnn.tasks.symbol_sort import SymbolSortTask
+from augrnn.tasks.written_addition import WrittenAdditionTask
 
 TASKS: dict[str, type[Task]] = {
     task.name: task
@@ -25,6 +29,10 @@ TASKS: dict[str, type[Task]] = {
         LogicTask,
         AdditionTask,
         SortTask,
+        ReversalTask,
+        SymbolSortTask,
+        WrittenAdditionTask,
+        DatesTask,
     )
 }
 

@@ -34,8 +34,9 @@ class ConfigError(ValueError):
 
 @dataclass
 class ModelConfig:
-    """The model: an NTM (``kind = "ntm"``) or a plain recurrent stack with a linear read-out
-    (``kind = "lstm"``, ``"gru"`` or ``"rnn"``, the last a tanh RNN)."""
+    """The model: an NTM (``kind = "ntm"``), a plain recurrent stack with a linear read-out
+    (``kind = "lstm"``, ``"gru"`` or ``"rnn"``, the last a tanh RNN) or an attentional
+    encoder-decoder over token ids (``kind = "seq2seq"``, :class:`augrnn.attention.Seq2Seq`)."""
 
     kind: str = "ntm"
     controller: str = "lstm"
@@ -49,9 +50,24 @@ class ModelConfig:
     memory_init: str = "constant"
     similarity: str = "cosine"
     clip_controller_outputs: float | None = 20.0
-    #: Width and depth of the recurrent stack (``kind = "lstm"``, ``"gru"``, ``"rnn"``).
+    #: Width and depth of the recurrent stack (``kind = "lstm"``, ``"gru"``, ``"rnn"``); for
+    #: ``kind = "seq2seq"`` the width of the decoder and of the two encoder directions together.
     hidden_size: int = 256
     num_layers: int = 3
+    #: Seq2seq: width of the source and target token embeddings.
+    embedding_size: int = 64
+    #: Seq2seq: recurrent unit of the bidirectional encoder and of the decoder, "gru" or "lstm".
+    encoder: str = "gru"
+    #: Seq2seq: "bahdanau", "luong_dot", "luong_general", "luong_concat", "scaled_dot" or
+    #: "none" (no attention; see ``no_attention_context``).
+    attention: str = "bahdanau"
+    #: Seq2seq without attention: the fixed context, the encoder's "final" state or the "mean"
+    #: of its states.
+    no_attention_context: str = "final"
+    #: Seq2seq: Luong's local-p attention with window half-width D (luong_* only; None: global).
+    local_window: int | None = None
+    #: Seq2seq: probability of feeding the true previous token in training (never in evaluation).
+    teacher_forcing: float = 1.0
 
 
 @dataclass

@@ -109,7 +109,7 @@ def evaluate(model: nn.Module, task: Task, batches: list[Batch], device: str) ->
         for batch in batches:
             batch = move_batch(batch, device)
             with collecting_step_terms() as terms:
-                logits, _ = model(batch.inputs)
+                logits = evaluation_logits(model, batch)
             size = batch.inputs.shape[1]
             metrics = {**task.metrics(logits, batch), **terms.means(batch.steps_mask())}
             for name, value in metrics.items():
@@ -117,6 +117,14 @@ def evaluate(model: nn.Module, task: Task, batches: list[Batch], device: str) ->
             count += size
     model.train(was_training)
     return {name: total / count for name, total in totals.items()}
+
+
+def evaluation_logits(model: nn.Module, batch: Batch):
+    """The model's outputs on ``batch`` for scoring: ``model.evaluation_logits(batch)`` when the
+    model defines it (a decoder that must generate without seeing the targets), else
+    ``model(batch.inputs)``'s outputs."""
+    own = getattr(model, "evaluation_logits", None)
+    return own(batch) if own is not None else model(batch.inputs)[0]
 
 
 def move_batch(batch: Batch, device: str) -> Batch:
@@ -191,6 +199,10 @@ class Trainer:
                 f"{config.act.halting!r}): its number of steps changes with the data"
             )
         if tc.compile:
+            if not hasattr(self.model, "compile_step"):
+                raise ValueError(
+                    f"train.compile is not supported for model.kind {config.model.kind!r}"
+                )
             self.model.compile_step(dynamic=False)
         self.optimizer = build_optimizer(self.model.parameters(), config.optim)
         self.schedule = build_schedule(self.optimizer, config.optim, tc.steps)

@@ -1,0 +1,74 @@
+"""Written addition: read "a+b" in decimal characters, then write the sum.
+
+Source: two non-negative integers a and b written in decimal without leading zeros ("0" is the one
+number of one digit that starts with 0), joined by "+"; each has D digits with D drawn on its own
+from U{min_digits..max_digits} = U{1..5}, uniform over the D-digit numbers. Target: the decimal sum
+a + b, then EOS. ``lengths`` holds the larger of the two digit counts; the ``length`` argument of
+:meth:`WrittenAdditionTask.sample` gives both operands that many digits, beyond max_digits too.
+
+Token-id shapes as for every :class:`~augrnn.tasks.text.Seq2SeqTask`: inputs (S, B) with S at
+most 2 max D + 1, targets (T, B) with T at most max D + 2 (a carry digit and EOS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from augrnn.tasks.base import Batch, TaskConfig, episode_sizes
+from augrnn.tasks.text import Seq2SeqTask, Vocabulary
+
+
+@dataclass
+class WrittenAdditionConfig(TaskConfig):
+    min_digits: int = 1
+    max_digits: int = 5
+
+
+class WrittenAdditionTask(Seq2SeqTask):
+    name = "written_addition"
+    description = 'read "a+b" with 1-5 digit numbers in decimal, write the sum'
+    config_class = WrittenAdditionConfig
+    config: WrittenAdditionConfig
+    length_name = "digits"
+    source_vocab = Vocabulary("0123456789+")
+    target_vocab = Vocabulary("0123456789")
+
+    def __init__(self, config: WrittenAdditionConfig | None = None):
+        super().__init__(config)
+        c = self.config
+        if not 1 <= c.min_digits <= c.max_digits:
+            raise ValueError(f"written_addition needs 1 <= min_digits <= max_digits, got {c}")
+
+    @property
+    def train_lengths(self) -> tuple[int, int]:
+        return (self.config.min_digits, self.config.max_digits)
+
+    def sample(
+        self, batch_size: int, generator: torch.Generator, length: int | None = None
+    ) -> Batch:
+        """Draw episodes; ``length`` fixes the digit count of both operands."""
+        c = self.config
+        first = episode_sizes(
+            self.name, batch_size, c.min_digits, c.max_digits, generator, length, name="digits"
+        )
+        if length is None:
+            second = torch.randint(
+                c.min_digits, c.max_digits + 1, (batch_size,), generator=generator
+            )
+        else:
+            second = first
+        digit_counts = torch.stack([first, second], 1)  # (B, 2)
+        widest = int(digit_counts.max())
+        leading = torch.randint(1, 10, (batch_size, 2), generator=generator)
+        digits = torch.randint(0, 10, (batch_size, 2, widest), generator=generator)
+        # A one-digit number may be 0; a longer one starts with 1-9 so it has no leading zero.
+        digits[..., 0] = torch.where(digit_counts == 1, digits[..., 0], leading)
+
+        sources, targets = [], []
+        for rows, counts in zip(digits.tolist(), digit_counts.tolist(), strict=True):
+            a, b = ("".join(map(str, row[:count])) for row, count in zip(rows, counts, strict=True))
+            sources.append(f"{a}+{b}")
+            targets.append(str(int(a) + int(b)))
+        return self.make_batch(sources, targets, digit_counts.max(1).values)

@@ -1,0 +1,68 @@
+import re
+
+import pytest
+import torch
+
+from augrnn.tasks.written_addition import WrittenAdditionConfig, WrittenAdditionTask
+
+# A decimal number without leading zeros.
+NUMBER = r"(0|[1-9][0-9]*)"
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def operands_and_sum(task, batch, b: int) -> tuple[str, str, str]:
+    source = task.source_vocab.decode(batch.inputs[:, b])
+    match = re.fullmatch(f"{NUMBER}\\+{NUMBER}", source)
+    assert match, source
+    return match[1], match[2], task.decode_target(batch.targets[:, b])
+
+
+def test_targets_are_the_sums_written_without_leading_zeros():
+    task = WrittenAdditionTask()
+    batch = task.sample(200, gen(0))
+    digit_pairs = set()
+    for b in range(200):
+        a, c, total = operands_and_sum(task, batch, b)
+        assert re.fullmatch(NUMBER, total) and int(total) == int(a) + int(c)
+        assert int(batch.lengths[b]) == max(len(a), len(c))
+        digit_pairs.add((len(a), len(c)))
+    # Each operand draws its own digit count.
+    assert {a for a, _ in digit_pairs} == {c for _, c in digit_pairs} == {1, 2, 3, 4, 5}
+    assert any(a != c for a, c in digit_pairs)
+
+
+@pytest.mark.parametrize("length", [1, 5, 9])
+def test_fixed_length_gives_both_operands_that_many_digits(length):
+    task = WrittenAdditionTask()
+    batch = task.sample(20, gen(1), length=length)
+    assert torch.all(batch.lengths == length)
+    assert batch.inputs.shape == (2 * length + 1, 20)
+    for b in range(20):
+        a, c, total = operands_and_sum(task, batch, b)
+        assert len(a) == len(c) == length and int(total) == int(a) + int(c)
+
+
+def test_invalid_lengths_are_refused():
+    with pytest.raises(ValueError, match="written_addition digits must be >= 1"):
+        WrittenAdditionTask().sample(2, gen(2), length=0)
+
+
+def test_settings():
+    task = WrittenAdditionTask(WrittenAdditionConfig(min_digits=2, max_digits=3))
+    assert task.train_lengths == (2, 3) and (task.input_size, task.output_size) == (14, 13)
+    batch = task.sample(30, gen(3))
+    for b in range(30):
+        a, c, _ = operands_and_sum(task, batch, b)
+        assert 2 <= len(a) <= 3 and 2 <= len(c) <= 3
+
+
+@pytest.mark.parametrize(
+    "config",
+    [WrittenAdditionConfig(min_digits=0), WrittenAdditionConfig(min_digits=4, max_digits=3)],
+)
+def test_bad_settings_are_refused(config):
+    with pytest.raises(ValueError, match="1 <= min_digits <= max_digits"):
+        WrittenAdditionTask(config)

@@ -128,3 +128,32 @@ def test_sweep_runs_in_parallel_processes_and_prints_the_table(runner, tmp_path)
     assert (out / "sweep.png").is_file()
     bad = runner.invoke(main, ["sweep", "parity", "--act.epsilon=0.5,2", "--out", str(out)])
     assert bad.exit_code != 0 and "epsilon must lie in (0, 1)" in bad.output
+
+
+def test_predict_decodes_text_and_reports_unknown_characters(runner, tmp_path):
+    run = tmp_path / "reversal"
+    tiny = [
+        "--model.hidden_size=16",
+        "--model.embedding_size=8",
+        "--train.steps=4",
+        "--train.eval_every=2",
+        "--train.eval_sequences=16",
+        "--train.tensorboard=false",
+    ]
+    trained = runner.invoke(main, ["train", "reversal", "--run-dir", str(run), *tiny])
+    assert trained.exit_code == 0, trained.output
+    result = runner.invoke(main, ["predict", str(run), "12345", "12x4", "--attention"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("12345 -> ")
+    assert "   12345" in result.output  # the attention picture's header
+    assert any(line.startswith("'12x4'") and "'x'" in line for line in lines)
+    beam = runner.invoke(main, ["predict", str(run), "54321", "--beam", "3"])
+    assert beam.exit_code == 0 and beam.output.startswith("54321 -> ")
+
+
+def test_predict_refuses_runs_that_are_not_text_to_text(runner, tmp_path):
+    run = tmp_path / "copy"
+    assert runner.invoke(main, ["train", "copy", "--run-dir", str(run), *TINY]).exit_code == 0
+    result = runner.invoke(main, ["predict", str(run), "hello"])
+    assert result.exit_code != 0 and "not a text-to-text task" in result.output

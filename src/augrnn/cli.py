@@ -1,4 +1,4 @@
-"""The ``augrnn`` command line: train, resume, eval, sweep, demo, tasks, presets."""
+"""The ``augrnn`` command line: train, resume, eval, sweep, predict, demo, tasks, presets."""
 
 from __future__ import annotations
 
@@ -207,6 +207,62 @@ def sweep(
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--beam", default=1, show_default=True, help="Beam size (1: greedy decoding).")
+@click.option(
+    "--length-normalisation",
+    default=0.0,
+    show_default=True,
+    help="α of the beam's length penalty ((5 + |Y|) / 6)^α.",
+)
+@click.option("--max-length", default=100, show_default=True, help="Most tokens to write.")
+@click.option("--attention", "show_attention", is_flag=True, help="Print the attention weights.")
+@friendly_errors
+def predict(
+    run_dir: Path,
+    texts: tuple[str, ...],
+    beam: int,
+    length_normalisation: float,
+    max_length: int,
+    show_attention: bool,
+) -> None:
+    """Decode each of TEXTS with a trained sequence-to-sequence run (e.g. a date to ISO 8601)."""
+    if beam < 1:
+        raise click.BadParameter(f"--beam must be >= 1, got {beam}")
+    _, task, model, _ = load_run(run_dir)
+    if not isinstance(task, Seq2SeqTask):
+        raise click.ClickException(
+            f"{run_dir} was trained on {task.name}, which is not a text-to-text task"
+        )
+    for text in texts:
+        try:
+            source = task.encode_source(text)
+        except ValueError as err:
+            click.echo(f"{text!r}: {err}")
+            continue
+        with torch.no_grad():
+            decoded = model.decode(source, None, max_length, beam, length_normalisation)
+        output = task.decode_target(decoded.tokens[0])
+        click.echo(f"{text} -> {output}")
+        if show_attention:
+            click.echo(attention_picture(text, output, decoded.attention[0]))
+
+
+def attention_picture(source: str, output: str, weights: torch.Tensor) -> str:
+    """Attention weights (output steps x source positions) as text: one row per output symbol,
+    shades from ' ' (0) to '@' (1)."""
+    shades = " .:-=+*#%@"
+    rows = [f"   {source}"]
+    symbols = [*output, "<end>"]
+    for t, row in enumerate(weights):
+        cells = "".join(shades[min(int(w * len(shades)), len(shades) - 1)] for w in row.tolist())
+        label = symbols[t] if t < len(symbols) else "?"
+        rows.append(f"{label[:2]:>2} {cells}")
+    return "\n".join(rows)
+
+
+@main.command()
 @click.option("--seed", default=0, show_default=True)
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--progress/--no-progress", default=True)
@@ -257,6 +313,8 @@ def presets() -> None:
         model = config.model.kind
         if config.act.halting != "none":
             model += f" + {config.act.halting}"
+        if config.model.kind == "seq2seq":
+            model += f" + {config.model.attention}"
         click.echo(f"{name:32s} {model:16s} on {config.task_name}")
 
 

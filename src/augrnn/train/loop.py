@@ -80,12 +80,15 @@ def build_schedule(
 
 
 def evaluation_set(task: Task, config: Config, length: int | None = None) -> list[Batch]:
-    """The fixed held-out set: ``eval_sequences`` episodes from the run's evaluation seed."""
+    """The fixed held-out set: ``eval_sequences`` episodes from the run's evaluation seed, drawn
+    with ``task.sample_evaluation`` when the task keeps data apart for evaluation (e.g. images of
+    handwriting never seen in training), else with ``task.sample``."""
     generator = torch.Generator().manual_seed(config.train.eval_seed + (length or 0))
+    sample = getattr(task, "sample_evaluation", task.sample)
     remaining, batches = config.train.eval_sequences, []
     while remaining > 0:
         size = min(config.train.eval_batch_size, remaining)
-        batches.append(task.sample(size, generator, length=length))
+        batches.append(sample(size, generator, length=length))
         remaining -= size
     return batches
 
@@ -110,7 +113,7 @@ def evaluate(model: nn.Module, task: Task, batches: list[Batch], device: str) ->
             batch = move_batch(batch, device)
             with collecting_step_terms() as terms:
                 logits = evaluation_logits(model, batch)
-            size = batch.inputs.shape[1]
+            size = batch.mask.shape[1]
             metrics = {**task.metrics(logits, batch), **terms.means(batch.steps_mask())}
             for name, value in metrics.items():
                 totals[name] = totals.get(name, 0.0) + value * size

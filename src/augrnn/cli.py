@@ -293,11 +293,12 @@ def tasks(seed: int) -> None:
         task = cls()
         low, high = task.train_lengths
         click.echo(f"== {name}: {cls.description}")
-        sizes = (
-            f"vocabularies of {task.input_size} source and {task.output_size} target tokens"
-            if isinstance(task, Seq2SeqTask)
-            else f"input width {task.input_size}, output width {task.output_size}"
-        )
+        if not isinstance(task, Seq2SeqTask):
+            sizes = f"input width {task.input_size}, output width {task.output_size}"
+        elif hasattr(task, "source_vocab"):
+            sizes = f"vocabularies of {task.input_size} source and {task.output_size} target tokens"
+        else:
+            sizes = f"images in, a vocabulary of {task.output_size} target tokens"
         click.echo(f"   {sizes}, {task.length_name} {low}-{high} in training")
         batch = task.sample(1, generator, length=min(high, max(low, 4)))
         click.echo(task.render(batch, 0))
@@ -313,7 +314,7 @@ def presets() -> None:
         model = config.model.kind
         if config.act.halting != "none":
             model += f" + {config.act.halting}"
-        if config.model.kind == "seq2seq":
+        if config.model.kind in ("seq2seq", "show_attend_tell"):
             model += f" + {config.model.attention}"
         click.echo(f"{name:32s} {model:16s} on {config.task_name}")
 

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from augrnn.act import ACT
 from augrnn.attention.seq2seq import Seq2Seq
+from augrnn.attention.show_attend_tell import ShowAttendTell
 from augrnn.controllers import Readout, build_controller
 from augrnn.core import Core
 from augrnn.memory.ntm import NTMCell, RecurrentModel
 from augrnn.train.config import ActConfig, ModelConfig
 
-MODEL_KINDS = ("ntm", "lstm", "gru", "rnn", "seq2seq")
+MODEL_KINDS = ("ntm", "lstm", "gru", "rnn", "seq2seq", "show_attend_tell")
 
 
 def build_model(
     config: ModelConfig, input_size: int, output_size: int, act: ActConfig | None = None
-) -> RecurrentModel | Seq2Seq:
+) -> RecurrentModel | Seq2Seq | ShowAttendTell:
     """A time-major sequence model mapping (T, B, input_size) to (T, B, output_size) logits.
 
     ``kind = "seq2seq"`` builds an attentional encoder-decoder (:class:`Seq2Seq`) from
     ``input_size`` source ids to ``output_size`` target ids; it does not ponder.
+    ``kind = "show_attend_tell"`` builds a CNN encoder with an attentional decoder
+    (:class:`ShowAttendTell`) from images of ``input_size`` channels to ``output_size`` target
+    ids; it does not ponder either.
 
     With ``act.halting`` "act" or "pondernet" the model's core is wrapped in :class:`ACT`: the
     inner core reads the input plus the first-step flag and its output (the recurrent stack's
@@ -30,6 +34,12 @@ def build_model(
         if pondering:
             raise ValueError("model.kind 'seq2seq' does not support pondering (act.halting)")
         return _seq2seq(config, input_size, output_size)
+    if config.kind == "show_attend_tell":
+        if pondering:
+            raise ValueError(
+                "model.kind 'show_attend_tell' does not support pondering (act.halting)"
+            )
+        return _show_attend_tell(config, input_size, output_size)
     if not pondering:
         return RecurrentModel(_core(config, input_size, output_size, with_readout=True))
     inner_output = config.controller_size if config.kind == "ntm" else config.hidden_size
@@ -83,4 +93,21 @@ def _seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size: int
         no_attention_context=config.no_attention_context,
         local_window=config.local_window,
         teacher_forcing=config.teacher_forcing,
+    )
+
+
+def _show_attend_tell(config: ModelConfig, channels: int, target_vocab_size: int) -> ShowAttendTell:
+    # The paper's soft attention scores e_ti = w·tanh(W_a a_i + W_h h_{t−1}) additively, as
+    # Bahdanau's does, so the ModelConfig default "bahdanau" means the same.
+    attention = "soft" if config.attention == "bahdanau" else config.attention
+    return ShowAttendTell(
+        target_vocab_size,
+        in_channels=channels,
+        channels=config.cnn_channels,
+        position_features=config.position_features,
+        embedding_size=config.embedding_size,
+        hidden_size=config.hidden_size,
+        attention=attention,
+        gate=config.attention_gate,
+        doubly_stochastic=config.doubly_stochastic,
     )

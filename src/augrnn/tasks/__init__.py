@@ -7,6 +7,7 @@ from augrnn.tasks.associative_recall import AssociativeRecallTask
 from augrnn.tasks.base import Batch, Task, TaskConfig
 from augrnn.tasks.copy import CopyTask
 from augrnn.tasks.dates import DatesTask
+from augrnn.tasks.digit_row import DigitRowTask
 from augrnn.tasks.logic import LogicTask
 from augrnn.tasks.ngrams import NGramsTask
 from augrnn.tasks.parity import ParityTask
@@ -33,6 +34,7 @@ TASKS: dict[str, type[Task]] = {
         SymbolSortTask,
         WrittenAdditionTask,
         DatesTask,
+        DigitRowTask,
     )
 }
 

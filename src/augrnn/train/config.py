@@ -35,8 +35,12 @@ class ConfigError(ValueError):
 @dataclass
 class ModelConfig:
     """The model: an NTM (``kind = "ntm"``), a plain recurrent stack with a linear read-out
-    (``kind = "lstm"``, ``"gru"`` or ``"rnn"``, the last a tanh RNN) or an attentional
-    encoder-decoder over token ids (``kind = "seq2seq"``, :class:`augrnn.attention.Seq2Seq`)."""
+    (``kind = "lstm"``, ``"gru"`` or ``"rnn"``, the last a tanh RNN), an attentional
+    encoder-decoder over token ids (``kind = "seq2seq"``, :class:`augrnn.attention.Seq2Seq`) or
+    a CNN encoder with an attentional LSTM decoder over images (``kind = "show_attend_tell"``,
+    :class:`augrnn.attention.show_attend_tell.ShowAttendTell`; it reads ``hidden_size``,
+    ``embedding_size`` and ``attention``: "soft" or "bahdanau", the same additive attention, or
+    "none", the baseline whose context is the mean CNN feature)."""
 
     kind: str = "ntm"
     controller: str = "lstm"
@@ -68,6 +72,16 @@ class ModelConfig:
     local_window: int | None = None
     #: Seq2seq: probability of feeding the true previous token in training (never in evaluation).
     teacher_forcing: float = 1.0
+    #: Show, attend and tell (``kind = "show_attend_tell"``): width D of the CNN's feature maps
+    #: (its first layer has half as many).
+    cnn_channels: int = 64
+    #: Show, attend and tell: sinusoidal column encodings appended to each CNN feature vector
+    #: (0: none), so that the attention can tell left from right.
+    position_features: int = 16
+    #: Show, attend and tell: the gate β_t = σ(f_β(h_{t−1})) on the attended context.
+    attention_gate: bool = True
+    #: Show, attend and tell: λ of the doubly stochastic regulariser λ Σ_i (1 − Σ_t α_ti)².
+    doubly_stochastic: float = 1.0
 
 
 @dataclass

@@ -157,3 +157,27 @@ def test_predict_refuses_runs_that_are_not_text_to_text(runner, tmp_path):
     assert runner.invoke(main, ["train", "copy", "--run-dir", str(run), *TINY]).exit_code == 0
     result = runner.invoke(main, ["predict", str(run), "hello"])
     assert result.exit_code != 0 and "not a text-to-text task" in result.output
+
+
+def test_eval_of_text_and_image_runs_adds_decoded_and_attention_figures(runner, tmp_path):
+    small = ["--train.steps=2", "--train.eval_every=2", "--train.eval_sequences=8"]
+    small += ["--train.tensorboard=false", "--model.hidden_size=16", "--model.embedding_size=8"]
+    text_run, image_run = tmp_path / "reversal", tmp_path / "digits"
+    assert (
+        runner.invoke(main, ["train", "reversal", "--run-dir", str(text_run), *small]).exit_code
+        == 0
+    )
+    image = ["train", "digit_row", "--run-dir", str(image_run), "--model.cnn_channels=8", *small]
+    assert runner.invoke(main, image).exit_code == 0
+    text = runner.invoke(
+        main,
+        ["eval", str(text_run), "--lengths", "5,7", "--sequences", "6", "--beam", "2", "--json"],
+    )
+    assert text.exit_code == 0, text.output
+    rows = json.loads(text.output)
+    assert [r["length"] for r in rows] == [5, 7]
+    assert all(0.0 <= r["decoded_exact_match"] <= 1.0 for r in rows)
+    digits = runner.invoke(main, ["eval", str(image_run), "--sequences", "6", "--json"])
+    assert digits.exit_code == 0, digits.output
+    (row,) = json.loads(digits.output)
+    assert 0.0 <= row["attention_on_digit"] <= 1.0

@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 import torch
 
+from augrnn.attention.seq2seq import Seq2Seq, decoded_exact_match
+from augrnn.attention.show_attend_tell import ShowAttendTell, held_out_attention_on_digits
 from augrnn.tasks import TASKS
 from augrnn.tasks.text import Seq2SeqTask
 from augrnn.train.checkpoint import CheckpointError, load_checkpoint
@@ -133,13 +135,33 @@ def _parse_lengths(text: str | None) -> list[int] | None:
     return lengths
 
 
-def length_table(run_dir: Path, lengths: list[int] | None, sequences: int) -> list[dict]:
-    """Held-out metrics of a trained run at each of ``lengths`` (all episodes at that length)."""
+def length_table(
+    run_dir: Path,
+    lengths: list[int] | None,
+    sequences: int,
+    beam: int = 1,
+    length_normalisation: float = 0.0,
+) -> list[dict]:
+    """Held-out metrics of a trained run at each of ``lengths`` (all episodes at that length).
+
+    Text-to-text runs add ``decoded_exact_match``: outputs generated until EOS (greedy, or beam
+    search with ``beam`` > 1); digit_row runs add ``attention_on_digit``, the mean fraction of
+    each output step's attention that falls on the digit it writes.
+    """
     config, task, model, _ = load_run(run_dir)
     config.train.eval_sequences = sequences
     rows = []
     for length in lengths or [None]:
-        metrics = evaluate(model, task, evaluation_set(task, config, length), "cpu")
+        batches = evaluation_set(task, config, length)
+        metrics = evaluate(model, task, batches, "cpu")
+        if isinstance(model, Seq2Seq):
+            metrics["decoded_exact_match"] = decoded_exact_match(
+                model, batches, beam, length_normalisation
+            )
+        if isinstance(model, ShowAttendTell) and model.attention is not None:
+            metrics["attention_on_digit"] = held_out_attention_on_digits(
+                model, task, config.train.eval_seed, sequences, config.train.eval_batch_size, length
+            )
         rows.append({task.length_name: "train" if length is None else length, **metrics})
     return rows
 
@@ -161,12 +183,30 @@ def format_table(rows: list[dict]) -> str:
 @click.option("--lengths", help="Comma-separated lengths, e.g. 20,40,80,120 (default: training).")
 @click.option("--sequences", default=1000, show_default=True, help="Episodes per length.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--beam", default=1, show_default=True, help="Text-to-text runs: beam size for decoding."
+)
+@click.option(
+    "--length-normalisation",
+    default=0.0,
+    show_default=True,
+    help="Text-to-text runs: α of the beam's length penalty ((5 + |Y|) / 6)^α.",
+)
 @friendly_errors
-def eval_command(run_dir: Path, lengths: str | None, sequences: int, as_json: bool) -> None:
-    """Evaluate a trained run: cost and bit errors per sequence at each length."""
+def eval_command(
+    run_dir: Path,
+    lengths: str | None,
+    sequences: int,
+    as_json: bool,
+    beam: int,
+    length_normalisation: float,
+) -> None:
+    """Evaluate a trained run: its task's metrics on held-out episodes at each length."""
     if sequences < 1:
         raise click.BadParameter(f"--sequences must be >= 1, got {sequences}")
-    rows = length_table(run_dir, _parse_lengths(lengths), sequences)
+    if beam < 1:
+        raise click.BadParameter(f"--beam must be >= 1, got {beam}")
+    rows = length_table(run_dir, _parse_lengths(lengths), sequences, beam, length_normalisation)
     click.echo(json.dumps(rows, indent=2) if as_json else format_table(rows))
 
 

@@ -493,3 +493,22 @@ def _describe(value) -> str:
     if isinstance(value, Tensor):
         return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
     return f"a {type(value).__name__}"
+
+
+@torch.no_grad()
+def decoded_exact_match(
+    model: Seq2Seq, batches, beam_size: int = 1, length_normalisation: float = 0.0
+) -> float:
+    """The fraction of episodes whose decoded output (greedy or beam search, generated until EOS
+    with room for 10 tokens more than the target) equals the target exactly."""
+    right = total = 0
+    for batch in batches:
+        max_length = batch.targets.shape[0] + 10
+        decoded = model.decode(
+            batch.inputs, batch.input_mask, max_length, beam_size, length_normalisation
+        )
+        for b, tokens in enumerate(decoded.tokens):
+            target = batch.targets[: int(batch.mask[:, b].sum()), b].tolist()
+            right += tokens == target
+            total += 1
+    return right / max(total, 1)

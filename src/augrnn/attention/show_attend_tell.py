@@ -415,3 +415,26 @@ def _describe(value) -> str:
     if isinstance(value, Tensor):
         return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
     return f"a {type(value).__name__}"
+
+
+@torch.no_grad()
+def held_out_attention_on_digits(
+    model: ShowAttendTell,
+    task,
+    eval_seed: int,
+    sequences: int,
+    batch_size: int,
+    length: int | None = None,
+) -> float:
+    """:func:`attention_on_digits` of greedy decoding on the held-out episodes that the trainer
+    scores (the same seed and draws as its evaluation set, from the test pool of images)."""
+    generator = torch.Generator().manual_seed(eval_seed + (length or 0))
+    masses, remaining = [], sequences
+    while remaining > 0:
+        size = min(batch_size, remaining)
+        batch, spans = task.sample_with_spans(size, generator, length=length, pool="test")
+        _, attention = model(batch.inputs, max_length=batch.targets.shape[0])
+        stride = batch.inputs.shape[-1] // attention.shape[-1]
+        masses.append(digit_attention_mass(attention, spans, column_stride=stride).flatten())
+        remaining -= size
+    return float(torch.cat(masses).nanmean())

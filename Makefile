@@ -26,6 +26,8 @@ test: lint
 
 bench: install
 	$(BIN)/python benchmarks/bench_ntm.py
+	$(BIN)/python benchmarks/bench_act.py
+	$(BIN)/python benchmarks/bench_attention.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

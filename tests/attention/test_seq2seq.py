@@ -240,19 +240,20 @@ def reversal_batch(size, gen):
     return Batch(source, target, (target != PAD).float(), lengths, (source != PAD).float())
 
 
-def reversal_accuracy(attention, steps=400):
-    """Train for ``steps`` Adam steps (batch 32) and return the exact-match rate of greedy
-    decoding on 200 held-out sequences."""
+def reversal_accuracy(attention, steps=500):
+    """Train for ``steps`` Adam steps (batch 32, gradient norm clipped at 1) and return the
+    exact-match rate of greedy decoding on 200 held-out sequences."""
     torch.manual_seed(0)
     net = Seq2Seq(
         REVERSE_VOCAB, REVERSE_VOCAB, embedding_size=16, hidden_size=32, attention=attention
     )
-    optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.005)
     gen, task = torch.Generator().manual_seed(1), ScoredTask()
     for _ in range(steps):
         loss, _ = net.loss(task, reversal_batch(32, gen))
         optimizer.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         optimizer.step()
     net.eval()
     held_out = reversal_batch(200, torch.Generator().manual_seed(99))
@@ -263,7 +264,8 @@ def reversal_accuracy(attention, steps=400):
 
 
 def test_attention_learns_to_reverse_and_beats_the_no_attention_baseline():
-    # Measured (CPU, one thread, ~5 s and ~3 s): attention 0.955, no attention 0.72.
+    # Measured on the CPU: attention 0.98 (one thread) and 1.0 (two), no attention 0.765;
+    # over seeds 0-2 attention stayed within 0.94-1.0 and no attention within 0.76-0.82.
     attention = reversal_accuracy("bahdanau")
     assert attention > 0.9
     baseline = reversal_accuracy("none")

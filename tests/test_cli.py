@@ -148,8 +148,12 @@ def test_predict_decodes_text_and_reports_unknown_characters(runner, tmp_path):
     assert lines[0].startswith("12345 -> ")
     assert "   12345" in result.output  # the attention picture's header
     assert any(line.startswith("'12x4'") and "'x'" in line for line in lines)
-    beam = runner.invoke(main, ["predict", str(run), "54321", "--beam", "3"])
+    saved = tmp_path / "attention.json"
+    beam = runner.invoke(main, ["predict", str(run), "54321", "--beam", "3", "--save", str(saved)])
     assert beam.exit_code == 0 and beam.output.startswith("54321 -> ")
+    (record,) = json.loads(saved.read_text())
+    assert record["source"] == "54321" and len(record["attention"]) == len(record["tokens"])
+    assert all(len(row) == 5 and abs(sum(row) - 1) < 1e-5 for row in record["attention"])
 
 
 def test_predict_refuses_runs_that_are_not_text_to_text(runner, tmp_path):

@@ -258,6 +258,12 @@ def sweep(
 )
 @click.option("--max-length", default=100, show_default=True, help="Most tokens to write.")
 @click.option("--attention", "show_attention", is_flag=True, help="Print the attention weights.")
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write each text, its output and its attention weights to this JSON file.",
+)
 @friendly_errors
 def predict(
     run_dir: Path,
@@ -266,6 +272,7 @@ def predict(
     length_normalisation: float,
     max_length: int,
     show_attention: bool,
+    save: Path | None,
 ) -> None:
     """Decode each of TEXTS with a trained sequence-to-sequence run (e.g. a date to ISO 8601)."""
     if beam < 1:
@@ -275,6 +282,7 @@ def predict(
         raise click.ClickException(
             f"{run_dir} was trained on {task.name}, which is not a text-to-text task"
         )
+    saved = []
     for text in texts:
         try:
             source = task.encode_source(text)
@@ -287,6 +295,18 @@ def predict(
         click.echo(f"{text} -> {output}")
         if show_attention:
             click.echo(attention_picture(text, output, decoded.attention[0]))
+        saved.append(
+            {
+                "source": text,
+                "output": output,
+                "tokens": decoded.tokens[0],
+                "log_prob": decoded.log_probs[0],
+                "attention": decoded.attention[0].tolist(),
+            }
+        )
+    if save is not None:
+        save.write_text(json.dumps(saved, indent=1))
+        click.echo(f"wrote {save}")
 
 
 def attention_picture(source: str, output: str, weights: torch.Tensor) -> str:

@@ -2,6 +2,8 @@
 
 import pytest
 
+from augrnn.models import build_model
+from augrnn.tasks import get_task_class
 from augrnn.tasks.copy import CopyConfig
 from augrnn.tasks.ngrams import NGramsConfig
 from augrnn.train.config import (
@@ -22,6 +24,29 @@ EXPECTED_PRESETS = {
     "ngrams",
     "priority_sort",
     "copy_lstm",
+    "parity",
+    "parity_rnn",
+    "parity_pondernet",
+    "parity_extrapolation_act",
+    "parity_extrapolation_pondernet",
+    "logic",
+    "logic_lstm",
+    "logic_pondernet",
+    "addition",
+    "addition_lstm",
+    "addition_pondernet",
+    "sort",
+    "sort_lstm",
+    "sort_pondernet",
+    "copy_act",
+    "dates",
+    "dates_noattention",
+    "reversal",
+    "reversal_noattention",
+    "symbol_sort",
+    "written_addition",
+    "digit_row",
+    "digit_row_noattention",
 }
 
 
@@ -32,6 +57,37 @@ def test_every_preset_loads_and_the_paper_ones_exist():
         config = load_preset(name)
         assert isinstance(config, Config)
         assert config.preset == name
+
+
+def test_every_preset_builds_its_model():
+    for name in preset_names():
+        config = load_preset(name)
+        task = get_task_class(config.task_name)(config.task)
+        model = build_model(config.model, task.input_size, task.output_size, config.act)
+        assert sum(p.numel() for p in model.parameters()) > 0, name
+
+
+def test_act_presets_have_the_papers_settings():
+    parity = load_preset("parity")
+    assert (parity.model.kind, parity.model.hidden_size, parity.train.batch_size) == (
+        "rnn",
+        128,
+        128,
+    )
+    assert (parity.act.halting, parity.act.epsilon, parity.act.max_steps) == ("act", 0.01, 100)
+    assert parity.act.halting_bias == 1.0 and parity.optim.lr == 1e-4
+    assert load_preset("parity_rnn").act.halting == "none"
+    pondernet = load_preset("parity_pondernet")
+    assert (pondernet.act.halting, pondernet.act.max_steps) == ("pondernet", 20)
+    assert (pondernet.act.beta, pondernet.act.epsilon, pondernet.optim.lr) == (0.01, 0.05, 3e-4)
+    extrapolation = load_preset("parity_extrapolation_act").task
+    assert (extrapolation.size, extrapolation.max_nonzero) == (96, 48)
+    addition = load_preset("addition")
+    assert (addition.model.hidden_size, addition.act.max_steps, addition.train.batch_size) == (
+        512,
+        20,
+        32,
+    )
 
 
 def test_copy_preset_has_the_paper_settings():

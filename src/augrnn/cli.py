@@ -1,4 +1,4 @@
-"""The ``augrnn`` command line: train, resume, eval, sweep, predict, demo, tasks, presets."""
+"""The ``augrnn`` command line: train, resume, eval, sweep, predict, viz, demo, tasks, presets."""
 
 from __future__ import annotations
 
@@ -320,6 +320,27 @@ def attention_picture(source: str, output: str, weights: torch.Tensor) -> str:
         label = symbols[t] if t < len(symbols) else "?"
         rows.append(f"{label[:2]:>2} {cells}")
     return "\n".join(rows)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--example", default=0, show_default=True, help="Which held-out example to draw.")
+@click.option("--length", type=int, default=None, help="Draw the example at this length.")
+@friendly_errors
+def viz(run_dir: Path, example: int, length: int | None) -> None:
+    """Draw what a trained run does on one held-out example: PNG figures in RUN_DIR/viz/."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from augrnn.viz import visualise_run
+
+    if length is not None and length < 0:
+        raise click.BadParameter(f"--length must be >= 0, got {length}")
+    result = visualise_run(run_dir, example, length)
+    for message in result.messages:
+        click.echo(message, err=True)
+    for path in result.paths:
+        click.echo(str(path))
 
 
 @main.command()

@@ -328,7 +328,8 @@ def attention_picture(source: str, output: str, weights: torch.Tensor) -> str:
 @click.option("--length", type=int, default=None, help="Draw the example at this length.")
 @friendly_errors
 def viz(run_dir: Path, example: int, length: int | None) -> None:
-    """Draw what a trained run does on one held-out example: PNG figures in RUN_DIR/viz/."""
+    """Draw what a trained run does on one held-out example: PNG figures and an interactive
+    report.html in RUN_DIR/viz/."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -3,7 +3,8 @@
 :func:`visualise_run` loads a run folder, draws example ``example`` of the run's held-out set (at
 ``length`` if given), runs the model on it with a :class:`~augrnn.core.Trace`, draws every
 registered view that applies (see :mod:`augrnn.viz.views`) and the learning curves from
-``metrics.jsonl``, and writes them as PNGs into ``RUN/viz/``.
+``metrics.jsonl``, and writes them as PNGs into ``RUN/viz/``, plus ``report.html``: an
+interactive, self-contained page of the same example (see :mod:`augrnn.viz.report`).
 """
 
 from __future__ import annotations
@@ -153,6 +154,11 @@ def visualise_run(
         result.messages.append(f"{run_dir} has no metrics.jsonl: no learning curves")
     else:
         result.paths.append(_save(curves, out / "learning_curves.png"))
+    from augrnn.viz.report import report_for
+
+    result.paths.append(
+        report_for(run_dir, out, config, task, batch, logits, trace, example, length)
+    )
     return result
 
 

@@ -1,0 +1,296 @@
+// Interactive report of one traced example. Reads the JSON in #report-data, draws inline SVG.
+(function () {
+  "use strict";
+  var DATA = JSON.parse(document.getElementById("report-data").textContent);
+  var SVGNS = "http://www.w3.org/2000/svg";
+  var root = document.getElementById("report");
+
+  function el(tag, attrs, parent, text) {
+    var node = document.createElement(tag);
+    for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
+    if (text !== undefined) node.textContent = text;
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+  function svg(tag, attrs, parent) {
+    var node = document.createElementNS(SVGNS, tag);
+    for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+  function section(id, title) {
+    var s = el("section", { id: id }, root);
+    el("h2", {}, s, title);
+    return s;
+  }
+  function fmt(v, d) { return v === null || v === undefined ? "–" : Number(v).toFixed(d); }
+  function strideNote(stride, total, what) {
+    return stride > 1 ? "Long trace: 1 " + what + " in " + stride + " of " + total +
+      " shown (downsampled to at most ~400)." : "";
+  }
+
+  // A (time x channel) grid drawn with time across and channels down; values in [lo, hi].
+  function heatMap(parent, grid, lo, hi, colour, cell) {
+    var T = grid.length, C = T ? grid[0].length : 0;
+    cell = cell || Math.max(3, Math.min(12, Math.floor(900 / Math.max(T, 1))));
+    var ch = Math.max(4, Math.min(12, cell));
+    var s = svg("svg", { width: T * cell, height: C * ch, class: "heat" }, parent);
+    for (var t = 0; t < T; t++) {
+      for (var c = 0; c < C; c++) {
+        var v = grid[t][c];
+        if (v === null) continue;
+        var a = hi > lo ? (v - lo) / (hi - lo) : 0;
+        a = Math.max(0, Math.min(1, a));
+        var r = svg("rect", { x: t * cell, y: c * ch, width: cell, height: ch }, s);
+        r.setAttribute("fill", colour(a, v));
+      }
+    }
+    return s;
+  }
+  function grey(a) { var g = Math.round(255 * (1 - a)); return "rgb(" + g + "," + g + "," + g + ")"; }
+  function diverging(a, v) {
+    var m = Math.round(255 * (1 - Math.abs(2 * a - 1)));
+    return v >= 0 ? "rgb(255," + m + "," + m + ")" : "rgb(" + m + "," + m + ",255)";
+  }
+
+  // --- header --------------------------------------------------------------------------------
+  function header() {
+    var m = DATA.meta, s = el("section", { id: "header" }, root);
+    el("h1", {}, s, m.run + ": " + m.model + " on " + m.task);
+    var at = m.length === null ? "" : " at length " + m.length;
+    el("div", { class: "meta" }, s, "held-out example " + m.example + at +
+      (m.preset ? " · preset " + m.preset : "") + " · views: " +
+      (Object.keys(DATA.views).join(", ") || "none traced"));
+    var io = DATA.io;
+    if (io.kind === "grids") {
+      el("p", { class: "note" }, s, "Time runs left to right, channels top to bottom. " +
+        "Outputs: " + io.squash + ", zero where not scored. " +
+        strideNote(io.stride, io.total, "step"));
+      var lo = Math.min.apply(null, io.inputs.map(function (r) { return Math.min.apply(null, r); }));
+      var hi = Math.max.apply(null, io.inputs.map(function (r) { return Math.max.apply(null, r); }));
+      var signed = lo < 0;
+      var lim = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+      var box = el("div", { class: "scroll" }, s);
+      [["input", io.inputs, signed ? -lim : 0, signed ? lim : hi || 1, signed ? diverging : grey],
+       ["target", io.targets, 0, 1, grey], ["output", io.outputs, 0, 1, grey]]
+        .forEach(function (row) {
+          var r = el("div", { class: "grid-row", id: "io-" + row[0] }, box);
+          el("span", { class: "label" }, r, row[0]);
+          heatMap(r, row[1], row[2], row[3], row[4]);
+        });
+    } else {
+      [["source", io.source], ["target", io.target], ["output", io.output]].forEach(function (row) {
+        if (!row[1]) return;
+        var r = el("div", { class: "grid-row", id: "io-" + row[0] }, s);
+        el("span", { class: "label" }, r, row[0]);
+        var toks = el("div", { class: "tokens" }, r);
+        row[1].forEach(function (t, i) {
+          var wrong = row[0] === "output" && io.target && io.target[i] !== t;
+          el("span", { class: "tok" + (wrong ? " out-token wrong" : "") }, toks, t);
+        });
+      });
+    }
+  }
+
+  // --- NTM -----------------------------------------------------------------------------------
+  var STAGE_NAMES = { content: "content w_c", gated: "gated w_g", shifted: "shifted w~",
+    final: "final w (sharpened)" };
+  function bars(parent, values, w, h, colour, cls) {
+    var s = svg("svg", { width: w, height: h, class: cls || "bars" }, parent);
+    var n = values.length, bw = w / n;
+    for (var i = 0; i < n; i++) {
+      var bh = Math.max(0, Math.min(1, values[i] || 0)) * (h - 2);
+      svg("rect", { x: i * bw, y: h - bh, width: Math.max(1, bw - (bw > 3 ? 1 : 0)), height: bh,
+        fill: colour, "data-slot": i }, s);
+    }
+    return s;
+  }
+  function ntm(v) {
+    var s = section("ntm", "NTM: heads on the memory and the addressing pipeline");
+    el("p", { class: "note" }, s, "Drag the slider to scrub through time. Top: write (red) and " +
+      "read (blue) weights over the " + v.slots + " memory slots. Below: each head's addressing " +
+      "at this step, content → gated (g) → shifted → sharpened (γ). " +
+      strideNote(v.stride, v.total, "step") +
+      (v.ponder_starts.length ? " Inside ACT: steps are ponder steps." : ""));
+    var ctl = el("div", { class: "controls" }, s);
+    var slider = el("input", { type: "range", id: "time-slider", min: 0,
+      max: v.steps.length - 1, value: 0, step: 1 }, ctl);
+    var label = el("span", { id: "step-label" }, ctl);
+    var pos = el("div", { id: "ntm-positions" }, s);
+    var pipe = el("div", { id: "ntm-pipeline" }, s);
+    var width = Math.min(1100, Math.max(300, v.slots * 8));
+    var stageW = Math.max(140, Math.min(220, v.slots * 2));
+    function draw(i) {
+      i = Number(i);
+      var step = v.steps[i];
+      var input = "";
+      if (v.ponder_starts.length) {
+        var k = 0;
+        while (k + 1 < v.ponder_starts.length && v.ponder_starts[k + 1] <= step) k++;
+        input = " (input step " + k + ")";
+      }
+      label.textContent = "step " + step + " of " + (v.total - 1) + input;
+      pos.innerHTML = "";
+      v.heads.forEach(function (h) {
+        el("h3", {}, pos, h.label + " weights at step " + step);
+        bars(pos, h.stages.final[i], width, 50, h.kind === "write" ? "#d0483a" : "#3a6fd0",
+          "head-bars " + h.kind);
+      });
+      pipe.innerHTML = "";
+      v.heads.forEach(function (h) {
+        el("h3", {}, pipe, h.label + " head addressing");
+        var row = el("div", { class: "pipeline" }, pipe);
+        ["content", "gated", "shifted", "final"].forEach(function (st) {
+          if (!h.stages[st]) return;
+          var box = el("div", { class: "stage" }, row);
+          el("div", {}, box, STAGE_NAMES[st]);
+          bars(box, h.stages[st][i], stageW, 44, h.kind === "write" ? "#d0483a" : "#3a6fd0");
+        });
+        var sc = el("div", { class: "scalars" }, row);
+        Object.keys(h.scalars).forEach(function (k) {
+          el("div", {}, sc, k + " = " + fmt(h.scalars[k][i], 3));
+        });
+      });
+    }
+    slider.addEventListener("input", function () { draw(slider.value); });
+    draw(0);
+  }
+
+  // --- ACT -----------------------------------------------------------------------------------
+  function act(v) {
+    var s = section("act", "ACT: ponder steps per input step");
+    el("p", { class: "note" }, s, "Bar height: ponder steps N(t); mean " + v.mean +
+      ". Click or hover a bar to see its halting probabilities p_t^n. " +
+      strideNote(v.stride, v.total, "input step"));
+    var T = v.ponder_steps.length;
+    var top = Math.max.apply(null, v.ponder_steps.concat([1]));
+    var bw = Math.max(3, Math.min(28, Math.floor(1000 / T))), H = 110;
+    var box = el("div", { class: "scroll" }, s);
+    var chart = svg("svg", { width: T * bw + 30, height: H + 20, id: "ponder-chart" }, box);
+    svg("text", { x: 0, y: 10, "font-size": 10, fill: "#666" }, chart).textContent = top;
+    svg("text", { x: 0, y: H, "font-size": 10, fill: "#666" }, chart).textContent = "0";
+    svg("text", { x: 26, y: H + 14, "font-size": 10, fill: "#666" }, chart).textContent =
+      "input step →";
+    var details = el("div", { id: "halting-details" }, s);
+    details.textContent = "(no input step selected)";
+    var rects = [];
+    function show(i) {
+      rects.forEach(function (r) { r.classList.remove("selected"); });
+      rects[i].classList.add("selected");
+      details.innerHTML = "";
+      var p = v.halting[i], n = v.ponder_steps[i];
+      el("h3", {}, details, "input step " + v.steps[i] + ": " + n + " ponder step" +
+        (n === 1 ? "" : "s") + ", halting probabilities p_t^n");
+      var hs = svg("svg", { width: p.length * 56, height: 96, class: "halting-chart" }, details);
+      p.forEach(function (q, k) {
+        var h = Math.max(0, Math.min(1, q || 0)) * 56;
+        svg("rect", { x: k * 56 + 6, y: 64 - h, width: 44, height: h, fill: "#4a9c5a",
+          class: "halting-bar" }, hs);
+        svg("text", { x: k * 56 + 28, y: 78, "font-size": 10, "text-anchor": "middle" },
+          hs).textContent = "n=" + (k + 1);
+        svg("text", { x: k * 56 + 28, y: 91, "font-size": 10, "text-anchor": "middle" },
+          hs).textContent = fmt(q, 2);
+      });
+    }
+    v.ponder_steps.forEach(function (n, i) {
+      var h = (n / top) * (H - 14);
+      var r = svg("rect", { x: 26 + i * bw, y: H - h, width: Math.max(2, bw - 1), height: h,
+        class: "ponder-bar", "data-index": i }, chart);
+      svg("title", {}, r).textContent = "input step " + v.steps[i] + ": " + n;
+      r.addEventListener("click", function () { show(i); });
+      r.addEventListener("mouseenter", function () { show(i); });
+      rects.push(r);
+    });
+  }
+
+  // --- attention -----------------------------------------------------------------------------
+  function attention(v) {
+    var s = section("attention", "Attention: where each output token looks");
+    el("p", { class: "note" }, s, "Hover (or click) an output token: the source tokens are " +
+      "shaded by its attention weight." + (v.truncated ? " Only the first 400 outputs shown." : ""));
+    el("h3", {}, s, "source");
+    var src = el("div", { class: "tokens", id: "source-tokens" }, s);
+    var srcEls = v.source.map(function (t, j) {
+      return el("span", { class: "tok src-token", "data-index": j }, src, t);
+    });
+    el("h3", {}, s, "output (predicted; red where it differs from the target)");
+    var out = el("div", { class: "tokens", id: "output-tokens" }, s);
+    var readout = el("div", { class: "note", id: "attention-readout" }, s, "");
+    var outEls = [];
+    function highlight(i) {
+      outEls.forEach(function (o) { o.classList.remove("active"); });
+      outEls[i].classList.add("active");
+      var w = v.weights[i], best = 0;
+      srcEls.forEach(function (e, j) {
+        e.style.backgroundColor = "rgba(214, 90, 20, " + fmt(w[j] || 0, 3) + ")";
+        if ((w[j] || 0) > (w[best] || 0)) best = j;
+      });
+      readout.textContent = "output " + i + " (" + v.outputs[i] + ") attends most to source " +
+        best + " (" + v.source[best] + ") with weight " + fmt(w[best], 2);
+    }
+    v.outputs.forEach(function (t, i) {
+      var o = el("span", { class: "tok out-token" + (t.indexOf("(want") >= 0 ? " wrong" : ""),
+        "data-index": i }, out, t);
+      o.addEventListener("mouseenter", function () { highlight(i); });
+      o.addEventListener("click", function () { highlight(i); });
+      outEls.push(o);
+    });
+  }
+
+  // --- learning curves -----------------------------------------------------------------------
+  function curves(list) {
+    var s = section("curves", "Learning curves (from metrics.jsonl)");
+    el("p", { class: "note" }, s, "x: sequences seen; y: metric (log scale where it spans over " +
+      "two orders of magnitude).");
+    var wrap = el("div", { class: "curves" }, s);
+    list.forEach(function (c) {
+      var box = el("div", { class: "curve" }, wrap);
+      el("h3", {}, box, c.title);
+      var W = 340, H = 180, L = 52, B = 26, P = 8;
+      var xs = c.points.map(function (p) { return p[0]; });
+      var ys = c.points.map(function (p) { return p[1]; });
+      var ylo = Math.min.apply(null, ys), yhi = Math.max.apply(null, ys);
+      var log = ylo > 0 && yhi / ylo > 100;
+      var f = log ? Math.log10 : function (y) { return y; };
+      var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
+      var y0 = f(ylo), y1 = f(yhi);
+      if (x1 === x0) x1 = x0 + 1;
+      if (y1 === y0) { y1 = y0 + 1; y0 = y0 - 1; }
+      var X = function (x) { return L + (x - x0) / (x1 - x0) * (W - L - P); };
+      var Y = function (y) { return P + (1 - (f(y) - y0) / (y1 - y0)) * (H - B - P); };
+      var g = svg("svg", { width: W, height: H, class: "curve-chart" }, box);
+      svg("line", { x1: L, y1: H - B, x2: W - P, y2: H - B, stroke: "#999" }, g);
+      svg("line", { x1: L, y1: P, x2: L, y2: H - B, stroke: "#999" }, g);
+      var label = function (x, y, t, anchor) {
+        var n = svg("text", { x: x, y: y, "font-size": 10, fill: "#555",
+          "text-anchor": anchor || "start" }, g);
+        n.textContent = t;
+      };
+      var short = function (v) { return Math.abs(v) >= 1000 ? v.toExponential(1) : +v.toPrecision(3); };
+      label(L - 4, P + 8, short(yhi), "end");
+      label(L - 4, H - B, short(ylo), "end");
+      label(L, H - 8, short(x0));
+      label(W - P, H - 8, short(x1), "end");
+      var d = c.points.map(function (p, k) {
+        return (k ? "L" : "M") + X(p[0]).toFixed(1) + "," + Y(p[1]).toFixed(1);
+      }).join("");
+      var held = c.title.indexOf("held out") >= 0;
+      svg("path", { d: d, fill: "none", stroke: held ? "#c0392b" : "#2e6fb5",
+        "stroke-width": 1.5 }, g);
+      if (c.points.length === 1) {
+        label(L + 8, H / 2 - 6, "one evaluation: " + short(ys[0]));
+      }
+      if (held && c.points.length <= 60) {
+        c.points.forEach(function (p) {
+          svg("circle", { cx: X(p[0]), cy: Y(p[1]), r: 2.2, fill: "#c0392b" }, g);
+        });
+      }
+    });
+  }
+
+  header();
+  if (DATA.views.ntm) ntm(DATA.views.ntm);
+  if (DATA.views.act) act(DATA.views.act);
+  if (DATA.views.attention) attention(DATA.views.attention);
+  if (DATA.curves.length) curves(DATA.curves);
+})();

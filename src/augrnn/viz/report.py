@@ -1,0 +1,275 @@
+"""An interactive, self-contained HTML report of one traced example (``RUN/viz/report.html``).
+
+:func:`report_data` gathers what the Trace holds into plain JSON-able data (only the views whose
+names were traced: NTM addressing, ACT pondering, attention), plus the example's inputs, targets
+and outputs and the learning curves; :func:`write_report` embeds that data as JSON in one HTML
+file together with ``report.js`` and ``report.css`` (written for this package, no third-party
+code), which draw it with inline SVG. The file needs no server and no network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from augrnn.core import Trace
+from augrnn.tasks.base import Batch, Task
+from augrnn.tasks.text import Seq2SeqTask
+from augrnn.train.loop import read_metrics
+from augrnn.viz.views import (
+    MAX_STEPS_SHOWN,
+    _attention_dims,
+    _ntm_names,
+    _output_labels,
+    _output_steps,
+    _series,
+    _targets_and_outputs,
+    token_label,
+)
+
+REPORT_NAME = "report.html"
+#: Metrics logged with each record that are bookkeeping, not measurements.
+NOT_PLOTTED = {"split", "step", "sequences", "elapsed", "lr"}
+NTM_STAGES = ("content", "gated", "shifted", "final")
+NTM_SCALARS = {"strengths": "β", "gates": "g", "gammas": "γ"}
+
+
+def _stride(length: int) -> int:
+    return max(1, math.ceil(length / MAX_STEPS_SHOWN))
+
+
+def _rounded(values: np.ndarray | Tensor, digits: int = 4) -> Any:
+    if isinstance(values, Tensor):
+        values = values.detach().float().cpu().numpy()
+    return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
+
+
+def _io_data(task: Task, batch: Batch, logits: Tensor) -> dict[str, Any]:
+    """The example's inputs, targets and outputs: bit grids (time, channel) or token strings."""
+    if isinstance(task, Seq2SeqTask) or batch.inputs.dim() == 4:
+        source_vocab = getattr(task, "source_vocab", None)
+        target_vocab = getattr(task, "target_vocab", None)
+        steps = _output_steps(batch, 0, logits.shape[0])
+        data: dict[str, Any] = {"kind": "tokens"}
+        if batch.inputs.dim() == 2 and source_vocab is not None:
+            data["source"] = [token_label(source_vocab, int(t)) for t in batch.inputs[:, 0]]
+        if target_vocab is not None:
+            data["target"] = [token_label(target_vocab, int(t)) for t in batch.targets[:steps, 0]]
+            predicted = logits[:steps, 0].argmax(-1).tolist()
+            data["output"] = [token_label(target_vocab, int(t)) for t in predicted]
+        return data
+    inputs = batch.inputs[:, 0].float()
+    targets, outputs, channel_label, squash = _targets_and_outputs(task, batch, logits, 0)
+    scored = batch.mask[:, 0].float()
+    total = inputs.shape[0]
+    stride = _stride(total)
+    pick = slice(None, None, stride)
+    return {
+        "kind": "grids",
+        "total": total,
+        "stride": stride,
+        "channel_label": channel_label,
+        "squash": squash,
+        "inputs": _rounded(inputs[pick], 3),
+        "targets": _rounded(targets[pick], 3),
+        "outputs": _rounded((outputs * scored[:, None])[pick], 3),
+    }
+
+
+def _ntm_data(trace: Trace) -> dict[str, Any]:
+    """Per step (downsampled), per kind and head: the addressing stages and β, g, γ."""
+    weights, starts = _series(trace, "write_weights", 0)
+    total = weights.shape[0]
+    stride = _stride(total)
+    heads: list[dict[str, Any]] = []
+    for kind in ("write", "read"):
+        stages = {}
+        for stage in NTM_STAGES:
+            name = f"{kind}_weights" if stage == "final" else f"{kind}_{stage}_weights"
+            try:
+                series, _ = _series(trace, name, 0)  # (S, heads, N)
+            except KeyError:
+                continue
+            stages[stage] = series[::stride]
+        scalars = {}
+        for name, symbol in NTM_SCALARS.items():
+            try:
+                series, _ = _series(trace, f"{kind}_{name}", 0)  # (S, heads)
+            except KeyError:
+                continue
+            scalars[symbol] = series[::stride].reshape(series[::stride].shape[0], -1)
+        count = stages["final"].shape[1]
+        for head in range(count):
+            heads.append(
+                {
+                    "kind": kind,
+                    "head": head,
+                    "label": f"{kind}" + (f" head {head}" if count > 1 else ""),
+                    "stages": {s: _rounded(v[:, head]) for s, v in stages.items()},
+                    "scalars": {s: _rounded(v[:, head], 3) for s, v in scalars.items()},
+                }
+            )
+    return {
+        "total": total,
+        "stride": stride,
+        "steps": list(range(0, total, stride)),
+        "ponder_starts": starts,
+        "slots": int(weights.shape[-1]),
+        "heads": heads,
+    }
+
+
+def _act_data(trace: Trace) -> dict[str, Any]:
+    steps = trace.stack("ponder_steps")[:, 0].float()
+    probs = trace.stack("halting_probabilities")[:, 0].float()
+    total = steps.shape[0]
+    stride = _stride(total)
+    deepest = int(max(1, steps.max().item()))
+    probs = probs[:, : min(probs.shape[1], deepest + 1)]
+    return {
+        "total": total,
+        "stride": stride,
+        "steps": list(range(0, total, stride)),
+        "ponder_steps": _rounded(steps[::stride], 2),
+        "halting": _rounded(probs[::stride], 4),
+        "mean": round(float(steps.mean()), 3),
+    }
+
+
+def _attention_data(trace: Trace, task: Task, batch: Batch, logits: Tensor) -> dict[str, Any]:
+    weights = trace.stack("attention")[:, 0]  # (T, S)
+    steps = min(_output_steps(batch, 0, weights.shape[0]), MAX_STEPS_SHOWN)
+    source_length = weights.shape[1]
+    if batch.input_mask is not None:
+        source_length = max(1, int(batch.input_mask[:, 0].sum()))
+    vocab = getattr(task, "source_vocab", None) if batch.inputs.dim() == 2 else None
+    if vocab is not None:
+        source = [token_label(vocab, int(s)) for s in batch.inputs[:source_length, 0]]
+    else:
+        source = [str(i) for i in range(source_length)]
+    return {
+        "source": source,
+        "outputs": _output_labels(task, batch, logits, 0, steps),
+        "weights": _rounded(weights[:steps, :source_length], 3),
+        "truncated": _output_steps(batch, 0, weights.shape[0]) > steps,
+    }
+
+
+def _curves_data(run_dir: Path) -> list[dict[str, Any]]:
+    records = read_metrics(run_dir)
+    train = [r for r in records if r.get("split") == "train"]
+    evals = [r for r in records if r.get("split") == "eval"]
+    curves = []
+    if train:
+        curves.append(("cost_bits (train)", train, "cost_bits"))
+    names = [n for n in dict.fromkeys(k for r in evals for k in r) if n not in NOT_PLOTTED]
+    curves += [(f"{name} (held out)", evals, name) for name in names]
+    out = []
+    for title, source, key in curves:
+        points = [
+            [r["sequences"], r[key]]
+            for r in source
+            if isinstance(r.get(key), int | float) and math.isfinite(r[key])
+        ]
+        if len(points) > MAX_STEPS_SHOWN:
+            points = points[:: _stride(len(points))]
+        if points:
+            out.append({"title": title, "points": points})
+    return out
+
+
+def report_data(
+    run_dir: Path,
+    config,
+    task: Task,
+    batch: Batch,
+    logits: Tensor,
+    trace: Trace,
+    example: int = 0,
+    length: int | None = None,
+) -> dict[str, Any]:
+    """Everything the report draws, as JSON-able data; views only for what the Trace holds."""
+    names = set(trace.names)
+    views: dict[str, Any] = {}
+    if _ntm_names(trace, task):
+        views["ntm"] = _ntm_data(trace)
+    if {"ponder_steps", "halting_probabilities"} <= names:
+        views["act"] = _act_data(trace)
+    if _attention_dims(trace) == 2:
+        views["attention"] = _attention_data(trace, task, batch, logits)
+    return {
+        "meta": {
+            "run": Path(run_dir).resolve().name,
+            "task": task.name,
+            "model": config.model.kind,
+            "preset": config.preset or "",
+            "example": example,
+            "length": length,
+            "traced": sorted(names),
+        },
+        "io": _io_data(task, batch, logits),
+        "views": views,
+        "curves": _curves_data(Path(run_dir)),
+    }
+
+
+def _asset(name: str) -> str:
+    return resources.files("augrnn.viz").joinpath(name).read_text(encoding="utf-8")
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """One HTML document with ``data`` embedded as JSON and the report's JS and CSS inlined."""
+    payload = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    meta = data["meta"]
+    title = f"{meta['run']}: {meta['model']} on {meta['task']}"
+    title = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+        f"<title>{title}</title>\n<style>\n{_asset('report.css')}\n</style>\n</head>\n"
+        "<body>\n<main id='report'></main>\n"
+        f"<script type='application/json' id='report-data'>{payload}</script>\n"
+        f"<script>\n{_asset('report.js')}\n</script>\n</body>\n</html>\n"
+    )
+
+
+def write_report(path: Path | str, data: dict[str, Any]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(data), encoding="utf-8")
+    return path
+
+
+def _finite(data: Any) -> Any:
+    """``data`` with NaN/inf floats replaced by None, so the JSON stays standard."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_finite(v) for v in data]
+    return data
+
+
+@torch.no_grad()
+def report_for(
+    run_dir: Path,
+    out: Path,
+    config,
+    task: Task,
+    batch: Batch,
+    logits: Tensor,
+    trace: Trace,
+    example: int = 0,
+    length: int | None = None,
+) -> Path:
+    """Write ``out/report.html`` for an example already run with tracing (see ``visualise_run``)."""
+    data = report_data(run_dir, config, task, batch, logits, trace, example, length)
+    return write_report(Path(out) / REPORT_NAME, _finite(data))

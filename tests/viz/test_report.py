@@ -1,0 +1,184 @@
+"""``RUN/viz/report.html``: one self-contained file, only the model's views, and it works in a
+browser (slider, ponder bars and attention hover change the drawing; no console errors)."""
+
+import io
+import json
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from augrnn.cli import main  # noqa: E402
+from augrnn.train.config import load_preset  # noqa: E402
+from augrnn.train.loop import Trainer  # noqa: E402
+from augrnn.viz import visualise_run  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+TINY_TRAIN = {
+    "train.steps": "2",
+    "train.eval_every": "1",
+    "train.batch_size": "2",
+    "train.eval_sequences": "4",
+    "train.eval_batch_size": "4",
+    "train.tensorboard": "false",
+}
+NTM = {
+    "task.bits": "3",
+    "task.max_length": "3",
+    "model.controller_size": "8",
+    "model.memory_slots": "8",
+    "model.memory_width": "4",
+}
+RUNS = {
+    "copy": NTM,
+    "parity": {"task.size": "8", "model.hidden_size": "8", "act.max_steps": "5"},
+    "reversal": {"model.embedding_size": "8", "model.hidden_size": "8"},
+}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, Path]:
+    """A report for a tiny NTM copy run, ACT parity run and seq2seq reversal run."""
+    root = tmp_path_factory.mktemp("runs")
+    out = {}
+    for preset, overrides in RUNS.items():
+        run = root / preset
+        Trainer(load_preset(preset, {**TINY_TRAIN, **overrides}), run).train(progress=False)
+        paths = {path.name: path for path in visualise_run(run).paths}
+        out[preset] = paths["report.html"]
+    return out
+
+
+def embedded(path: Path) -> dict:
+    html = path.read_text(encoding="utf-8")
+    match = re.search(
+        r"<script type='application/json' id='report-data'>(.*?)</script>", html, re.S
+    )
+    assert match, "no embedded data"
+    return json.loads(match.group(1))
+
+
+# --- without a browser -------------------------------------------------------------------------
+
+
+def test_the_report_is_one_file_with_nothing_fetched(reports):
+    for path in reports.values():
+        html = path.read_text(encoding="utf-8")
+        assert path.name == "report.html" and path.parent.name == "viz"
+        assert not re.search(r"(src|href)\s*=\s*['\"]?\s*(https?:)?//", html, re.I)
+        assert "<link" not in html and not re.search(r"<script[^>]*\ssrc=", html)
+        assert "<style>" in html and "report-data" in html
+
+
+def test_the_embedded_data_parses_and_holds_only_the_models_views(reports):
+    copy, parity, reversal = (embedded(reports[name]) for name in ("copy", "parity", "reversal"))
+    assert set(copy["views"]) == {"ntm"}
+    assert set(parity["views"]) == {"act"}
+    assert set(reversal["views"]) == {"attention"}
+    ntm = copy["views"]["ntm"]
+    stages = {h["label"]: set(h["stages"]) for h in ntm["heads"]}
+    assert stages == {k: {"content", "gated", "shifted", "final"} for k in ("write", "read")}
+    assert set(ntm["heads"][0]["scalars"]) == {"β", "g", "γ"}
+    assert len(ntm["heads"][0]["stages"]["final"][0]) == 8
+    assert copy["io"]["kind"] == "grids" and reversal["io"]["kind"] == "tokens"
+    attention = reversal["views"]["attention"]
+    assert len(attention["weights"]) == len(attention["outputs"])
+    assert len(attention["weights"][0]) == len(attention["source"])
+    assert all(data["curves"] for data in (copy, parity, reversal))
+    assert copy["meta"]["task"] == "copy" and copy["meta"]["model"] == "ntm"
+
+
+def test_long_traces_are_downsampled_to_about_400_steps(tmp_path):
+    config = load_preset("copy", {**TINY_TRAIN, **NTM})
+    Trainer(config, tmp_path / "run").train(progress=False)
+    visualise_run(tmp_path / "run", length=300)  # 2 * 300 + 1 steps
+    ntm = embedded(tmp_path / "run" / "viz" / "report.html")["views"]["ntm"]
+    assert ntm["total"] == 601 and ntm["stride"] == 2 and len(ntm["steps"]) <= 400
+    assert len(ntm["heads"][0]["stages"]["final"]) == len(ntm["steps"])
+
+
+def test_cli_viz_prints_the_report_path(tmp_path):
+    config = load_preset("copy", {**TINY_TRAIN, **NTM})
+    Trainer(config, tmp_path / "run").train(progress=False)
+    result = CliRunner().invoke(main, ["viz", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert str(tmp_path / "run" / "viz" / "report.html") in result.output
+
+
+# --- in a browser ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def open_report(browser, path: Path):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.resolve().as_uri())
+    return page, errors
+
+
+def assert_not_blank(page):
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 8, "the report looks blank"
+
+
+def test_the_ntm_slider_redraws_the_heads(browser, reports):
+    page, errors = open_report(browser, reports["copy"])
+    assert page.locator("#ntm").count() == 1
+    assert page.locator("#act").count() == 0 and page.locator("#attention").count() == 0
+    label = page.text_content("#step-label")
+    bars = page.inner_html("#ntm-positions")
+    maximum = page.get_attribute("#time-slider", "max")
+    assert int(maximum) >= 2
+    page.fill("#time-slider", maximum)
+    assert page.text_content("#step-label") != label
+    assert page.inner_html("#ntm-positions") != bars
+    assert "β = " in page.text_content("#ntm-pipeline")
+    assert_not_blank(page)
+    assert errors == []
+    page.close()
+
+
+def test_clicking_a_ponder_bar_shows_its_halting_probabilities(browser, reports):
+    page, errors = open_report(browser, reports["parity"])
+    assert page.locator("#ntm").count() == 0 and page.locator("#act").count() == 1
+    assert page.locator(".halting-bar").count() == 0
+    page.locator(".ponder-bar").first.click()
+    assert page.locator(".halting-bar").count() >= 1
+    assert "halting probabilities" in page.text_content("#halting-details")
+    assert_not_blank(page)
+    assert errors == []
+    page.close()
+
+
+def test_hovering_an_output_token_shades_the_source(browser, reports):
+    page, errors = open_report(browser, reports["reversal"])
+    assert page.locator("#attention").count() == 1 and page.locator("#ntm").count() == 0
+    before = page.eval_on_selector_all(".src-token", "els => els.map(e => e.style.cssText)")
+    page.locator("#output-tokens .out-token").first.hover()
+    after = page.eval_on_selector_all(".src-token", "els => els.map(e => e.style.cssText)")
+    assert before != after and any("background-color" in style for style in after)
+    assert_not_blank(page)
+    assert errors == []
+    page.close()

@@ -38,6 +38,12 @@ RUNS = {
     "copy": NTM,
     "parity": {"task.size": "8", "model.hidden_size": "8", "act.max_steps": "5"},
     "reversal": {"model.embedding_size": "8", "model.hidden_size": "8"},
+    "digit_row": {
+        "model.cnn_channels": "8",
+        "model.embedding_size": "8",
+        "model.hidden_size": "8",
+        "model.position_features": "4",
+    },
 }
 
 
@@ -91,6 +97,10 @@ def test_the_embedded_data_parses_and_holds_only_the_models_views(reports):
     assert len(attention["weights"][0]) == len(attention["source"])
     assert all(data["curves"] for data in (copy, parity, reversal))
     assert copy["meta"]["task"] == "copy" and copy["meta"]["model"] == "ntm"
+    digits = embedded(reports["digit_row"])
+    assert set(digits["views"]) == {"image_attention"}
+    image = digits["views"]["image_attention"]
+    assert len(image["weights"]) == len(image["outputs"]) and len(image["image"]) >= 8
 
 
 def test_long_traces_are_downsampled_to_about_400_steps(tmp_path):
@@ -179,6 +189,20 @@ def test_hovering_an_output_token_shades_the_source(browser, reports):
     page.locator("#output-tokens .out-token").first.hover()
     after = page.eval_on_selector_all(".src-token", "els => els.map(e => e.style.cssText)")
     assert before != after and any("background-color" in style for style in after)
+    assert_not_blank(page)
+    assert errors == []
+    page.close()
+
+
+def test_hovering_an_output_digit_moves_the_attention_over_the_image(browser, reports):
+    page, errors = open_report(browser, reports["digit_row"])
+    assert page.locator("#image-attention").count() == 1 and page.locator("#attention").count() == 0
+    assert page.locator("#image-attention-map rect").count() > 100  # the image's pixels
+    first = page.inner_html("#image-attention-overlay")
+    assert first  # the first output's attention is drawn from the start
+    page.locator("#image-output-tokens .out-token").nth(1).hover()
+    assert page.inner_html("#image-attention-overlay") != first
+    assert "largest weight" in page.text_content("#image-attention-readout")
     assert_not_blank(page)
     assert errors == []
     page.close()

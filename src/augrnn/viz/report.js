@@ -237,6 +237,52 @@
     });
   }
 
+  // --- attention over an image ------------------------------------------------------------------
+  function imageAttention(v) {
+    var s = section("image-attention", "Attention over the image: where each output looks");
+    el("p", { class: "note" }, s, "Hover (or click) an output token: its attention over the " +
+      "CNN's feature grid is drawn in orange over the image (darker = more weight).");
+    var H = v.image.length, W = v.image[0].length, cell = Math.max(4, Math.floor(900 / W));
+    var gh = v.weights[0].length, gw = v.weights[0][0].length;
+    var g = svg("svg", { width: W * cell, height: H * cell, id: "image-attention-map",
+      class: "heat" }, s);
+    for (var y = 0; y < H; y++) {
+      for (var x = 0; x < W; x++) {
+        svg("rect", { x: x * cell, y: y * cell, width: cell, height: cell,
+          fill: grey(Math.max(0, Math.min(1, v.image[y][x]))) }, g);
+      }
+    }
+    var layer = svg("g", { id: "image-attention-overlay" }, g);
+    var out = el("div", { class: "tokens", id: "image-output-tokens" }, s);
+    var readout = el("div", { class: "note", id: "image-attention-readout" }, s, "");
+    var outEls = [];
+    function show(i) {
+      outEls.forEach(function (o) { o.classList.remove("active"); });
+      outEls[i].classList.add("active");
+      while (layer.firstChild) layer.removeChild(layer.firstChild);
+      var w = v.weights[i], top = 0;
+      w.forEach(function (row) { row.forEach(function (a) { top = Math.max(top, a); }); });
+      var ch = H / gh * cell, cw = W / gw * cell;
+      w.forEach(function (row, r) {
+        row.forEach(function (a, c) {
+          if (a <= 0) return;
+          svg("rect", { x: c * cw, y: r * ch, width: cw, height: ch, fill: "rgb(230, 110, 20)",
+            "fill-opacity": fmt(0.85 * a / (top || 1), 3), class: "attention-cell" }, layer);
+        });
+      });
+      readout.textContent = "output " + i + " (" + v.outputs[i] + "): largest weight " +
+        fmt(top, 3) + " on one of " + gh * gw + " grid cells";
+    }
+    v.outputs.forEach(function (t, i) {
+      var o = el("span", { class: "tok out-token" + (t.indexOf("(want") >= 0 ? " wrong" : ""),
+        "data-index": i }, out, t);
+      o.addEventListener("mouseenter", function () { show(i); });
+      o.addEventListener("click", function () { show(i); });
+      outEls.push(o);
+    });
+    if (outEls.length) show(0);
+  }
+
   // --- learning curves -----------------------------------------------------------------------
   function curves(list) {
     var s = section("curves", "Learning curves (from metrics.jsonl)");
@@ -292,5 +338,6 @@
   if (DATA.views.ntm) ntm(DATA.views.ntm);
   if (DATA.views.act) act(DATA.views.act);
   if (DATA.views.attention) attention(DATA.views.attention);
+  if (DATA.views.image_attention) imageAttention(DATA.views.image_attention);
   if (DATA.curves.length) curves(DATA.curves);
 })();

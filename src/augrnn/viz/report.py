@@ -162,6 +162,17 @@ def _attention_data(trace: Trace, task: Task, batch: Batch, logits: Tensor) -> d
     }
 
 
+def _image_attention_data(trace: Trace, task: Task, batch: Batch, logits: Tensor) -> dict[str, Any]:
+    """The image (H, W), the output labels and each output step's (H', W') attention map."""
+    weights = trace.stack("attention")[:, 0]  # (T, H', W')
+    steps = min(_output_steps(batch, 0, weights.shape[0]), MAX_STEPS_SHOWN)
+    return {
+        "image": _rounded(batch.inputs[0, 0], 3),
+        "outputs": _output_labels(task, batch, logits, 0, steps),
+        "weights": _rounded(weights[:steps], 4),
+    }
+
+
 def _curves_data(run_dir: Path) -> list[dict[str, Any]]:
     records = read_metrics(run_dir)
     train = [r for r in records if r.get("split") == "train"]
@@ -204,6 +215,8 @@ def report_data(
         views["act"] = _act_data(trace)
     if _attention_dims(trace) == 2:
         views["attention"] = _attention_data(trace, task, batch, logits)
+    if _attention_dims(trace) == 3 and batch.inputs.dim() == 4:
+        views["image_attention"] = _image_attention_data(trace, task, batch, logits)
     return {
         "meta": {
             "run": Path(run_dir).resolve().name,

@@ -90,6 +90,8 @@ def test_the_embedded_data_parses_and_holds_only_the_models_views(reports):
     stages = {h["label"]: set(h["stages"]) for h in ntm["heads"]}
     assert stages == {k: {"content", "gated", "shifted", "final"} for k in ("write", "read")}
     assert set(ntm["heads"][0]["scalars"]) == {"β", "g", "γ"}
+    assert len(ntm["heads"][0]["key"][0]) == 4  # M = 4 values per key
+    assert len(ntm["memory"]["values"][0]) == 8 and ntm["memory"]["at"][0] == 0
     assert len(ntm["heads"][0]["stages"]["final"][0]) == 8
     assert copy["io"]["kind"] == "grids" and reversal["io"]["kind"] == "tokens"
     attention = reversal["views"]["attention"]
@@ -159,11 +161,14 @@ def test_the_ntm_slider_redraws_the_heads(browser, reports):
     assert page.locator("#act").count() == 0 and page.locator("#attention").count() == 0
     label = page.text_content("#step-label")
     bars = page.inner_html("#ntm-positions")
+    memory = page.inner_html("#ntm-memory")
+    assert "memory after step 0" in memory and "key k (4 values)" in page.text_content("#ntm")
     maximum = page.get_attribute("#time-slider", "max")
     assert int(maximum) >= 2
     page.fill("#time-slider", maximum)
     assert page.text_content("#step-label") != label
     assert page.inner_html("#ntm-positions") != bars
+    assert page.inner_html("#ntm-memory") != memory
     assert "β = " in page.text_content("#ntm-pipeline")
     assert_not_blank(page)
     assert errors == []

@@ -136,10 +136,16 @@
         bars(pos, h.stages.final[i], width, 50, h.kind === "write" ? "#d0483a" : "#3a6fd0",
           "head-bars " + h.kind);
       });
+      if (v.memory) drawMemory(i);
       pipe.innerHTML = "";
       v.heads.forEach(function (h) {
         el("h3", {}, pipe, h.label + " head addressing");
         var row = el("div", { class: "pipeline" }, pipe);
+        if (h.key) {
+          var keyBox = el("div", { class: "stage" }, row);
+          el("div", {}, keyBox, "key k (" + h.key[i].length + " values)");
+          heatMap(keyBox, h.key[i].map(function (x) { return [x]; }), -1, 1, diverging, 8);
+        }
         ["content", "gated", "shifted", "final"].forEach(function (st) {
           if (!h.stages[st]) return;
           var box = el("div", { class: "stage" }, row);
@@ -151,6 +157,17 @@
           el("div", {}, sc, k + " = " + fmt(h.scalars[k][i], 3));
         });
       });
+    }
+    var mem = v.memory ? el("div", { id: "ntm-memory" }, s) : null;
+    if (mem) s.insertBefore(mem, pipe);
+    function drawMemory(i) {
+      var k = 0;
+      while (k + 1 < v.memory.at.length && v.memory.at[k + 1] <= i) k++;
+      mem.innerHTML = "";
+      el("h3", {}, mem, "memory after step " + v.steps[v.memory.at[k]] +
+        " (slots across, the " + v.memory.values[k][0].length + " values of each slot down; " +
+        "red positive, blue negative)");
+      heatMap(mem, v.memory.values[k], -v.memory.bound, v.memory.bound, diverging);
     }
     slider.addEventListener("input", function () { draw(slider.value); });
     draw(0);

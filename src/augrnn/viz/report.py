@@ -35,6 +35,9 @@ from augrnn.viz.views import (
 )
 
 REPORT_NAME = "report.html"
+#: Memory snapshots embedded in a report (the slider shows the nearest earlier one), so a long
+#: trace does not make the file huge.
+MAX_MEMORY_SNAPSHOTS = 60
 #: Metrics logged with each record that are bookkeeping, not measurements.
 NOT_PLOTTED = {"split", "step", "sequences", "elapsed", "lr"}
 NTM_STAGES = ("content", "gated", "shifted", "final")
@@ -105,6 +108,11 @@ def _ntm_data(trace: Trace) -> dict[str, Any]:
             except KeyError:
                 continue
             scalars[symbol] = series[::stride].reshape(series[::stride].shape[0], -1)
+        try:
+            keys, _ = _series(trace, f"{kind}_keys", 0)  # (S, heads, M)
+            keys = keys[::stride]
+        except KeyError:
+            keys = None
         count = stages["final"].shape[1]
         for head in range(count):
             heads.append(
@@ -114,15 +122,37 @@ def _ntm_data(trace: Trace) -> dict[str, Any]:
                     "label": f"{kind}" + (f" head {head}" if count > 1 else ""),
                     "stages": {s: _rounded(v[:, head]) for s, v in stages.items()},
                     "scalars": {s: _rounded(v[:, head], 3) for s, v in scalars.items()},
+                    "key": None if keys is None else _rounded(keys[:, head], 3),
                 }
             )
+    steps = list(range(0, total, stride))
     return {
         "total": total,
         "stride": stride,
-        "steps": list(range(0, total, stride)),
+        "steps": steps,
         "ponder_starts": starts,
         "slots": int(weights.shape[-1]),
         "heads": heads,
+        "memory": _memory_snapshots(trace, stride, len(steps)),
+    }
+
+
+def _memory_snapshots(trace: Trace, stride: int, shown: int) -> dict[str, Any] | None:
+    """The memory M_t (N, M) at up to MAX_MEMORY_SNAPSHOTS of the shown steps, evenly spaced:
+    ``at`` holds their indices among the shown steps."""
+    try:
+        memory, _ = _series(trace, "memory", 0)  # (S, N, M)
+    except KeyError:
+        return None
+    memory = memory[::stride]
+    at = sorted(
+        set(np.linspace(0, shown - 1, min(shown, MAX_MEMORY_SNAPSHOTS)).round().astype(int))
+    )
+    values = memory[at]
+    return {
+        "at": [int(i) for i in at],
+        "values": _rounded(values, 3),
+        "bound": round(float(values.abs().max().clamp_min(1e-6)), 4),
     }
 
 

@@ -8,14 +8,15 @@ from augrnn.attention.show_attend_tell import ShowAttendTell
 from augrnn.controllers import Readout, build_controller
 from augrnn.core import Core
 from augrnn.memory.ntm import NTMCell, RecurrentModel
+from augrnn.programmer.model import NeuralProgrammer
 from augrnn.train.config import ActConfig, ModelConfig
 
-MODEL_KINDS = ("ntm", "lstm", "gru", "rnn", "seq2seq", "show_attend_tell")
+MODEL_KINDS = ("ntm", "lstm", "gru", "rnn", "seq2seq", "show_attend_tell", "programmer")
 
 
 def build_model(
     config: ModelConfig, input_size: int, output_size: int, act: ActConfig | None = None
-) -> RecurrentModel | Seq2Seq | ShowAttendTell:
+) -> RecurrentModel | Seq2Seq | ShowAttendTell | NeuralProgrammer:
     """A time-major sequence model mapping (T, B, input_size) to (T, B, output_size) logits.
 
     ``kind = "seq2seq"`` builds an attentional encoder-decoder (:class:`Seq2Seq`) from
@@ -30,6 +31,19 @@ def build_model(
     unit and the output layer.
     """
     pondering = act is not None and act.halting != "none"
+    if config.kind == "programmer":
+        # The Neural Programmer: input_size word ids, output_size table columns.
+        if pondering:
+            raise ValueError("model.kind 'programmer' does not support pondering (act.halting)")
+        return NeuralProgrammer(
+            input_size,
+            output_size,
+            embedding_size=config.embedding_size,
+            hidden_size=config.hidden_size,
+            steps=config.program_steps,
+            comparison_sharpness=config.comparison_sharpness,
+            gradient_noise=config.gradient_noise,
+        )
     if config.kind == "seq2seq":
         if pondering:
             raise ValueError("model.kind 'seq2seq' does not support pondering (act.halting)")

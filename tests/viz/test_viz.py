@@ -139,3 +139,10 @@ def test_cli_viz_without_a_checkpoint_is_a_one_line_error(tmp_path):
     result = CliRunner().invoke(main, ["viz", str(tmp_path / "nothing")])
     assert result.exit_code != 0
     assert "no run folder" in result.output and "Traceback" not in result.output
+
+
+def test_a_task_without_sequence_views_is_a_clear_message(tmp_path):
+    run = tiny_run(tmp_path, "table_qa_single", **{"model.hidden_size": "8"})
+    result = CliRunner().invoke(main, ["viz", str(run)])
+    assert result.exit_code != 0
+    assert "table_qa (programmer) has no views yet" in result.output

@@ -16,6 +16,7 @@ from augrnn.tasks.repeat_copy import RepeatCopyTask
 from augrnn.tasks.reversal import ReversalTask
 from augrnn.tasks.sort import SortTask
 from augrnn.tasks.symbol_sort import SymbolSortTask
+from augrnn.tasks.table_qa import TableQATask
 from augrnn.tasks.written_addition import WrittenAdditionTask
 
 TASKS: dict[str, type[Task]] = {
@@ -35,6 +36,7 @@ TASKS: dict[str, type[Task]] = {
         WrittenAdditionTask,
         DatesTask,
         DigitRowTask,
+        TableQATask,
     )
 }
 

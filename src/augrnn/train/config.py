@@ -82,6 +82,13 @@ class ModelConfig:
     attention_gate: bool = True
     #: Show, attend and tell: λ of the doubly stochastic regulariser λ Σ_i (1 − Σ_t α_ti)².
     doubly_stochastic: float = 1.0
+    #: Neural Programmer (``kind = "programmer"``, :class:`augrnn.programmer.NeuralProgrammer`;
+    #: it reads ``embedding_size`` and ``hidden_size``): the number T of program steps.
+    program_steps: int = 4
+    #: Neural Programmer: k of the soft comparisons σ(k (T − pivot ∓ ½)) of greater / lesser.
+    comparison_sharpness: float = 20.0
+    #: Neural Programmer: η of the decaying gradient noise N(0, η / (1 + t)^0.55) (0: none).
+    gradient_noise: float = 0.0
 
 
 @dataclass

@@ -130,6 +130,10 @@ def visualise_run(
     """Write the figures of ``run_dir`` (see the module) and return their paths and messages."""
     run_dir = Path(run_dir)
     config, task, model, _ = load_run(run_dir)
+    if not isinstance(task.sample(1, torch.Generator().manual_seed(0)), Batch):
+        raise ValueError(
+            f"augrnn viz draws sequence tasks; {task.name} ({config.model.kind}) has no views yet"
+        )
     out = Path(out_dir) if out_dir is not None else run_dir / VIZ_DIR
     out.mkdir(parents=True, exist_ok=True)
     result = VizResult()

@@ -1,0 +1,218 @@
+"""The Neural Programmer (Neelakantan, Le & Sutskever 2015, arXiv 1511.04834).
+
+A question RNN reads the question into q (and keeps, for each number of the question, the state
+at the word to its left: the pivot keys Z). For T steps a history RNN h_t = tanh(W_hist [c_{t−1};
+h_{t−1}]) and q drive the selector
+
+    α_op  = softmax(U tanh(W_op  [q; h_t]))      over the operations
+    α_col = softmax(P tanh(W_col [q; h_t]))      over the columns
+
+and the soft program state is updated with every operation's result mixed by α_op · α_col
+(:func:`augrnn.programmer.operations.program_step`); c_t is the α-weighted operation and column
+embeddings. The answer is the last step's scalar and lookup. With ``hard=True`` (the default in
+evaluation, as in the paper's test time) α_op and α_col are one-hot argmaxes.
+
+Deviations: the question and history RNNs are plain tanh RNNs as in the paper, but the column
+representations P are learned per column position (the tables' column names are fixed per
+position) rather than read from the column names' words.
+
+Gradient noise (the paper trains with decaying Gaussian noise added to the gradients; Neelakantan
+et al. 2015b): with ``gradient_noise`` η > 0 every call of :meth:`NeuralProgrammer.loss` in
+training mode counts a step t, and the next backward pass adds N(0, η / (1 + t)^γ) (γ =
+``gradient_noise_decay``, 0.55) to each parameter's gradient through parameter hooks, so the
+generic Trainer needs no change. The step count is a buffer, saved with the checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from augrnn.core import Trace, emit, tracing
+from augrnn.programmer.operations import (
+    OP,
+    OPERATIONS,
+    ProgramOutputs,
+    initial_state,
+    pivot,
+    program_step,
+)
+
+if TYPE_CHECKING:
+    from augrnn.tasks.table_qa import TableBatch
+
+
+class NeuralProgrammer(nn.Module):
+    """The Neural Programmer over tables of ``columns`` numeric columns and questions of
+    ``vocab_size`` word ids; ``steps`` is T (the paper's 4)."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        columns: int,
+        embedding_size: int = 64,
+        hidden_size: int = 128,
+        steps: int = 4,
+        comparison_sharpness: float = 20.0,
+        gradient_noise: float = 0.0,
+        gradient_noise_decay: float = 0.55,
+    ):
+        super().__init__()
+        if steps < 1:
+            raise ValueError(f"program steps must be >= 1, got {steps}")
+        if gradient_noise < 0:
+            raise ValueError(f"gradient_noise must be >= 0, got {gradient_noise}")
+        self.gradient_noise = gradient_noise
+        self.gradient_noise_decay = gradient_noise_decay
+        #: The standard deviation of the noise the next backward pass adds (0: none).
+        self._noise_std = 0.0
+        self.columns = columns
+        self.steps = steps
+        self.comparison_sharpness = comparison_sharpness
+        ops = len(OPERATIONS)
+        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=0)
+        self.question_rnn = nn.RNN(embedding_size, hidden_size, nonlinearity="tanh")
+        self.history = nn.Linear(2 * embedding_size + hidden_size, hidden_size)
+        self.op_hidden = nn.Linear(2 * hidden_size, hidden_size)
+        self.col_hidden = nn.Linear(2 * hidden_size, hidden_size)
+        #: U (operation representations) and P (column representations).
+        self.op_embeddings = nn.Parameter(torch.randn(ops, hidden_size) * hidden_size**-0.5)
+        self.col_embeddings = nn.Parameter(torch.randn(columns, hidden_size) * hidden_size**-0.5)
+        #: The embeddings fed back to the history RNN (c_t).
+        self.op_inputs = nn.Parameter(torch.randn(ops, embedding_size) * 0.1)
+        self.col_inputs = nn.Parameter(torch.randn(columns, embedding_size) * 0.1)
+        #: The pivot queries of greater and lesser (the paper's U_op for those operations).
+        self.pivot_queries = nn.Parameter(torch.randn(2, hidden_size) * hidden_size**-0.5)
+        self.register_buffer("noise_step", torch.zeros((), dtype=torch.long))
+        if gradient_noise > 0:
+            for parameter in self.parameters():
+                parameter.register_hook(self._add_gradient_noise)
+
+    def _add_gradient_noise(self, grad: Tensor) -> Tensor:
+        if self._noise_std <= 0:
+            return grad
+        return grad + torch.randn_like(grad) * self._noise_std
+
+    def noise_std(self, step: int) -> float:
+        """σ_t = sqrt(η / (1 + t)^γ), the gradient noise at training step t (0 without noise)."""
+        return (self.gradient_noise / (1.0 + step) ** self.gradient_noise_decay) ** 0.5
+
+    def encode(self, batch: TableBatch) -> tuple[Tensor, Tensor]:
+        """The question vector q (B, H) and the pivot keys Z (B, K, H)."""
+        states, _ = self.question_rnn(self.embedding(batch.question))  # (Q, B, H)
+        states = states.transpose(0, 1)  # (B, Q, H)
+        last = (batch.question_lengths - 1).clamp_min(0)
+        q = states[torch.arange(states.shape[0], device=states.device), last]
+        left = (batch.number_positions - 1).clamp_min(0)
+        keys = states.gather(1, left.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
+        return q, keys
+
+    def forward(
+        self, batch: TableBatch, hard: bool = False, trace: Trace | None = None
+    ) -> tuple[ProgramOutputs, dict[str, Any]]:
+        """Run T steps; returns the answers and ``{"alpha_op": (T, B, O), "alpha_col": (T, B,
+        C), "pivots": (B, 2)}``. Emits ``operation_weights`` and ``column_weights`` per step."""
+        if trace is None:
+            return self._run(batch, hard, None)
+        with tracing(trace):
+            result = self._run(batch, hard, trace)
+        trace.finish()
+        return result
+
+    def _run(
+        self, batch: TableBatch, hard: bool, trace: Trace | None
+    ) -> tuple[ProgramOutputs, dict[str, Any]]:
+        table, row_mask = batch.table, batch.row_mask
+        if table.shape[-1] != self.columns:
+            raise ValueError(f"model built for {self.columns} columns, table has {table.shape[-1]}")
+        q, keys = self.encode(batch)
+        pivots = torch.stack(
+            [
+                pivot(keys, batch.question_numbers, batch.number_mask, self.pivot_queries[i])
+                for i in range(2)
+            ],
+            -1,
+        )
+        state = initial_state(row_mask, self.columns)
+        b = q.shape[0]
+        h = q.new_zeros(b, self.history.out_features)
+        c = q.new_zeros(b, self.history.in_features - self.history.out_features)
+        alphas_op, alphas_col = [], []
+        for _ in range(self.steps):
+            h = torch.tanh(self.history(torch.cat([c, h], -1)))
+            qh = torch.cat([q, h], -1)
+            alpha_op = torch.softmax(torch.tanh(self.op_hidden(qh)) @ self.op_embeddings.T, -1)
+            alpha_col = torch.softmax(torch.tanh(self.col_hidden(qh)) @ self.col_embeddings.T, -1)
+            if hard:
+                alpha_op = F.one_hot(alpha_op.argmax(-1), alpha_op.shape[-1]).to(q.dtype)
+                alpha_col = F.one_hot(alpha_col.argmax(-1), alpha_col.shape[-1]).to(q.dtype)
+            emit("operation_weights", alpha_op)
+            emit("column_weights", alpha_col)
+            if trace is not None:
+                trace.next_step()
+            state = program_step(
+                alpha_op,
+                alpha_col,
+                state,
+                table,
+                row_mask,
+                pivots[:, 0],
+                pivots[:, 1],
+                self.comparison_sharpness,
+                hard,
+            )
+            c = torch.cat([alpha_op @ self.op_inputs, alpha_col @ self.col_inputs], -1)
+            alphas_op.append(alpha_op)
+            alphas_col.append(alpha_col)
+        outputs = ProgramOutputs(scalar=state.scalars[:, 0], lookup=state.lookup)
+        return outputs, {
+            "alpha_op": torch.stack(alphas_op),
+            "alpha_col": torch.stack(alphas_col),
+            "pivots": pivots,
+        }
+
+    def loss(self, task: Any, batch: TableBatch) -> tuple[Tensor, Tensor]:
+        """(total, task loss): the task's loss on the soft program's answers (the same here).
+
+        In training mode with gradient noise, counts a step and sets the noise of the next
+        backward pass."""
+        self._noise_std = 0.0
+        if self.training and self.gradient_noise > 0:
+            self._noise_std = self.noise_std(int(self.noise_step))
+            self.noise_step += 1
+        outputs, _ = self(batch)
+        task_loss = task.loss(outputs, batch)
+        return task_loss, task_loss
+
+    def evaluation_logits(self, batch: TableBatch, hard: bool = True) -> ProgramOutputs:
+        """The answers scored in evaluation: the argmax program's, as at the paper's test time."""
+        return self(batch, hard=hard)[0]
+
+    @torch.no_grad()
+    def program(
+        self, batch: TableBatch, index: int = 0, column_names: Sequence[str] | None = None
+    ) -> str:
+        """The argmax program of episode ``index`` as text, e.g.
+        ``reset -> reset -> greater(col="price", pivot=50) -> sum(col="price")``."""
+        _, info = self(batch, hard=True)
+        names = column_names or [f"col{j}" for j in range(self.columns)]
+        pivots = info["pivots"][index].tolist()
+        steps = []
+        for t in range(self.steps):
+            op = OPERATIONS[int(info["alpha_op"][t, index].argmax())]
+            col = names[int(info["alpha_col"][t, index].argmax())]
+            if op in ("greater", "lesser"):
+                value = pivots[0] if op == "greater" else pivots[1]
+                steps.append(f'{op}(col="{col}", pivot={value:g})')
+            elif op in ("sum", "max", "min", "print"):
+                steps.append(f'{op}(col="{col}")')
+            else:
+                steps.append(op)
+        return " -> ".join(steps)
+
+
+__all__ = ["OP", "NeuralProgrammer"]

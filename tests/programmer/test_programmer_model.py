@@ -1,0 +1,136 @@
+import pytest
+import torch
+
+from augrnn.core import Trace
+from augrnn.models import build_model
+from augrnn.programmer import OPERATIONS, NeuralProgrammer
+from augrnn.tasks.table_qa import TableQAConfig, TableQATask
+from augrnn.train.config import ModelConfig
+
+
+def _setup(columns=3, **kw):
+    task = TableQATask(TableQAConfig(columns=columns, min_rows=4, max_rows=9, **kw))
+    model = NeuralProgrammer(len(task.vocab), columns, embedding_size=6, hidden_size=10, steps=4)
+    return task, model, task.sample(5, torch.Generator().manual_seed(0))
+
+
+def test_shapes_and_trace():
+    task, model, batch = _setup()
+    outputs, info = model(batch)
+    rows = batch.table.shape[1]
+    assert outputs.scalar.shape == (5,) and outputs.lookup.shape == (5, rows, 3)
+    assert info["alpha_op"].shape == (4, 5, len(OPERATIONS))
+    assert info["alpha_col"].shape == (4, 5, 3) and info["pivots"].shape == (5, 2)
+    assert torch.allclose(info["alpha_op"].sum(-1), torch.ones(4, 5))
+    trace = Trace()
+    model(batch, trace=trace)
+    assert len(trace) == 4
+    assert trace.stack("operation_weights").shape == (4, 5, len(OPERATIONS))
+    assert trace.stack("column_weights").shape == (4, 5, 3)
+
+
+def test_hard_selection_is_one_hot_and_scored_by_the_task():
+    task, model, batch = _setup()
+    _, info = model(batch, hard=True)
+    assert set(info["alpha_op"].unique().tolist()) <= {0.0, 1.0}
+    assert (info["alpha_col"].sum(-1) == 1).all()
+    metrics = task.metrics(model.evaluation_logits(batch), batch)
+    assert 0.0 <= metrics["error_rate"] <= 1.0
+
+
+def test_loss_is_finite_and_gradients_reach_every_parameter():
+    task, model, _ = _setup()
+    batch = task.sample(64, torch.Generator().manual_seed(1))
+    total, task_loss = model.loss(task, batch)
+    assert torch.isfinite(total) and total is task_loss
+    total.backward()
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_program_printing():
+    task, model, batch = _setup(question_types="count_greater")
+    text = model.program(batch, 0, task.column_names)
+    steps = text.split(" -> ")
+    assert len(steps) == 4
+    assert all(step.split("(")[0] in OPERATIONS for step in steps)
+    # Force greater on "qty" then count, whatever the question says.
+    with torch.no_grad():
+        model.op_embeddings.zero_()
+        model.col_embeddings.zero_()
+        model.op_hidden.weight.zero_()
+        model.op_hidden.bias.fill_(1.0)
+        model.col_hidden.weight.zero_()
+        model.col_hidden.bias.fill_(1.0)
+        model.op_embeddings[OPERATIONS.index("greater")] = 1.0
+        model.col_embeddings[1] = 1.0
+    pivot = model(batch)[1]["pivots"][0, 0].item()
+    assert pivot == batch.question_numbers[0, 0].item()
+    expected = f'greater(col="qty", pivot={pivot:g})'
+    assert model.program(batch, 0, task.column_names) == " -> ".join([expected] * 4)
+    assert model.program(batch, 0).startswith('greater(col="col1"')
+
+
+def test_built_from_the_config_and_column_mismatch_is_an_error():
+    task = TableQATask(TableQAConfig(columns=2))
+    config = ModelConfig(kind="programmer", embedding_size=8, hidden_size=12, program_steps=3)
+    model = build_model(config, task.input_size, task.output_size)
+    assert isinstance(model, NeuralProgrammer) and model.steps == 3 and model.columns == 2
+    with pytest.raises(ValueError, match="columns"):
+        model(TableQATask(TableQAConfig(columns=3)).sample(2, torch.Generator().manual_seed(0)))
+
+
+def test_learns_simple_single_column_questions():
+    torch.manual_seed(0)
+    task = TableQATask(
+        TableQAConfig(
+            columns=1,
+            min_rows=5,
+            max_rows=10,
+            train_range=10,
+            eval_range=20,
+            question_types="sum,count,count_less",
+        )
+    )
+    model = NeuralProgrammer(len(task.vocab), 1, embedding_size=32, hidden_size=32)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    generator = torch.Generator().manual_seed(1)
+    evaluation = task.sample_evaluation(300, torch.Generator().manual_seed(2))
+    before = task.metrics(model.evaluation_logits(evaluation), evaluation)["accuracy"]
+    for _ in range(300):
+        loss, _ = model.loss(task, task.sample(32, generator))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        optimizer.step()
+    after = task.metrics(model.evaluation_logits(evaluation), evaluation)
+    # A constant answer gets almost none right; sums and counts are learned within 300 steps.
+    assert before < 0.2
+    assert after["accuracy"] > 0.6
+    assert after["accuracy_sum"] > 0.95 and after["accuracy_count"] > 0.95
+
+
+def test_gradient_noise_decays_and_only_applies_in_training():
+    task = TableQATask(TableQAConfig(columns=1, min_rows=4, max_rows=6))
+    batch = task.sample(8, torch.Generator().manual_seed(0))
+
+    def grads(model):
+        model.zero_grad()
+        model.loss(task, batch)[0].backward()
+        return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    torch.manual_seed(0)
+    plain = NeuralProgrammer(len(task.vocab), 1, embedding_size=4, hidden_size=6)
+    torch.manual_seed(0)
+    noisy = NeuralProgrammer(
+        len(task.vocab), 1, embedding_size=4, hidden_size=6, gradient_noise=1.0
+    )
+    assert noisy.noise_std(0) == 1.0
+    assert noisy.noise_std(99) == pytest.approx(100**-0.275)
+    difference = grads(noisy) - grads(plain)
+    assert difference.abs().mean() > 0.3 and int(noisy.noise_step) == 1
+    noisy.eval()
+    assert torch.allclose(grads(noisy), grads(plain))
+    assert int(noisy.noise_step) == 1
+    with pytest.raises(ValueError, match="gradient_noise"):
+        NeuralProgrammer(5, 1, gradient_noise=-1.0)

@@ -195,7 +195,7 @@ class Seq2Seq(nn.Module):
         if not isinstance(source, Tensor) or source.dtype != torch.long or source.dim() != 2:
             raise ValueError(
                 "Seq2Seq expects the source as a (source length, batch) long tensor of token ids, "
-                f"got {_describe(source)}"
+                f"got {describe_value(source)}"
             )
         if source.shape[0] < 1 or source.shape[1] < 1:
             raise ValueError(f"the source is empty: shape {tuple(source.shape)}")
@@ -206,7 +206,7 @@ class Seq2Seq(nn.Module):
             if not isinstance(source_mask, Tensor) or source_mask.shape != source.shape:
                 raise ValueError(
                     f"the source mask must have the source's shape (source length, batch) = "
-                    f"{tuple(source.shape)}, got {_describe(source_mask)}"
+                    f"{tuple(source.shape)}, got {describe_value(source_mask)}"
                 )
             mask = source_mask if source_mask.dtype == torch.bool else source_mask != 0
         lengths = mask.sum(0)
@@ -224,17 +224,7 @@ class Seq2Seq(nn.Module):
         return mask
 
     def check_targets(self, targets: Tensor, batch_size: int) -> None:
-        if not isinstance(targets, Tensor) or targets.dtype != torch.long or targets.dim() != 2:
-            raise ValueError(
-                "Seq2Seq expects the targets as a (target length, batch) long tensor of token "
-                f"ids, got {_describe(targets)}"
-            )
-        if targets.shape[0] < 1 or targets.shape[1] != batch_size:
-            raise ValueError(
-                f"the targets must have shape (target length >= 1, {batch_size}), "
-                f"got {tuple(targets.shape)}"
-            )
-        _check_ids(targets, self.target_vocab_size, "target")
+        check_target_ids(targets, batch_size, self.target_vocab_size, "Seq2Seq")
 
     # --- encoder and one decoder step -------------------------------------------------------
 
@@ -395,7 +385,7 @@ class Seq2Seq(nn.Module):
         return self.beam_search(source, source_mask, max_length, beam_size, length_normalisation)
 
     def _greedy(self, source, source_mask, max_length, alpha) -> Decoding:
-        _check_max_length(max_length)
+        check_max_length(max_length)
         mask = self.check_source(source, source_mask)
         memory, state = self.encode(source, mask)
         hypotheses = greedy_search(
@@ -422,7 +412,7 @@ class Seq2Seq(nn.Module):
     ) -> Decoding:
         """Beam search, one source sequence at a time, each attending to its own real positions
         only. ``beam_size = 1`` gives greedy decoding by another route."""
-        _check_max_length(max_length)
+        check_max_length(max_length)
         mask = self.check_source(source, source_mask)
         memory, state = self.encode(source, mask)
         lengths = mask.sum(0).tolist()
@@ -475,7 +465,23 @@ def _trim(memory: EncoderOutput, length: int) -> EncoderOutput:
     )
 
 
-def _check_max_length(max_length: int) -> None:
+def check_target_ids(targets: Tensor, batch_size: int, vocab_size: int, who: str) -> None:
+    """Raise ``ValueError`` unless ``targets`` is a (T >= 1, batch_size) long tensor of ids below
+    ``vocab_size``; ``who`` names the model in the message."""
+    if not isinstance(targets, Tensor) or targets.dtype != torch.long or targets.dim() != 2:
+        raise ValueError(
+            f"{who} expects the targets as a (target length, batch) long tensor of token "
+            f"ids, got {describe_value(targets)}"
+        )
+    if targets.shape[0] < 1 or targets.shape[1] != batch_size:
+        raise ValueError(
+            f"the targets must have shape (target length >= 1, {batch_size}), "
+            f"got {tuple(targets.shape)}"
+        )
+    _check_ids(targets, vocab_size, "target")
+
+
+def check_max_length(max_length: int) -> None:
     if max_length < 1:
         raise ValueError(f"max_length must be >= 1, got {max_length}")
 
@@ -489,7 +495,7 @@ def _check_ids(ids: Tensor, vocab_size: int, name: str) -> None:
         )
 
 
-def _describe(value) -> str:
+def describe_value(value) -> str:
     if isinstance(value, Tensor):
         return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
     return f"a {type(value).__name__}"

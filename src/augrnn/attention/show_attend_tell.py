@@ -44,7 +44,16 @@ from torch import Tensor, nn
 
 from augrnn.attention.decoding import greedy_search
 from augrnn.attention.modules import AdditiveAttention
-from augrnn.attention.seq2seq import BOS, EOS, PAD, SPECIAL_TOKENS, Decoding
+from augrnn.attention.seq2seq import (
+    BOS,
+    EOS,
+    PAD,
+    SPECIAL_TOKENS,
+    Decoding,
+    check_max_length,
+    check_target_ids,
+    describe_value,
+)
 from augrnn.core import Trace, emit, tracing
 
 ATTENTION_KINDS = ("soft", "none")
@@ -234,7 +243,7 @@ class ShowAttendTell(nn.Module):
         ):
             raise ValueError(
                 f"ShowAttendTell expects images as a (batch, {self.in_channels}, height, width) "
-                f"float tensor (batch first), got {_describe(images)}"
+                f"float tensor (batch first), got {describe_value(images)}"
             )
         batch, _, height, width = images.shape
         if batch < 1 or height < 4 or width < 1:
@@ -245,22 +254,7 @@ class ShowAttendTell(nn.Module):
             )
 
     def check_targets(self, targets: Tensor, batch_size: int) -> None:
-        if not isinstance(targets, Tensor) or targets.dtype != torch.long or targets.dim() != 2:
-            raise ValueError(
-                "ShowAttendTell expects the targets as a (target length, batch) long tensor of "
-                f"token ids, got {_describe(targets)}"
-            )
-        if targets.shape[0] < 1 or targets.shape[1] != batch_size:
-            raise ValueError(
-                f"the targets must have shape (target length >= 1, {batch_size}), "
-                f"got {tuple(targets.shape)}"
-            )
-        low, high = int(targets.min()), int(targets.max())
-        if low < 0 or high >= self.target_vocab_size:
-            raise ValueError(
-                f"target token ids must lie in [0, {self.target_vocab_size - 1}], got ids from "
-                f"{low} to {high}"
-            )
+        check_target_ids(targets, batch_size, self.target_vocab_size, "ShowAttendTell")
 
     # --- encoder and one decoder step -------------------------------------------------------
 
@@ -335,7 +329,7 @@ class ShowAttendTell(nn.Module):
             raise ValueError("ShowAttendTell.forward needs the targets or a max_length")
         else:
             steps = max_length
-        _check_max_length(steps)
+        check_max_length(steps)
         if trace is None:
             return self._decode_steps(images, targets, steps, None)
         with tracing(trace):
@@ -385,7 +379,7 @@ class ShowAttendTell(nn.Module):
         Returns a :class:`~augrnn.attention.seq2seq.Decoding` whose ``attention[b]`` is the
         (len(tokens), H', W') attention of every decoded step of image b.
         """
-        _check_max_length(max_length)
+        check_max_length(max_length)
         self.check_images(images)
         grid, state = self.encode(images)
         shape = self.grid_shape(*images.shape[2:])
@@ -404,17 +398,6 @@ class ShowAttendTell(nn.Module):
             [h.log_prob for h in hypotheses],
             [h.score for h in hypotheses],
         )
-
-
-def _check_max_length(max_length: int) -> None:
-    if max_length < 1:
-        raise ValueError(f"max_length must be >= 1, got {max_length}")
-
-
-def _describe(value) -> str:
-    if isinstance(value, Tensor):
-        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
-    return f"a {type(value).__name__}"
 
 
 @torch.no_grad()

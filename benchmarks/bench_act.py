@@ -15,11 +15,9 @@ Timings are forward + backward, alternating within each repeat; figures are medi
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import statistics
-import time
 
 import torch
 from torch import nn
@@ -28,6 +26,7 @@ from augrnn.act import ACT
 from augrnn.controllers import LSTMController
 from augrnn.core import collecting_step_terms
 from augrnn.memory.ntm import NTMCell
+from common import add_run_options, finish, seconds, set_threads
 
 INPUT, HIDDEN, OUTPUT, TIME = 10, 128, 4, 10
 
@@ -84,12 +83,6 @@ def bare_step(act: ACT, inputs: torch.Tensor, targets: torch.Tensor, ponder: int
     return step
 
 
-def seconds(step) -> float:
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start
-
-
 def run(cores: list[str], ponders: list[int], batch_size: int, repeats: int) -> dict:
     torch.manual_seed(0)
     inputs = torch.randn(TIME, batch_size, INPUT)
@@ -138,12 +131,9 @@ def main() -> None:
     parser.add_argument("--cores", default="lstm,ntm")
     parser.add_argument("--ponder", default="1,2,4")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--json", help="also write the results to this JSON file")
+    add_run_options(parser)
     args = parser.parse_args()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    set_threads(args)
     report = run(
         args.cores.split(","),
         [int(n) for n in args.ponder.split(",")],
@@ -160,10 +150,7 @@ def main() -> None:
             f"{r['core']:>5}  {r['ponder_steps']:>6}  {r['act_ms_per_input_step']:>8.2f}  "
             f"{r['core_alone_ms_per_input_step']:>8.2f}  {r['ratio']:>8.2f}x"
         )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    print(json.dumps(report))
+    finish(report, args.json)
 
 
 if __name__ == "__main__":

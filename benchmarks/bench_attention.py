@@ -15,7 +15,6 @@ measured in turn inside every repeat so machine noise hits all alike:
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -23,6 +22,7 @@ import time
 import torch
 
 from augrnn.attention.seq2seq import Seq2Seq
+from common import add_run_options, finish, set_threads
 
 KINDS = ("none", "bahdanau", "luong_dot", "luong_general", "luong_concat", "scaled_dot")
 VOCAB, SOURCE, TARGET = 20, 20, 20
@@ -104,12 +104,9 @@ def run(batch_sizes: list[int], repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", default="1,32")
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--json", help="also write the results to this JSON file")
+    add_run_options(parser)
     args = parser.parse_args()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    set_threads(args)
     report = run([int(b) for b in args.batch_sizes.split(",")], args.repeats)
     print(f"torch {report['torch']}, {report['threads']} threads, medians of {args.repeats}")
     print(
@@ -122,10 +119,7 @@ def main() -> None:
             f"{r['decode_ratio_to_none']:>5.2f}x  {r['train_ms_per_token']:>14.3f}  "
             f"{r['train_ratio_to_none']:>5.2f}x"
         )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    print(json.dumps(report))
+    finish(report, args.json)
 
 
 if __name__ == "__main__":

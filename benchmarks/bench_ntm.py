@@ -13,16 +13,15 @@ repeat, so machine noise hits both alike; the figures are medians over repeats.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
-import time
 
 import torch
 from torch import nn
 
 from augrnn.memory.ntm import NTM
 from augrnn.tasks.copy import CopyTask
+from common import add_run_options, finish, seconds, set_threads
 
 
 class LSTMCellBaseline(nn.Module):
@@ -52,12 +51,6 @@ def make_step(model: nn.Module, task: CopyTask, batch, sequence_model: bool):
         optimizer.step()
 
     return step
-
-
-def seconds(step) -> float:
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start
 
 
 def run(batch_sizes: list[int], repeats: int, warmup: int = 3) -> dict:
@@ -104,12 +97,9 @@ def run(batch_sizes: list[int], repeats: int, warmup: int = 3) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", default="1,32")
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--json", help="also write the results to this JSON file")
+    add_run_options(parser)
     args = parser.parse_args()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    set_threads(args)
     report = run([int(b) for b in args.batch_sizes.split(",")], args.repeats)
     print(f"torch {report['torch']}, {report['threads']} threads, medians of {args.repeats}")
     print(f"{'batch':>5}  {'NTM seq/s':>10}  {'LSTMCell seq/s':>14}  {'NTM/LSTMCell':>12}")
@@ -118,10 +108,7 @@ def main() -> None:
             f"{r['batch_size']:>5}  {r['ntm_sequences_per_s']:>10.1f}  "
             f"{r['lstm_cell_sequences_per_s']:>14.1f}  {r['ratio']:>11.1f}x"
         )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    print(json.dumps(report))
+    finish(report, args.json)
 
 
 if __name__ == "__main__":

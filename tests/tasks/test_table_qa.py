@@ -1,16 +1,18 @@
 import pytest
 import torch
 
-from augrnn.programmer.operations import run_program
+from augrnn.programmer.operations import OPERATIONS, run_program
 from augrnn.tasks import get_task_class
 from augrnn.tasks.table_qa import (
     COLUMN_NAMES,
+    COLUMN_OPERATIONS,
     NUMBER,
     QUESTION_TYPES,
     TableOutputs,
     TableQAConfig,
     TableQATask,
 )
+from augrnn.train.loop import evaluate
 
 
 def _task(**kw) -> TableQATask:
@@ -121,3 +123,60 @@ def test_loss_is_huber_and_weighted_log_loss():
     lookup_loss = task.loss_per_example(wrong, batch)[~scalar]
     assert (lookup_loss > 50 * 10).all()
     assert task.loss_per_example(truth, batch).max() < 1e-3
+
+
+class _AnswersSums(torch.nn.Module):
+    """Answers every "sum" question right and every other question 1 off."""
+
+    def evaluation_logits(self, batch):
+        is_sum = batch.question_type == QUESTION_TYPES.index("sum")
+        return TableOutputs(batch.answer_scalar + (~is_sum).float(), 1.0 - batch.answer_lookup)
+
+
+def test_per_type_accuracy_leaves_out_absent_types_and_pools_exactly():
+    task = _task(question_types="sum,count,least")
+    gen = torch.Generator().manual_seed(0)
+    only_sums = _task(question_types="sum").sample(40, gen)
+    metrics = task.metrics(_AnswersSums().evaluation_logits(only_sums), only_sums)
+    assert metrics["accuracy_sum"] == 1.0 and "accuracy_count" not in metrics
+    outputs = _AnswersSums().evaluation_logits(only_sums)
+    assert task.metric_weights(only_sums, outputs)["accuracy_sum"] == 40.0
+    assert "accuracy_count" not in task.metric_weights(only_sums, outputs)
+    mixed = task.sample(200, gen)
+    mixed_sums = int((mixed.question_type == QUESTION_TYPES.index("sum")).sum())
+    pooled = evaluate(_AnswersSums(), task, [only_sums, mixed], "cpu")
+    assert pooled["accuracy_sum"] == 1.0
+    assert pooled["accuracy_count"] == 0.0 and pooled["accuracy_least"] == 0.0
+    assert pooled["accuracy"] == pytest.approx((40 + mixed_sums) / 240)
+
+
+def test_intended_program_compares_operations_and_the_columns_they_read():
+    task = _task(columns=3)
+    batch = task.sample(64, torch.Generator().manual_seed(2))
+    ops, cols = batch.program_ops.clone(), batch.program_columns.clone()
+    assert TableQATask.intended_program(ops, cols, batch).all()
+    # A column on a step whose operation reads none (reset, count, and, difference) is free.
+    free = ~torch.isin(ops, torch.tensor([OPERATIONS.index(o) for o in COLUMN_OPERATIONS]))
+    moved = torch.where(free, (cols + 1) % 3, cols)
+    assert TableQATask.intended_program(ops, moved, batch).all()
+    other_column = torch.where(~free, (cols + 1) % 3, cols)
+    changed = (~free).any(-1)
+    assert not TableQATask.intended_program(ops, other_column, batch)[changed].any()
+    other_op = ops.clone()
+    other_op[:, -1] = (ops[:, -1] + 1) % len(OPERATIONS)
+    assert not TableQATask.intended_program(other_op, cols, batch).any()
+    # Scored among the right answers only, with soft-selection accuracy beside the hard one.
+    truth = TableOutputs(
+        batch.answer_scalar,
+        batch.answer_lookup,
+        other_op,
+        cols,
+        batch.answer_scalar + 1,
+        batch.answer_lookup,
+    )
+    metrics = task.metrics(truth, batch)
+    assert metrics["program_intended"] == 0.0 and metrics["accuracy"] == 1.0
+    lookups = batch.is_lookup.mean().item()
+    assert metrics["soft_accuracy"] == pytest.approx(lookups)
+    assert metrics["soft_accuracy_greatest"] == 1.0
+    assert task.metric_weights(batch, truth)["program_intended"] == 64.0

@@ -188,9 +188,19 @@ class NeuralProgrammer(nn.Module):
         task_loss = task.loss(outputs, batch)
         return task_loss, task_loss
 
-    def evaluation_logits(self, batch: TableBatch, hard: bool = True) -> ProgramOutputs:
-        """The answers scored in evaluation: the argmax program's, as at the paper's test time."""
-        return self(batch, hard=hard)[0]
+    def evaluation_logits(self, batch: TableBatch) -> ProgramOutputs:
+        """The answers scored in evaluation: the argmax program's, as at the paper's test time,
+        with that program (``ops``, ``columns``: (B, T)) and the soft program's answers."""
+        hard, info = self(batch, hard=True)
+        soft, _ = self(batch, hard=False)
+        return ProgramOutputs(
+            scalar=hard.scalar,
+            lookup=hard.lookup,
+            ops=info["alpha_op"].argmax(-1).T,
+            columns=info["alpha_col"].argmax(-1).T,
+            soft_scalar=soft.scalar,
+            soft_lookup=soft.lookup,
+        )
 
     @torch.no_grad()
     def program(

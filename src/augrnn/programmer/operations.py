@@ -39,10 +39,19 @@ OP = {name: i for i, name in enumerate(OPERATIONS)}
 
 
 class ProgramOutputs(NamedTuple):
-    """A program's answers: ``scalar`` (B,) and ``lookup`` (B, R, C) probabilities in [0, 1]."""
+    """A program's answers: ``scalar`` (B,) and ``lookup`` (B, R, C) probabilities in [0, 1].
+
+    In evaluation the model adds the argmax program it ran, ``ops`` and ``columns`` (B, T)
+    long, and the soft (α-weighted) program's answers ``soft_scalar`` (B,) and ``soft_lookup``
+    (B, R, C), so that one pass scores both selections and the programs.
+    """
 
     scalar: Tensor
     lookup: Tensor
+    ops: Tensor | None = None
+    columns: Tensor | None = None
+    soft_scalar: Tensor | None = None
+    soft_lookup: Tensor | None = None
 
 
 class ProgramState(NamedTuple):

@@ -30,6 +30,8 @@ from augrnn.tasks.text import Vocabulary
 PROGRAM_STEPS = 4
 COLUMN_NAMES = ("price", "qty", "weight", "score", "age", "rank", "height", "cost")
 NUMBER = "NUMBER"
+#: The operations whose column choice matters.
+COLUMN_OPERATIONS = ("sum", "greater", "lesser", "max", "min", "print")
 
 #: name -> (words with {a}, {b} for columns and NUMBER for numbers, program steps of
 #: (operation, column key), lookup answer?). A column key is "a", "b" or None (column 0).
@@ -337,7 +339,9 @@ class TableQATask(Task):
     @torch.no_grad()
     def metrics(self, outputs: TableOutputs, batch: TableBatch) -> dict[str, float]:  # type: ignore[override]
         """``loss``, ``accuracy``, ``error_rate`` (the headline) and ``accuracy_<type>`` for each
-        question type drawn (a type missing from the batch reports the batch's accuracy)."""
+        question type present in the batch (a type the batch lacks is left out).
+        :meth:`metric_weights` weighs each per-type accuracy by its episodes when batches are
+        pooled."""
         right = self.correct(outputs, batch).float()
         accuracy = right.mean().item()
         result = {
@@ -345,11 +349,48 @@ class TableQATask(Task):
             "accuracy": accuracy,
             "error_rate": 1.0 - accuracy,
         }
+        masks = self._type_masks(batch)
+        for kind, of_kind in masks.items():
+            result[f"accuracy_{kind}"] = right[of_kind].mean().item()
+        if outputs.soft_scalar is not None and outputs.soft_lookup is not None:
+            soft = self.correct(ProgramOutputs(outputs.soft_scalar, outputs.soft_lookup), batch)
+            result["soft_accuracy"] = soft.float().mean().item()
+            for kind, of_kind in masks.items():
+                result[f"soft_accuracy_{kind}"] = soft[of_kind].float().mean().item()
+        if outputs.ops is not None and outputs.columns is not None and right.any():
+            intended = self.intended_program(outputs.ops, outputs.columns, batch)
+            result["program_intended"] = intended[right > 0].float().mean().item()
+        return result
+
+    def metric_weights(self, batch: TableBatch, outputs: TableOutputs) -> dict[str, float]:
+        """The episodes each metric of :meth:`metrics` averages over where it is not the whole
+        batch: a per-type accuracy its type's, ``program_intended`` the right answers'."""
+        weights = {}
+        for kind, of_kind in self._type_masks(batch).items():
+            weights[f"accuracy_{kind}"] = weights[f"soft_accuracy_{kind}"] = float(of_kind.sum())
+        weights["program_intended"] = float(self.correct(outputs, batch).sum())
+        return weights
+
+    @staticmethod
+    def intended_program(ops: Tensor, columns: Tensor, batch: TableBatch) -> Tensor:
+        """(B,) bools: the program ``ops``, ``columns`` (B, T) is the question's intended one:
+        the same operation at every step and the same column wherever the operation reads
+        one."""
+        same_ops = (ops == batch.program_ops).all(-1)
+        reads = torch.zeros(len(OPERATIONS), dtype=torch.bool)
+        reads[[OPERATIONS.index(op) for op in COLUMN_OPERATIONS]] = True
+        needed = reads.to(ops.device)[batch.program_ops]
+        same_columns = ((columns == batch.program_columns) | ~needed).all(-1)
+        return same_ops & same_columns
+
+    def _type_masks(self, batch: TableBatch) -> dict[str, Tensor]:
+        """(B,) bool masks of the question types drawn that the batch holds."""
+        masks = {}
         for kind in self.question_types:
             of_kind = batch.question_type == QUESTION_TYPES.index(kind)
-            count = int(of_kind.sum())
-            result[f"accuracy_{kind}"] = right[of_kind].mean().item() if count else accuracy
-        return result
+            if of_kind.any():
+                masks[kind] = of_kind
+        return masks
 
     def question_text(self, batch: TableBatch, index: int = 0) -> str:
         """The question of episode ``index`` with its numbers written in."""

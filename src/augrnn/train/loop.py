@@ -100,12 +100,16 @@ EVAL_MODEL_SEED = 0
 
 @torch.no_grad()
 def evaluate(model: nn.Module, task: Task, batches: list[Batch], device: str) -> dict[str, float]:
-    """Task metrics averaged over every sequence of ``batches``, plus the mean per input step of
-    every step term the model reports (e.g. ``ponder_steps``)."""
+    """Task metrics averaged over every sequence of ``batches`` (or over the episodes that
+    ``task.metric_weights(batch, outputs)`` gives a metric, where the task defines it), plus the
+    mean per input step of every step term the model reports (e.g. ``ponder_steps``)."""
     was_training = model.training
     model.eval()
     totals: dict[str, float] = {}
-    count = 0
+    counts: dict[str, float] = {}
+    # A task may weigh a metric by the episodes it covers (a per-type accuracy by that type's
+    # episodes) and leave out a metric a batch cannot measure.
+    weights_of = getattr(task, "metric_weights", None)
     devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(EVAL_MODEL_SEED)
@@ -115,11 +119,13 @@ def evaluate(model: nn.Module, task: Task, batches: list[Batch], device: str) ->
                 logits = evaluation_logits(model, batch)
             size = batch.mask.shape[1]
             metrics = {**task.metrics(logits, batch), **terms.means(batch.steps_mask())}
+            weights = weights_of(batch, logits) if weights_of is not None else {}
             for name, value in metrics.items():
-                totals[name] = totals.get(name, 0.0) + value * size
-            count += size
+                weight = weights.get(name, size)
+                totals[name] = totals.get(name, 0.0) + value * weight
+                counts[name] = counts.get(name, 0.0) + weight
     model.train(was_training)
-    return {name: total / count for name, total in totals.items()}
+    return {name: total / counts[name] for name, total in totals.items()}
 
 
 def evaluation_logits(model: nn.Module, batch: Batch):

@@ -324,6 +324,39 @@ def attention_picture(source: str, output: str, weights: torch.Tensor) -> str:
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("question")
+@click.option(
+    "--table",
+    "table_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A CSV file: a header line naming the columns, then one line per row.",
+)
+@friendly_errors
+def ask(run_dir: Path, question: str, table_path: Path) -> None:
+    """Answer QUESTION about the CSV table with a trained Neural Programmer (a table_qa run),
+    and print the program it ran, e.g. `augrnn ask RUN --table t.csv "sum of price where qty >
+    3"`."""
+    from augrnn.programmer import NeuralProgrammer
+    from augrnn.tasks.table_qa import TableQATask, read_table
+
+    config, task, model, _ = load_run(run_dir)
+    if not isinstance(task, TableQATask) or not isinstance(model, NeuralProgrammer):
+        raise click.ClickException(
+            f"{run_dir} holds a {config.model.kind} run on {config.task_name}; ask needs a "
+            "Neural Programmer run on table_qa (e.g. from `augrnn train table_qa_single`)"
+        )
+    batch, notes = task.question_batch(*read_table(table_path), question)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    with torch.no_grad():
+        outputs = model.evaluation_logits(batch)
+    click.echo(f"program: {model.program(batch, 0, task.column_names)}")
+    click.echo(f"answer: {task.answer_text(outputs, batch)}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--example", default=0, show_default=True, help="Which held-out example to draw.")
 @click.option("--length", type=int, default=None, help="Draw the example at this length.")
 @friendly_errors
@@ -399,6 +432,81 @@ def presets() -> None:
         if config.model.kind in ("seq2seq", "show_attend_tell"):
             model += f" + {config.model.attention}"
         click.echo(f"{name:32s} {model:16s} on {config.task_name}")
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option(
+    "--batch-sizes", help="Comma-separated batch sizes, e.g. 1,32 (default: each benchmark's own)."
+)
+@click.option("--repeats", default=15, show_default=True, help="Timed calls per contender.")
+@click.option("--warmup", default=3, show_default=True, help="Untimed calls per contender first.")
+@click.option("--threads", type=int, help="torch CPU threads (default: torch's).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--memory/--no-memory", default=True, show_default=True, help="Measure peak memory.")
+@click.option(
+    "--compile/--no-compile",
+    default=True,
+    show_default=True,
+    help="Also time the torch.compile'd steps (each compiles for tens of seconds first).",
+)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@friendly_errors
+def bench(
+    names: tuple[str, ...],
+    batch_sizes: str | None,
+    repeats: int,
+    warmup: int,
+    threads: int | None,
+    json_path: Path | None,
+    memory: bool,
+    compile: bool,
+    device: str,
+) -> None:
+    """Time the augmented models against their baselines: NAMES among ntm, act, attention,
+    programmer, peers (default: all). Prints a table per benchmark (medians over repeats, the
+    contenders alternating within each repeat) and, with --json, writes every report to FILE."""
+    from augrnn.bench import BENCHMARKS, Options
+    from augrnn.bench.common import set_threads
+
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}",
+            param_hint="NAMES",
+        )
+    try:
+        sizes = None if batch_sizes is None else [int(b) for b in batch_sizes.split(",")]
+    except ValueError:
+        raise click.BadParameter(
+            f"expected comma-separated integers such as 1,32, got {batch_sizes!r}",
+            param_hint="--batch-sizes",
+        ) from None
+    options = Options(
+        batch_sizes=sizes,
+        repeats=repeats,
+        warmup=warmup,
+        memory=memory,
+        compile=compile,
+        device=device,
+        threads=threads,
+    )
+    set_threads(threads)
+    reports = {}
+    for name in names or BENCHMARKS:
+        module = BENCHMARKS[name]
+        click.echo(f"== {name}: {module.__doc__.splitlines()[0]}")
+        report = module.run(options)
+        click.echo(
+            f"torch {report['torch']}, {report['threads']} threads, {report['device']}, "
+            f"medians of {repeats}"
+        )
+        click.echo(module.table(report) + "\n")
+        reports[name] = report
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps({"benchmarks": reports}, indent=2) + "\n")
+        click.echo(f"wrote {json_path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

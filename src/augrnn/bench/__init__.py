@@ -1,0 +1,27 @@
+"""Benchmarks: the augmented models' speed and memory against their baselines, in one run.
+
+Each module times its contenders alternately (medians over repeats) and reports sequences per
+second, the ratio to its baseline and peak memory (see :mod:`augrnn.bench.common`):
+
+- ``ntm``: the copy NTM's training step, eager and compiled, against a bare ``nn.LSTMCell``;
+- ``act``: ACT per ponder step against its wrapped core alone (LSTM, NTM);
+- ``attention``: a decoder step with each attention type against the same decoder without;
+- ``programmer``: the Neural Programmer's training step against a question-reading LSTM;
+- ``peers``: augrnn's ACT against ``pytorch-adaptive-computation-time`` on parity.
+
+``BENCHMARKS[name]`` is the module, with ``run(options, **sizes) -> report`` (a JSON-ready dict
+whose ``results`` are the rows) and ``table(report) -> str``. Run them with ``augrnn bench``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from augrnn.bench import act, attention, ntm, peers, programmer
+from augrnn.bench.common import Options
+
+BENCHMARKS: dict[str, ModuleType] = {
+    module.NAME: module for module in (ntm, act, attention, programmer, peers)
+}
+
+__all__ = ["BENCHMARKS", "Options"]

@@ -1,0 +1,268 @@
+"""What every benchmark shares: the options, the alternating timer, peak memory and the report.
+
+Timing: the contenders of one setting are called in turn inside every repeat (A, B, C, A, B, C,
+...), so machine noise hits all alike, after ``warmup`` untimed calls each; a benchmark reports
+the median over repeats.
+
+Peak memory of a contender is the most memory its training steps need above what is resident
+just before them (the model, its data and, after one untimed warm-up step, the optimiser's state
+and any compiled code), in bytes:
+
+- on CUDA, ``torch.cuda.max_memory_allocated()`` during the steps minus
+  ``torch.cuda.memory_allocated()`` before them, in this process;
+- on CPU, in a fresh Python process per contender (so no memory freed by an earlier contender is
+  reused): the peak resident set size during the steps minus the resident set size before them,
+  with the heap's free pages handed back (glibc's ``malloc_trim``) after the warm-up step.
+  The peak is the kernel's high-water mark (``VmHWM``), reset just before the steps through
+  ``/proc/self/clear_refs`` where Linux allows it; elsewhere it is ``getrusage(RUSAGE_SELF)
+  .ru_maxrss``, which also covers the building of the model (the report names the method).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import gc
+import json
+import math
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+import torch
+
+#: A contender's training step (one call: one step). It may return its own time in seconds when
+#: only part of the call is to be timed; otherwise the whole call is timed.
+Step = Callable[[], "float | None"]
+
+
+@dataclass
+class Options:
+    """Settings every benchmark takes.
+
+    batch_sizes: None for the benchmark's own default.
+    repeats:     timed calls per contender (the figures are medians over them).
+    warmup:      untimed calls per contender before timing.
+    memory:      also measure each contender's peak memory (on CPU: one process per contender).
+    compile:     also time the ``torch.compile``d variants where a benchmark has them (each
+                 compiles for tens of seconds on a CPU before its timing starts).
+    device:      "cpu" or "cuda".
+    threads:     torch's CPU threads; also used by the processes that measure memory.
+    """
+
+    batch_sizes: Sequence[int] | None = None
+    repeats: int = 15
+    warmup: int = 3
+    memory: bool = True
+    compile: bool = True
+    device: str = "cpu"
+    threads: int | None = None
+    #: How many steps the memory measurement runs after its warm-up step.
+    memory_steps: int = 2
+
+    def __post_init__(self) -> None:
+        if self.repeats < 1:
+            raise ValueError(f"repeats must be >= 1, got {self.repeats}")
+        if self.warmup < 0:
+            raise ValueError(f"warmup must be >= 0, got {self.warmup}")
+        if self.batch_sizes is not None and (
+            not self.batch_sizes or any(b < 1 for b in self.batch_sizes)
+        ):
+            raise ValueError(f"batch sizes must be positive integers, got {self.batch_sizes}")
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was asked for but torch sees no CUDA device")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
+
+    def sizes(self, default: Sequence[int]) -> list[int]:
+        return list(default if self.batch_sizes is None else self.batch_sizes)
+
+
+def set_threads(threads: int | None) -> None:
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
+def _synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def call_seconds(step: Step, device: str = "cpu") -> float:
+    """Wall time of one call of ``step``, or the time it returns itself."""
+    _synchronize(device)
+    start = time.perf_counter()
+    own = step()
+    _synchronize(device)
+    return own if own is not None else time.perf_counter() - start
+
+
+def time_alternating(
+    steps: dict[str, Step], repeats: int, warmup: int, device: str = "cpu"
+) -> dict[str, float]:
+    """The median seconds per call of each of ``steps``, called in turn within every repeat."""
+    for _ in range(warmup):
+        for step in steps.values():
+            call_seconds(step, device)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            times[name].append(call_seconds(step, device))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def environment(options: Options) -> dict[str, Any]:
+    """What a figure depends on besides the code: versions, threads, machine, settings."""
+    return {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "device": options.device
+        if options.device == "cpu"
+        else torch.cuda.get_device_name(torch.cuda.current_device()),
+        "repeats": options.repeats,
+        "warmup": options.warmup,
+        "memory_method": memory_method(options.device) if options.memory else None,
+    }
+
+
+# -- peak memory -----------------------------------------------------------------------------
+
+
+def memory_method(device: str) -> str:
+    if device == "cuda":
+        return "cuda max_memory_allocated during the steps minus memory_allocated before them"
+    if _reset_peak():
+        return "fresh process per contender: VmHWM (reset by clear_refs) minus VmRSS before"
+    return "fresh process per contender: ru_maxrss minus the resident size before the steps"
+
+
+def _status_kib(field_name: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak resident size (VmHWM); False where the kernel does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return _status_kib("VmHWM") is not None
+
+
+def _release_free_memory() -> None:
+    """Hand the heap's free pages back to the kernel (glibc's malloc_trim), so that memory the
+    warm-up step freed does not hide what the measured steps allocate."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
+def _rusage_peak_kib() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS, KiB elsewhere
+
+
+def measure_step_memory(step: Step, steps: int, device: str) -> int:
+    """Bytes above the memory resident before ``steps`` calls of ``step`` (after one warm-up
+    call) that those calls needed at their peak, in this process."""
+    step()
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        for _ in range(steps):
+            step()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - before
+    _release_free_memory()
+    resettable = _reset_peak()
+    before_kib = _status_kib("VmRSS") or 0
+    for _ in range(steps):
+        step()
+    peak_kib = _status_kib("VmHWM") if resettable else _rusage_peak_kib()
+    return max(int(peak_kib or 0) - before_kib, 0) * 1024
+
+
+def peak_memory(benchmark: str, contender: str, params: dict[str, Any], options: Options) -> int:
+    """Peak memory in bytes of ``contender``'s training step in ``benchmark`` with ``params``:
+    in this process on CUDA, in a fresh process on CPU (see the module's docstring)."""
+    spec = {
+        "benchmark": benchmark,
+        "contender": contender,
+        "params": params,
+        "device": options.device,
+        "threads": options.threads,
+        "steps": options.memory_steps,
+    }
+    if options.device == "cuda":
+        return measure(spec)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE_SCRIPT, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"measuring the memory of {benchmark}/{contender} failed:\n{done.stderr.strip()}"
+        )
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+_MEASURE_SCRIPT = (
+    "import json, sys\n"
+    "from augrnn.bench.common import measure\n"
+    "print(measure(json.loads(sys.argv[1])))"
+)
+
+
+def measure(spec: dict[str, Any]) -> int:
+    """Build the step that ``spec`` names and measure its peak memory in this process."""
+    set_threads(spec["threads"])
+    module = import_module(f"augrnn.bench.{spec['benchmark']}")
+    step = module.build_step(spec["contender"], device=spec["device"], **spec["params"])
+    return measure_step_memory(step, spec["steps"], spec["device"])
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def check_finite(report: dict[str, Any]) -> None:
+    """Raise if a measured figure is not a finite number (a broken timer, not a slow model)."""
+    for row in report.get("results", []):
+        for key, value in row.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise RuntimeError(f"{report['benchmark']}: {key} is {value} in {row}")
+
+
+def mib(value: int | None) -> str:
+    return "-" if value is None else f"{value / 2**20:.1f}"
+
+
+def format_table(columns: Sequence[tuple[str, Callable[[dict], str]]], rows: list[dict]) -> str:
+    """A plain-text table: ``columns`` are (header, row -> text) pairs, right-aligned."""
+    cells = [[header for header, _ in columns]] + [[fn(r) for _, fn in columns] for r in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    lines = ("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in cells)
+    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""The NTM's training step beside a bare LSTMCell of the controller's size, in one run.
+
+A training step is forward + backward + Adam step on copy episodes of ``length`` (the default
+20: 2 * 20 + 1 = 41 time steps of 8 bits plus the delimiter channel, inputs (41, B, 9)). The
+contenders:
+
+- ``lstm_cell``: the baseline, ``nn.LSTMCell(9, controller_size)`` unrolled over the same inputs
+  with a linear read-out to the same 8 outputs and the same loss;
+- ``ntm_eager``: the copy NTM (LSTM controller of ``controller_size``, memory ``memory_slots`` x
+  ``memory_width``, one read and one write head), eager;
+- ``ntm_compiled``: the same NTM after ``NTM.compile_step()``. Its first call compiles (tens of
+  seconds on a CPU without torch's compile caches, less with them); it runs before the timing and
+  its wall time (compiling plus one step) is reported as ``compile_s``.
+
+Per batch size and contender: median seconds per step, sequences per second and the ratio of
+its step time to ``lstm_cell``'s (``ratio_to_lstm_cell``), plus peak memory (see
+:mod:`augrnn.bench.common`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from augrnn.bench.common import (
+    Options,
+    Step,
+    call_seconds,
+    environment,
+    format_table,
+    mib,
+    peak_memory,
+    time_alternating,
+)
+from augrnn.memory.ntm import NTM
+from augrnn.tasks.copy import CopyTask
+
+NAME = "ntm"
+DEFAULT_BATCH_SIZES = (1, 32)
+SIZES = {"length": 20, "controller_size": 100, "memory_slots": 128, "memory_width": 20}
+
+
+class LSTMCellBaseline(nn.Module):
+    """``nn.LSTMCell`` unrolled over (T, B, input_size) with a linear read-out per step."""
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int):
+        super().__init__()
+        self.cell = nn.LSTMCell(input_size, hidden_size)
+        self.readout = nn.Linear(hidden_size, output_size)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        h = inputs.new_zeros(inputs.shape[1], self.cell.hidden_size)
+        c = torch.zeros_like(h)
+        outputs = []
+        for x in inputs:
+            h, c = self.cell(x, (h, c))
+            outputs.append(self.readout(h))
+        return torch.stack(outputs)
+
+
+def build_step(
+    contender: str,
+    *,
+    device: str,
+    batch_size: int,
+    length: int,
+    controller_size: int,
+    memory_slots: int,
+    memory_width: int,
+) -> Step:
+    """One training step of ``contender`` on a fixed copy batch (seeded, the same for all)."""
+    task = CopyTask()
+    batch = task.sample(batch_size, torch.Generator().manual_seed(0), length=length).to(device)
+    torch.manual_seed(0)
+    if contender == "lstm_cell":
+        model: nn.Module = LSTMCellBaseline(task.input_size, controller_size, task.output_size)
+    elif contender in ("ntm_eager", "ntm_compiled"):
+        model = NTM(
+            task.input_size,
+            task.output_size,
+            controller_size=controller_size,
+            memory_slots=memory_slots,
+            memory_width=memory_width,
+        )
+    else:
+        raise ValueError(f"unknown ntm contender {contender!r}")
+    model.to(device)
+    if contender == "ntm_compiled":
+        model.compile_step()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    sequence_model = contender != "lstm_cell"
+
+    def step() -> None:
+        output = model(batch.inputs)
+        loss = task.loss(output[0] if sequence_model else output, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def run(options: Options, **sizes: Any) -> dict[str, Any]:
+    """Time the contenders at each batch size; ``sizes`` override :data:`SIZES`."""
+    unknown = set(sizes) - set(SIZES)
+    if unknown:
+        raise ValueError(f"unknown ntm sizes {sorted(unknown)}; known: {sorted(SIZES)}")
+    sizes = {**SIZES, **sizes}
+    contenders = ["lstm_cell", "ntm_eager"] + (["ntm_compiled"] if options.compile else [])
+    results = []
+    for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
+        params = {"batch_size": batch_size, **sizes}
+        steps = {c: build_step(c, device=options.device, **params) for c in contenders}
+        compile_s = None
+        if "ntm_compiled" in steps:
+            start = time.perf_counter()
+            call_seconds(steps["ntm_compiled"], options.device)  # compiles
+            compile_s = time.perf_counter() - start
+        medians = time_alternating(steps, options.repeats, options.warmup, options.device)
+        for contender in contenders:
+            seconds = medians[contender]
+            results.append(
+                {
+                    "batch_size": batch_size,
+                    "contender": contender,
+                    "step_s": seconds,
+                    "sequences_per_s": batch_size / seconds,
+                    "ratio_to_lstm_cell": seconds / medians["lstm_cell"],
+                    "compile_s": compile_s if contender == "ntm_compiled" else None,
+                    "peak_memory_bytes": peak_memory(NAME, contender, params, options)
+                    if options.memory
+                    else None,
+                }
+            )
+    return {
+        "benchmark": NAME,
+        "measures": "copy training step (forward + backward + Adam) against nn.LSTMCell",
+        **environment(options),
+        **sizes,
+        "time_steps": 2 * sizes["length"] + 1,
+        "results": results,
+    }
+
+
+def table(report: dict[str, Any]) -> str:
+    return format_table(
+        [
+            ("batch", lambda r: str(r["batch_size"])),
+            ("contender", lambda r: r["contender"]),
+            ("step ms", lambda r: f"{1e3 * r['step_s']:.2f}"),
+            ("seq/s", lambda r: f"{r['sequences_per_s']:.1f}"),
+            ("x LSTMCell", lambda r: f"{r['ratio_to_lstm_cell']:.2f}x"),
+            ("compile s", lambda r: "-" if r["compile_s"] is None else f"{r['compile_s']:.1f}"),
+            ("peak MiB", lambda r: mib(r["peak_memory_bytes"])),
+        ],
+        report["results"],
+    )

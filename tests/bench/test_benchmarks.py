@@ -1,0 +1,87 @@
+"""Every benchmark at tiny sizes: the documented keys, with positive finite figures."""
+
+import math
+
+import pytest
+
+from augrnn.bench import BENCHMARKS, Options
+
+TINY = {
+    "ntm": {"length": 2, "controller_size": 4, "memory_slots": 4, "memory_width": 3},
+    "act": {
+        "cores": ("lstm", "ntm"),
+        "ponder": (1, 2),
+        "input_steps": 2,
+        "hidden_size": 4,
+        "controller_size": 4,
+        "memory_slots": 4,
+        "memory_width": 3,
+    },
+    "attention": {"source_length": 3, "target_length": 2, "hidden_size": 4, "embedding_size": 3},
+    "programmer": {"rows": 3, "embedding_size": 3, "hidden_size": 4, "program_steps": 2},
+    "peers": {"size": 3, "hidden_size": 4, "ponder": (1, 3)},
+}
+OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False)
+
+TIMES = {
+    "ntm": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
+    "act": ("ms_per_input_step", "sequences_per_s", "ratio_to_alone"),
+    "attention": (
+        "decode_ms_per_step",
+        "train_ms_per_token",
+        "train_sequences_per_s",
+        "decode_ratio_to_none",
+        "train_ratio_to_none",
+    ),
+    "programmer": ("step_s", "sequences_per_s", "ratio_to_question_lstm"),
+    "peers": ("step_s", "sequences_per_s", "ratio_to_augrnn"),
+}
+CONTENDERS = {
+    "ntm": {"lstm_cell", "ntm_eager"},
+    "act": {"alone", "act_eager"},
+    "programmer": {"question_lstm", "programmer"},
+    "peers": {"augrnn", "peer"},
+}
+BASELINE = {
+    "ntm": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
+    "act": ("contender", "alone", "ratio_to_alone"),
+    "attention": ("attention", "none", "train_ratio_to_none"),
+    "programmer": ("contender", "question_lstm", "ratio_to_question_lstm"),
+    "peers": ("contender", "augrnn", "ratio_to_augrnn"),
+}
+
+
+def test_the_registry_holds_the_five_benchmarks():
+    assert list(BENCHMARKS) == ["ntm", "act", "attention", "programmer", "peers"]
+
+
+@pytest.mark.parametrize("name", list(BENCHMARKS))
+def test_run_returns_the_documented_figures(name):
+    if name == "peers":
+        pytest.importorskip("pytorch_adaptive_computation_time")
+    module = BENCHMARKS[name]
+    report = module.run(OPTIONS, **TINY[name])
+    assert report["benchmark"] == name
+    assert report["threads"] >= 1 and report["repeats"] == 1
+    rows = report["results"]
+    assert rows and all(r["batch_size"] == 2 for r in rows)
+    for row in rows:
+        for key in TIMES[name]:
+            assert math.isfinite(row[key]) and row[key] > 0, (key, row)
+        assert row["peak_memory_bytes"] is None  # memory was switched off
+    if name in CONTENDERS:
+        assert {r["contender"] for r in rows} == CONTENDERS[name]
+    field, baseline, ratio = BASELINE[name]
+    assert all(r[ratio] == 1.0 for r in rows if r[field] == baseline)
+    assert module.table(report).count("\n") >= len(rows)
+
+
+@pytest.mark.parametrize("name", list(BENCHMARKS))
+def test_unknown_sizes_are_a_clear_error(name):
+    with pytest.raises(ValueError, match="unknown .*sizes"):
+        BENCHMARKS[name].run(OPTIONS, widht=3)
+
+
+def test_unknown_contender_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown ntm contender"):
+        BENCHMARKS["ntm"].build_step("gru", device="cpu", batch_size=1, **TINY["ntm"])

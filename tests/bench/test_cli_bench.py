@@ -1,0 +1,54 @@
+"""``augrnn bench`` through click's runner."""
+
+import json
+
+from click.testing import CliRunner
+
+from augrnn.cli import main
+
+TINY_NTM = ["ntm", "--repeats", "1", "--warmup", "0", "--batch-sizes", "2", "--no-compile"]
+
+
+def test_bench_writes_the_report_as_json(tmp_path, monkeypatch):
+    from augrnn.bench import ntm
+
+    monkeypatch.setitem(ntm.SIZES, "length", 2)
+    monkeypatch.setitem(ntm.SIZES, "controller_size", 4)
+    monkeypatch.setitem(ntm.SIZES, "memory_slots", 4)
+    monkeypatch.setitem(ntm.SIZES, "memory_width", 3)
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(main, ["bench", *TINY_NTM, "--no-memory", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "ntm_eager" in result.output and "x LSTMCell" in result.output
+    report = json.loads(out.read_text())["benchmarks"]["ntm"]
+    assert report["controller_size"] == 4
+    assert [(r["batch_size"], r["contender"]) for r in report["results"]] == [
+        (2, "lstm_cell"),
+        (2, "ntm_eager"),
+    ]
+
+
+def test_bench_names_an_unknown_benchmark_and_the_known_ones():
+    result = CliRunner().invoke(main, ["bench", "ntm", "lstm"])
+    assert result.exit_code == 2
+    assert "unknown benchmark lstm" in result.output
+    assert "ntm, act, attention, programmer, peers" in result.output
+
+
+def test_bench_rejects_batch_sizes_that_are_not_integers():
+    result = CliRunner().invoke(main, ["bench", "ntm", "--batch-sizes", "1,x"])
+    assert result.exit_code == 2
+    assert "comma-separated integers" in result.output
+
+
+def test_bench_rejects_zero_repeats():
+    result = CliRunner().invoke(main, ["bench", "ntm", "--repeats", "0"])
+    assert result.exit_code == 1
+    assert "repeats must be >= 1" in result.output
+
+
+def test_bench_peers_without_the_package_says_how_to_install_and_succeeds(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "pytorch_adaptive_computation_time", None)
+    result = CliRunner().invoke(main, ["bench", "peers", "--repeats", "1"])
+    assert result.exit_code == 0, result.output
+    assert "pip install --no-deps pytorch-adaptive-computation-time" in result.output

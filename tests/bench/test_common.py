@@ -1,0 +1,77 @@
+"""The shared timer, options and peak-memory measurement."""
+
+import time
+
+import pytest
+import torch
+
+from augrnn.bench import common
+from augrnn.bench.common import Options, format_table, measure_step_memory, time_alternating
+
+
+def test_time_alternating_calls_contenders_in_turn_and_takes_medians():
+    calls = []
+    own_times = iter([5.0, 1.0, 3.0, 2.0])
+
+    def a():
+        calls.append("a")
+
+    def b():
+        calls.append("b")
+        return next(own_times)  # b times itself
+
+    medians = time_alternating({"a": a, "b": b}, repeats=3, warmup=1)
+    assert calls == ["a", "b"] * 4
+    assert medians["b"] == 2.0  # median of 1, 3, 2 (the warm-up's 5 is not counted)
+    assert 0 < medians["a"] < 1
+
+
+def test_time_alternating_measures_wall_time():
+    medians = time_alternating({"sleep": lambda: time.sleep(0.01)}, repeats=2, warmup=0)
+    assert 0.009 < medians["sleep"] < 0.5
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"repeats": 0}, "repeats must be >= 1"),
+        ({"warmup": -1}, "warmup must be >= 0"),
+        ({"batch_sizes": [1, 0]}, "batch sizes must be positive"),
+        ({"batch_sizes": []}, "batch sizes must be positive"),
+        ({"device": "tpu"}, "device must be 'cpu' or 'cuda'"),
+        ({"threads": 0}, "threads must be >= 1"),
+    ],
+)
+def test_options_reject_bad_settings_with_the_expected_range(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Options(**kwargs)
+
+
+def test_options_sizes_default_to_the_benchmarks_own():
+    assert Options().sizes((1, 32)) == [1, 32]
+    assert Options(batch_sizes=[4]).sizes((1, 32)) == [4]
+
+
+def test_step_memory_sees_what_the_step_allocates():
+    size = 64 * 2**20
+
+    def step():
+        buffer = torch.ones(size // 4)  # 64 MiB of float32, touched
+        return float(buffer[-1])
+
+    measured = measure_step_memory(step, steps=2, device="cpu")
+    assert size * 0.9 < measured < size * 2
+
+
+def test_peak_memory_runs_in_a_fresh_process():
+    options = Options(threads=1)
+    params = {"batch_size": 2, "length": 2, "controller_size": 4}
+    params |= {"memory_slots": 4, "memory_width": 3}
+    measured = common.peak_memory("ntm", "ntm_eager", params, options)
+    assert isinstance(measured, int) and measured >= 0
+
+
+def test_format_table_aligns_columns():
+    columns = [("a", lambda r: r["a"]), ("bb", lambda r: r["b"])]
+    text = format_table(columns, [{"a": "xyz", "b": "1"}])
+    assert text.splitlines() == ["  a  bb", "xyz   1"]

@@ -46,10 +46,12 @@ from augrnn.core import (
     Trace,
     add_step_extra,
     add_step_term,
+    compile_fresh,
     emit,
     is_collecting_step_terms,
     is_tracing,
     tracing,
+    tree_map,
 )
 
 HALTING_SCHEMES = ("act", "pondernet")
@@ -79,6 +81,26 @@ def check_halting_settings(
         raise ValueError(f"the geometric prior's lambda_p must lie in (0, 1], got {prior}")
 
 
+class _PonderLoop(NamedTuple):
+    """What the ponder loop carries from step n to n + 1; every tensor is batch-first (B, ...).
+
+    running:     samples not yet halted.
+    halting_sum: ACT: Σ_{n'<n} h; PonderNet: Σ_{n'<n} p.
+    not_halted:  PonderNet: Π_{j<n} (1 − λ_j).
+    steps, remainder: N(t) and R(t) so far.
+    output, mean_state: Σ p y and Σ p s so far.
+    """
+
+    core_state: Any
+    running: Tensor
+    halting_sum: Tensor
+    not_halted: Tensor
+    steps: Tensor
+    remainder: Tensor
+    output: Tensor
+    mean_state: Any
+
+
 def _check_core(core: Any) -> None:
     missing = [
         name
@@ -96,19 +118,6 @@ def _check_core(core: Any) -> None:
             "the wrapped core reads the input plus the first-step flag, so its input_size must "
             f"be at least 2, got {core.input_size}"
         )
-
-
-def _tree_map(fn, *trees):
-    """Apply ``fn`` to matching tensor leaves of nested (Named)tuples."""
-    first = trees[0]
-    if isinstance(first, Tensor):
-        return fn(*trees)
-    if isinstance(first, tuple):
-        children = [_tree_map(fn, *parts) for parts in zip(*trees, strict=True)]
-        return type(first)(*children) if hasattr(first, "_fields") else type(first)(children)
-    if first is None:
-        return None
-    raise TypeError(f"core states must be nested tuples of tensors, found {type(first).__name__}")
 
 
 def _weighted(p: Tensor, value: Tensor, keep: Tensor) -> Tensor:
@@ -211,6 +220,19 @@ class ACT(Core):
         h = torch.sigmoid(self.halting_layer(features)).squeeze(-1)
         return y, s, h
 
+    def compile_step(self, **compile_kwargs) -> None:
+        """Run untraced training steps through ``torch.compile``: one ponder step (the wrapped
+        core, the output and halting units, the halting bookkeeping and the mean-field sums) as
+        one graph (``fullgraph=True``), reused for every ponder step. The loop over ponder steps
+        stays in Python, since its length depends on the data; the first step, whose sums start
+        from constants, compiles a variant of its own. Traced calls and PonderNet's sampled
+        evaluation run eagerly. The compiled function is kept outside the module's children, so
+        ``state_dict`` is unchanged."""
+        compile_kwargs.setdefault("fullgraph", True)
+        object.__setattr__(
+            self, "_compiled_update", compile_fresh(self._ponder_update, **compile_kwargs)
+        )
+
     def forward(self, x: Tensor, state: ACTState) -> tuple[Tensor, ACTState]:
         self.check_input(x)
         if self.halting == "pondernet" and not self.training:
@@ -218,48 +240,76 @@ class ACT(Core):
         first, rest = self._ponder_inputs(x)
         batch = x.shape[0]
         inner_trace = Trace() if is_tracing() else None
-        s = state.core
-        running = torch.ones(batch, dtype=torch.bool, device=x.device)
-        halting_sum = x.new_zeros(batch)  # ACT: Σ_{n'<n} h; PonderNet: Σ_{n'<n} p
-        not_halted = x.new_ones(batch)  # PonderNet: Π_{j<n} (1 − λ_j)
-        steps = x.new_zeros(batch)
-        remainder = x.new_zeros(batch)
-        output: Tensor | None = None
-        mean_state: Any = None
+        compiled = getattr(self, "_compiled_update", None)
+        update = self._ponder_update if inner_trace is not None or compiled is None else compiled
+        zeros = x.new_zeros(batch)
+        loop = _PonderLoop(
+            core_state=state.core,
+            running=torch.ones(batch, dtype=torch.bool, device=x.device),
+            halting_sum=zeros,
+            not_halted=x.new_ones(batch),
+            steps=zeros,
+            remainder=zeros,
+            output=x.new_zeros(batch, self.output_size),
+            mean_state=tree_map(torch.zeros_like, state.core),
+        )
         probabilities, ponder_logits = [], []
+        # n = M as a tensor, so the compiled step does not specialise on it
+        is_last = torch.tensor([False, True], device=x.device)
         for n in range(1, self.max_steps + 1):
-            y, s, h = self._ponder_step(first if n == 1 else rest, s, inner_trace)
-            last = n == self.max_steps
-            if self.halting == "act":
-                cumulative = halting_sum + h
-                halts = running & ((cumulative >= 1 - self.epsilon) | last)
-                p = torch.where(halts, 1 - halting_sum, h)
-                remainder = torch.where(halts, 1 - halting_sum, remainder)
-                halting_sum = torch.where(running & ~halts, cumulative, halting_sum)
-            else:
-                p_if_continuing = h * not_halted
-                halts = running & ((halting_sum + p_if_continuing >= 1 - self.epsilon) | last)
-                # λ = 1 at a sample's last step: all the mass left goes there.
-                p = torch.where(halts, not_halted, p_if_continuing)
-                halting_sum = halting_sum + torch.where(running, p, torch.zeros_like(p))
-                not_halted = not_halted * (1 - h)
-            p = torch.where(running, p, torch.zeros_like(p))
-            steps = torch.where(halts, float(n), steps)
-            output = _weighted(p, y, running) + (0 if output is None else output)
-            weighted_state = _tree_map(lambda v, p=p, r=running: _weighted(p, v, r), s)
-            mean_state = (
-                weighted_state
-                if mean_state is None
-                else _tree_map(torch.add, mean_state, weighted_state)
-            )
+            x_n = first if n == 1 else rest
+            loop, p, y = update(x_n, loop, is_last[int(n == self.max_steps)], inner_trace)
             probabilities.append(p)
             ponder_logits.append(y)
-            running = running & ~halts
-            if not running.any():
+            if not loop.running.any():
                 break
         probs = torch.stack(probabilities, dim=1)  # (B, n_max)
-        self._report(steps, remainder, probs, torch.stack(ponder_logits, dim=1), inner_trace)
-        return output, ACTState(mean_state)
+        self._report(
+            loop.steps, loop.remainder, probs, torch.stack(ponder_logits, dim=1), inner_trace
+        )
+        return loop.output, ACTState(loop.mean_state)
+
+    def _ponder_update(
+        self, x_n: Tensor, loop: _PonderLoop, last: Tensor, trace: Trace | None
+    ) -> tuple[_PonderLoop, Tensor, Tensor]:
+        """Ponder step n: apply S, then update the halting sums, N(t), R(t), y_t and s_t.
+
+        Returns the new loop state, p_t^n (B,) (zero for samples halted before n) and y_t^n
+        (B, output_size). ``last``: a 0-d boolean tensor, whether n = M.
+        """
+        y, s, h = self._ponder_step(x_n, loop.core_state, trace)
+        running, halting_sum, not_halted = loop.running, loop.halting_sum, loop.not_halted
+        remainder = loop.remainder
+        if self.halting == "act":
+            cumulative = halting_sum + h
+            halts = running & ((cumulative >= 1 - self.epsilon) | last)
+            p = torch.where(halts, 1 - halting_sum, h)
+            remainder = torch.where(halts, 1 - halting_sum, remainder)
+            halting_sum = torch.where(running & ~halts, cumulative, halting_sum)
+        else:
+            p_if_continuing = h * not_halted
+            halts = running & ((halting_sum + p_if_continuing >= 1 - self.epsilon) | last)
+            # λ = 1 at a sample's last step: all the mass left goes there.
+            p = torch.where(halts, not_halted, p_if_continuing)
+            halting_sum = halting_sum + torch.where(running, p, torch.zeros_like(p))
+            not_halted = not_halted * (1 - h)
+        p = torch.where(running, p, torch.zeros_like(p))
+        # N(t): a sample still running at step n has taken n steps.
+        steps = loop.steps + running.to(p.dtype)
+        output = loop.output + _weighted(p, y, running)
+        # At n = 1 the sum starts from exact zeros, which 0 + x keeps bit for bit.
+        mean_state = tree_map(lambda total, v: total + _weighted(p, v, running), loop.mean_state, s)
+        new_loop = _PonderLoop(
+            core_state=s,
+            running=running & ~halts,
+            halting_sum=halting_sum,
+            not_halted=not_halted,
+            steps=steps,
+            remainder=remainder,
+            output=output,
+            mean_state=mean_state,
+        )
+        return new_loop, p, y
 
     def _report(
         self,
@@ -315,9 +365,7 @@ class ACT(Core):
             halts = running & (torch.rand_like(h) < h)
             steps = torch.where(halts, float(n), steps)
             output = _select(halts, y, output)
-            chosen_state = _tree_map(
-                lambda new, old, c=halts: _select(c, new, old), s, chosen_state
-            )
+            chosen_state = tree_map(lambda new, old, c=halts: _select(c, new, old), s, chosen_state)
             probabilities.append(halts.to(x.dtype))
             ponder_logits.append(y)
             running = running & ~halts

@@ -22,6 +22,7 @@ with :func:`add_step_term`; the values, still attached to the graph, land in the
 from __future__ import annotations
 
 import contextvars
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -118,13 +119,20 @@ def tracing(trace: Trace) -> Iterator[Trace]:
 
 
 def emit(name: str, value: Tensor) -> None:
-    """Record ``value`` under ``name`` in the active Trace; does nothing when none is active."""
+    """Record ``value`` under ``name`` in the active Trace; does nothing when none is active.
+
+    Compiled steps never trace (``RecurrentModel`` runs traced sequences eagerly), so inside
+    ``torch.compile`` this is a no-op that keeps the step one graph."""
+    if torch.compiler.is_compiling():
+        return
     trace = _active_trace.get()
     if trace is not None:
         trace.record(name, value)
 
 
 def is_tracing() -> bool:
+    if torch.compiler.is_compiling():
+        return False
     return _active_trace.get() is not None
 
 
@@ -196,6 +204,44 @@ def add_step_extra(name: str, value: Tensor) -> None:
 
 def is_collecting_step_terms() -> bool:
     return _active_terms.get() is not None
+
+
+def tree_map(fn, *trees):
+    """Apply ``fn`` to matching tensor leaves of nested (Named)tuples such as core states."""
+    first = trees[0]
+    if isinstance(first, Tensor):
+        return fn(*trees)
+    if isinstance(first, tuple):
+        children = [tree_map(fn, *parts) for parts in zip(*trees, strict=True)]
+        return type(first)(*children) if hasattr(first, "_fields") else type(first)(children)
+    if first is None:
+        return None
+    raise TypeError(f"core states must be nested tuples of tensors, found {type(first).__name__}")
+
+
+def compile_fresh(fn, **compile_kwargs):
+    """``torch.compile`` a private copy of the function, bound method or module ``fn`` (for a
+    module: its ``forward``, without hooks).
+
+    torch.compile keeps compiled variants (and its limit on recompiling) per code object, which
+    every instance of a class shares; a copy gives each model its own, so models of different
+    sizes in one process do not use up each other's variants.
+    """
+    if isinstance(fn, nn.Module):
+        fn = fn.forward
+    bound_to = getattr(fn, "__self__", None)
+    func = getattr(fn, "__func__", fn)
+    copy = types.FunctionType(
+        func.__code__.replace(),
+        func.__globals__,
+        func.__name__,
+        func.__defaults__,
+        func.__closure__,
+    )
+    copy.__kwdefaults__ = func.__kwdefaults__
+    copy.__qualname__ = func.__qualname__
+    target = copy if bound_to is None else types.MethodType(copy, bound_to)
+    return torch.compile(target, **compile_kwargs)
 
 
 def unroll(

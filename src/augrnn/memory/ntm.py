@@ -16,10 +16,20 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from augrnn import addressing
 from augrnn.controllers import build_controller
-from augrnn.core import Core, Trace, collecting_step_terms, emit, is_tracing, unroll
+from augrnn.core import (
+    Core,
+    Trace,
+    collecting_step_terms,
+    compile_fresh,
+    emit,
+    is_tracing,
+    tree_map,
+    unroll,
+)
 
 MEMORY_INITS = ("constant", "learned", "random")
 #: Collier & Beel (2018): a small constant memory converged fastest and most stably.
@@ -230,21 +240,70 @@ class RecurrentModel(nn.Module):
     ``output, state = model(inputs, state=None)`` with inputs (T, B, input_size), or
     (B, T, input_size) when ``batch_first``. Inputs are checked for width, dtype, device and
     NaN before any computation, so a mistake reads as a sentence rather than a stack trace.
+
+    Two options trade memory and compile time for speed, and leave the results unchanged:
+    :meth:`compile_step` runs untraced sequences through a compiled step, and
+    ``checkpoint_every`` = K keeps only every K-th state for the backward pass and recomputes
+    the steps between (gradient checkpointing), so a T-step sequence stores about T/K states
+    plus one K-step segment's activations instead of all T steps'.
     """
 
-    def __init__(self, core: Core, batch_first: bool = False):
+    def __init__(self, core: Core, batch_first: bool = False, checkpoint_every: int | None = None):
         super().__init__()
         self.core = core
         self.batch_first = batch_first
         self.input_size = core.input_size
         self.output_size = core.output_size
-        self._compiled_core: Core | None = None
+        self.checkpoint_every = checkpoint_every
+        self._compiled_step: Any = None
+        self._compiled_chunk: Any = None
+        self.chunk_steps = 1
 
-    def compile_step(self, **compile_kwargs) -> None:
-        """Run untraced sequences through ``torch.compile(core)``: one compiled step, reused for
-        every sequence length. The compiled step is kept outside the module's children, so
-        ``state_dict`` and checkpoints are the same as for the eager model."""
-        object.__setattr__(self, "_compiled_core", torch.compile(self.core, **compile_kwargs))
+    @property
+    def checkpoint_every(self) -> int | None:
+        return self._checkpoint_every
+
+    @checkpoint_every.setter
+    def checkpoint_every(self, steps: int | None) -> None:
+        if steps is not None and (not isinstance(steps, int) or steps < 1):
+            raise ValueError(
+                f"checkpoint_every must be a positive number of steps or None, got {steps!r}"
+            )
+        self._checkpoint_every = steps
+
+    def compile_step(self, chunk_steps: int = 1, **compile_kwargs) -> None:
+        """Run untraced sequences through ``torch.compile``: the core's step as one graph
+        (``fullgraph=True``), reused for every sequence length, and with ``chunk_steps`` = C > 1
+        also C steps unrolled into one graph, so a T-step sequence makes T // C calls of that
+        and T mod C single steps. Longer chunks cut the per-call overhead (large at batch 1) but
+        compile for longer. A core with its own ``compile_step`` (ACT, whose number of ponder
+        steps depends on the data) is asked to compile itself instead. The compiled functions
+        are kept outside the module's children, so ``state_dict`` and checkpoints are the same
+        as for the eager model.
+        """
+        if not isinstance(chunk_steps, int) or chunk_steps < 1:
+            raise ValueError(f"chunk_steps must be a positive integer, got {chunk_steps!r}")
+        own_compile = getattr(self.core, "compile_step", None)
+        if own_compile is not None:
+            # A core whose step has data-dependent length (ACT) compiles its own inner step.
+            if chunk_steps > 1:
+                raise ValueError(
+                    f"{type(self.core).__name__} compiles its own step; chunk_steps must be 1"
+                )
+            own_compile(**compile_kwargs)
+            return
+        compile_kwargs.setdefault("fullgraph", True)
+        self.chunk_steps = chunk_steps
+        # Set past nn.Module.__setattr__: a compiled module must not become a child.
+        object.__setattr__(self, "_compiled_step", compile_fresh(self.core, **compile_kwargs))
+        chunk = (
+            None if chunk_steps == 1 else compile_fresh(_run_steps_of(self.core), **compile_kwargs)
+        )
+        object.__setattr__(self, "_compiled_chunk", chunk)
+
+    @property
+    def is_compiled(self) -> bool:
+        return self._compiled_step is not None
 
     def initial_state(self, batch_size, device=None, dtype=None):
         return self.core.initial_state(batch_size, device, dtype)
@@ -253,10 +312,40 @@ class RecurrentModel(nn.Module):
         self, inputs: Tensor, state: Any = None, trace: Trace | None = None
     ) -> tuple[Tensor, Any]:
         self.check_inputs(inputs)
-        core = (
-            self.core if trace is not None or self._compiled_core is None else self._compiled_core
-        )
-        return unroll(core, inputs, state, batch_first=self.batch_first, trace=trace)
+        if trace is not None or (not self.is_compiled and self.checkpoint_every is None):
+            return unroll(self.core, inputs, state, batch_first=self.batch_first, trace=trace)
+        steps = inputs.transpose(0, 1) if self.batch_first else inputs
+        if state is None:
+            state = self.core.initial_state(steps.shape[1], device=steps.device, dtype=steps.dtype)
+            # Dense copies of the broadcast initial state: the compiled step then sees the same
+            # strides at every step and compiles one variant.
+            state = tree_map(torch.Tensor.contiguous, state)
+        segment = self.checkpoint_every or steps.shape[0]
+        outputs = []
+        for start in range(0, steps.shape[0], segment):
+            xs = steps[start : start + segment]
+            if self.checkpoint_every is not None and torch.is_grad_enabled():
+                ys, state = checkpoint(self._run_segment, xs, state, use_reentrant=False)
+            else:
+                ys, state = self._run_segment(xs, state)
+            outputs.append(ys)
+        out = torch.cat(outputs)
+        return (out.transpose(0, 1) if self.batch_first else out), state
+
+    def _run_segment(self, xs: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """xs (K, B, input_size) through the (compiled, where available) step; (K, B, output)."""
+        step = self.core if self._compiled_step is None else self._compiled_step
+        outputs = []
+        t = 0
+        if self._compiled_chunk is not None:
+            while t + self.chunk_steps <= xs.shape[0]:
+                ys, state = self._compiled_chunk(xs[t : t + self.chunk_steps], state)
+                outputs.append(ys)
+                t += self.chunk_steps
+        for x_t in xs[t:]:
+            y_t, state = step(x_t, state)
+            outputs.append(y_t.unsqueeze(0))
+        return torch.cat(outputs), state
 
     def loss(self, task, batch) -> tuple[Tensor, Tensor]:
         """The training loss on ``batch`` and its task part (scalars, in nats).
@@ -296,6 +385,20 @@ class RecurrentModel(nn.Module):
             )
         if not torch.isfinite(inputs).all():
             raise ValueError(f"{name} got inputs containing NaN or Inf")
+
+
+def _run_steps_of(core: Core):
+    """A function that runs ``core`` over every step of xs (K, B, input_size); the function
+    that ``compile_step`` unrolls K steps of into one graph."""
+
+    def run_steps(xs: Tensor, state: Any) -> tuple[Tensor, Any]:
+        outputs = []
+        for x_t in xs:
+            y_t, state = core(x_t, state)
+            outputs.append(y_t)
+        return torch.stack(outputs), state
+
+    return run_steps
 
 
 class NTM(RecurrentModel):

@@ -152,3 +152,36 @@ def test_unavailable_device_is_a_clear_error(tmp_path):
         pytest.skip("a CUDA device is present")
     with pytest.raises(ValueError, match="no CUDA device"):
         Trainer(tiny_config("--train.device=cuda"), tmp_path / "run")
+
+
+def test_gradient_checkpointing_trains_exactly_as_without(tmp_path):
+    plain = Trainer(tiny_config("--train.steps=5 --train.eval_every=5"), tmp_path / "a")
+    plain.train(progress=False)
+    saving = Trainer(
+        tiny_config("--train.steps=5 --train.eval_every=5 --train.checkpoint_every=3"),
+        tmp_path / "b",
+    )
+    assert saving.model.checkpoint_every == 3
+    saving.train(progress=False)
+    for (name, p), q in zip(
+        plain.model.state_dict().items(), saving.model.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(q, p, msg=name)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("--train.compile_chunk=0", "compile_chunk must be a positive integer"),
+        ("--train.checkpoint_every=0", "checkpoint_every must be a positive integer"),
+    ],
+)
+def test_bad_speed_options_are_clear_errors(override, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_config(override)
+
+
+def test_checkpointing_a_model_without_steps_is_a_clear_error(tmp_path):
+    config = load_preset("dates", parse_override_args(["--train.checkpoint_every=2"]))
+    with pytest.raises(ValueError, match="checkpoint_every is not supported for model.kind"):
+        Trainer(config, tmp_path / "run")

@@ -83,7 +83,8 @@ class ModelConfig:
     #: Show, attend and tell: λ of the doubly stochastic regulariser λ Σ_i (1 − Σ_t α_ti)².
     doubly_stochastic: float = 1.0
     #: Neural Programmer (``kind = "programmer"``, :class:`augrnn.programmer.NeuralProgrammer`;
-    #: it reads ``embedding_size`` and ``hidden_size``): the number T of program steps.
+    #: it reads ``embedding_size`` and ``hidden_size``, as does its LSTM baseline ``kind =
+    #: "table_lstm"``, :class:`augrnn.programmer.TableLSTM`): the number T of program steps.
     program_steps: int = 4
     #: Neural Programmer: k of the soft comparisons σ(k (T − pivot ∓ ½)) of greater / lesser.
     comparison_sharpness: float = 20.0
@@ -173,6 +174,25 @@ class TrainConfig:
     #: Compile the model's step with torch.compile (needs a C++ compiler on the CPU); the first
     #: steps take longer while it compiles.
     compile: bool = False
+    #: With ``compile``: also compile this many steps unrolled into one graph (fewer calls per
+    #: sequence, much faster at small batches, but a longer compile); 1: single steps only.
+    compile_chunk: int = 1
+    #: Gradient checkpointing: keep every K-th state for the backward pass and recompute the
+    #: steps between (memory grows with T/K + K instead of T); None: keep everything.
+    checkpoint_every: int | None = None
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.compile_chunk, int) and self.compile_chunk >= 1):
+            raise ValueError(
+                f"train.compile_chunk must be a positive integer, got {self.compile_chunk!r}"
+            )
+        if self.checkpoint_every is not None and not (
+            isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1
+        ):
+            raise ValueError(
+                "train.checkpoint_every must be a positive integer or absent, got "
+                f"{self.checkpoint_every!r}"
+            )
 
 
 @dataclass

@@ -202,17 +202,18 @@ class Trainer:
             config.model, self.task.input_size, self.task.output_size, config.act
         )
         self.model.to(tc.device)
-        if tc.compile and config.act.halting != "none":
-            raise ValueError(
-                "train.compile does not support pondering (act.halting is "
-                f"{config.act.halting!r}): its number of steps changes with the data"
-            )
-        if tc.compile:
-            if not hasattr(self.model, "compile_step"):
+        for option, wanted, method in (
+            ("compile", tc.compile, "compile_step"),
+            ("checkpoint_every", tc.checkpoint_every is not None, "checkpoint_every"),
+        ):
+            if wanted and not hasattr(self.model, method):
                 raise ValueError(
-                    f"train.compile is not supported for model.kind {config.model.kind!r}"
+                    f"train.{option} is not supported for model.kind {config.model.kind!r}"
                 )
-            self.model.compile_step(dynamic=False)
+        if tc.checkpoint_every is not None:
+            self.model.checkpoint_every = tc.checkpoint_every
+        if tc.compile:
+            self.model.compile_step(chunk_steps=tc.compile_chunk)
         self.optimizer = build_optimizer(self.model.parameters(), config.optim)
         self.schedule = build_schedule(self.optimizer, config.optim, tc.steps)
         self.generator = torch.Generator().manual_seed(tc.seed)

@@ -11,10 +11,12 @@ Inputs (``input_steps``, B, 10), targets (``input_steps``, B, 4), MSE loss; a st
 backward (no optimiser, so the halting unit stays fixed). Cores: ``lstm`` (an LSTM of
 ``hidden_size``) and ``ntm`` (an NTM cell with output ``hidden_size``, an LSTM controller of
 ``controller_size``, memory ``memory_slots`` x ``memory_width``). Contenders per core and n:
-``alone``, ``act_eager`` and, where ACT has ``compile_step`` and compiling is on,
-``act_compiled`` (compiled before the timing; ``compile_s`` is the wall time of its first call,
-compiling plus one step). Reported per
-input step: milliseconds, and ``ratio_to_alone``.
+``alone`` and ``act_eager``, and where ACT has ``compile_step`` and compiling is on,
+``alone_compiled`` (the core and output layer as one ``torch.compile``d step) and
+``act_compiled`` (after ``ACT.compile_step()``), each compiled before the timing with a fresh
+compile cache (``compile_s``: the wall time of its first call, compiling plus one step).
+Reported per input step: milliseconds, and ``ratio_to_alone``, each variant against the core
+alone in the same mode (eager against eager, compiled against compiled).
 """
 
 from __future__ import annotations
@@ -93,8 +95,8 @@ def build_step(
     targets = torch.randn(input_steps, batch_size, OUTPUT, generator=generator).to(device)
     torch.manual_seed(0)
     act = fixed_ponder_act(core, ponder, hidden_size, **ntm_sizes).to(device)
-    if contender == "alone":
-        return _bare_step(act, inputs, targets, ponder)
+    if contender in ("alone", "alone_compiled"):
+        return _bare_step(act, inputs, targets, ponder, compiled=contender == "alone_compiled")
     if contender == "act_compiled":
         act.compile_step()
     elif contender != "act_eager":
@@ -115,8 +117,17 @@ def build_step(
     return step
 
 
-def _bare_step(act: ACT, inputs: torch.Tensor, targets: torch.Tensor, ponder: int) -> Step:
+def _bare_step(
+    act: ACT, inputs: torch.Tensor, targets: torch.Tensor, ponder: int, compiled: bool
+) -> Step:
     core, output_layer = act.core, act.output_layer
+
+    def ponder_step(x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        features, state = core(x, state)
+        return output_layer(features), state
+
+    if compiled:
+        ponder_step = torch.compile(ponder_step, fullgraph=True, dynamic=False)
     flags = inputs.new_ones(*inputs.shape[:2], 1)
     flag_first = torch.cat([inputs, flags], -1)
     flag_rest = torch.cat([inputs, torch.zeros_like(flags)], -1)
@@ -126,8 +137,7 @@ def _bare_step(act: ACT, inputs: torch.Tensor, targets: torch.Tensor, ponder: in
         outputs = []
         for t in range(inputs.shape[0]):
             for n in range(ponder):
-                features, state = core(flag_first[t] if n == 0 else flag_rest[t], state)
-                y = output_layer(features)
+                y, state = ponder_step(flag_first[t] if n == 0 else flag_rest[t], state)
             outputs.append(y)
         nn.functional.mse_loss(torch.stack(outputs), targets).backward()
         act.zero_grad(set_to_none=True)
@@ -158,7 +168,9 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
     skipped = None
     if options.compile and not compiled:
         skipped = "act_compiled skipped: this version of augrnn.act.ACT has no compile_step()"
-    contenders = ["alone", "act_eager"] + (["act_compiled"] if compiled else [])
+    contenders = ["alone", "act_eager"]
+    if compiled:
+        contenders += ["alone_compiled", "act_compiled"]
     time_steps = sizes["input_steps"]
     results = []
     for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
@@ -178,13 +190,18 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                     "hidden_size": sizes["hidden_size"],
                     **ntm_sizes,
                 }
+                # A fresh compile cache per setting: its compile times are its own, and graphs
+                # compiled for another core are never matched against this one.
+                torch._dynamo.reset()
                 steps = {c: build_step(c, device=options.device, **params) for c in contenders}
-                compile_s = None
-                if "act_compiled" in steps:
-                    start = time.perf_counter()
-                    call_seconds(steps["act_compiled"], options.device)
-                    compile_s = time.perf_counter() - start
+                compile_s = {}
+                for contender in ("alone_compiled", "act_compiled"):
+                    if contender in steps:
+                        start = time.perf_counter()
+                        call_seconds(steps[contender], options.device)
+                        compile_s[contender] = time.perf_counter() - start
                 medians = time_alternating(steps, options.repeats, options.warmup, options.device)
+                baseline = {c: "alone_compiled" if "compiled" in c else "alone" for c in contenders}
                 for contender in contenders:
                     seconds = medians[contender]
                     results.append(
@@ -195,8 +212,8 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                             "contender": contender,
                             "ms_per_input_step": 1e3 * seconds / time_steps,
                             "sequences_per_s": batch_size / seconds,
-                            "ratio_to_alone": seconds / medians["alone"],
-                            "compile_s": compile_s if contender == "act_compiled" else None,
+                            "ratio_to_alone": seconds / medians[baseline[contender]],
+                            "compile_s": compile_s.get(contender),
                             "peak_memory_bytes": peak_memory(NAME, contender, params, options)
                             if options.memory
                             else None,

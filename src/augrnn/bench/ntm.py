@@ -113,6 +113,7 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
     results = []
     for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
         params = {"batch_size": batch_size, **sizes}
+        torch._dynamo.reset()  # a fresh compile cache: the compile time is this model's own
         steps = {c: build_step(c, device=options.device, **params) for c in contenders}
         compile_s = None
         if "ntm_compiled" in steps:

@@ -259,3 +259,23 @@ def test_checkpoint_every_rejects_a_bad_segment_length():
         model.checkpoint_every = 0
     with pytest.raises(ValueError, match="chunk_steps must be a positive"):
         model.compile_step(chunk_steps=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_keeps_addressing_and_memory_in_float32(dtype):
+    torch.manual_seed(0)
+    model = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
+    xs = torch.randn(T, B, IN)
+    reference, _ = model(xs)
+    trace = Trace()
+    with torch.autocast("cpu", dtype=dtype):
+        ys, state = model(xs, trace=trace)
+    assert ys.dtype == dtype  # the read-out runs in low precision
+    assert state.memory.dtype == torch.float32
+    for name in ("write_weights", "read_weights", "memory", "reads", "read_content_weights"):
+        assert trace.stack(name).dtype == torch.float32, name
+    weights = trace.stack("read_weights")
+    torch.testing.assert_close(weights.sum(-1), torch.ones_like(weights[..., 0]))
+    torch.testing.assert_close(ys.float(), reference, atol=0.05, rtol=0.05)
+    ys.float().square().sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())

@@ -219,14 +219,19 @@ class NTMCell(Core):
         hidden, controller_state = self.controller(
             torch.cat([x, state.reads.reshape(batch, -1)], dim=-1), state.controller
         )
-        write = self._head_parameters(self.write_params(hidden), self.write_heads)
-        write_weights = self._address(write, state.memory, state.write_weights, "write")
-        memory = addressing.erase_and_write(
-            state.memory, write_weights, write["erase"], write["add"]
-        )
-        read = self._head_parameters(self.read_params(hidden), self.read_heads)
-        read_weights = self._address(read, memory, state.read_weights, "read")
-        reads = addressing.read(memory, read_weights)
+        # Under mixed precision the controller and read-out run in low precision, but the head
+        # parameters, addressing and memory stay in float32: γ-sharpening and the softmaxes
+        # over N slots lose the focus in bfloat16's 8-bit mantissa.
+        with torch.autocast(x.device.type, enabled=False):
+            hidden_full = hidden.to(state.memory.dtype)
+            write = self._head_parameters(self.write_params(hidden_full), self.write_heads)
+            write_weights = self._address(write, state.memory, state.write_weights, "write")
+            memory = addressing.erase_and_write(
+                state.memory, write_weights, write["erase"], write["add"]
+            )
+            read = self._head_parameters(self.read_params(hidden_full), self.read_heads)
+            read_weights = self._address(read, memory, state.read_weights, "read")
+            reads = addressing.read(memory, read_weights)
         if is_tracing():
             emit("memory", memory)
             emit("reads", reads)

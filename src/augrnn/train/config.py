@@ -180,8 +180,15 @@ class TrainConfig:
     #: Gradient checkpointing: keep every K-th state for the backward pass and recompute the
     #: steps between (memory grows with T/K + K instead of T); None: keep everything.
     checkpoint_every: int | None = None
+    #: "float32", or mixed precision under torch.autocast: "bfloat16", or "float16" (with loss
+    #: scaling). Models keep what needs the range in float32 (the NTM's addressing and memory).
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
         if not (isinstance(self.compile_chunk, int) and self.compile_chunk >= 1):
             raise ValueError(
                 f"train.compile_chunk must be a positive integer, got {self.compile_chunk!r}"
@@ -193,6 +200,9 @@ class TrainConfig:
                 "train.checkpoint_every must be a positive integer or absent, got "
                 f"{self.checkpoint_every!r}"
             )
+
+
+PRECISIONS = ("float32", "bfloat16", "float16")
 
 
 @dataclass

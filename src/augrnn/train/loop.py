@@ -215,6 +215,15 @@ class Trainer:
         if tc.compile:
             self.model.compile_step(chunk_steps=tc.compile_chunk)
         self.optimizer = build_optimizer(self.model.parameters(), config.optim)
+        # Mixed precision: autocast for the forward pass; float16 also scales the loss so small
+        # gradients do not flush to zero (a step whose scaled gradients overflow is skipped).
+        device_type = torch.device(tc.device).type
+        self.autocast = torch.autocast(
+            device_type,
+            dtype=torch.bfloat16 if tc.precision == "bfloat16" else torch.float16,
+            enabled=tc.precision != "float32",
+        )
+        self.scaler = torch.amp.GradScaler(device_type, enabled=tc.precision == "float16")
         self.schedule = build_schedule(self.optimizer, config.optim, tc.steps)
         self.generator = torch.Generator().manual_seed(tc.seed)
         self.step = 0
@@ -230,6 +239,8 @@ class Trainer:
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.schedule.load_state_dict(payload["schedule"])
+        if payload.get("scaler"):
+            self.scaler.load_state_dict(payload["scaler"])
         self.generator.set_state(payload["generator"])
         torch.set_rng_state(payload["torch_rng"])
         self.step = payload["step"]
@@ -246,6 +257,7 @@ class Trainer:
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "schedule": self.schedule.state_dict(),
+                "scaler": self.scaler.state_dict(),
                 "generator": self.generator.get_state(),
                 "torch_rng": torch.get_rng_state(),
                 "step": self.step,
@@ -271,20 +283,23 @@ class Trainer:
     def _train_step(self, batch: Batch) -> tuple[float, float]:
         """One optimiser step; returns the batch's cost (bits per sequence) and scored steps."""
         batch = move_batch(batch, self.config.train.device)
-        loss, task_loss = self.model.loss(self.task, batch)
+        with self.autocast:
+            loss, task_loss = self.model.loss(self.task, batch)
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"the loss became {loss.item()} at step {self.step + 1}")
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
         oc = self.config.optim
         if oc.clip_value is not None:
             nn.utils.clip_grad_value_(self.model.parameters(), oc.clip_value)
         # With no norm limit, an infinite one still returns the total norm, in one fused pass.
         max_norm = oc.clip_norm if oc.clip_norm is not None else math.inf
         finite = bool(torch.isfinite(nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)))
-        if not finite:
+        if not finite and not self.scaler.is_enabled():
             raise TrainingDiverged(f"the gradients became NaN or infinite at step {self.step + 1}")
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)  # skipped when float16's scaled gradients overflowed
+        self.scaler.update()
         self.schedule.step()
         scored_steps = float(batch.mask.sum()) / batch.mask.shape[1]
         return task_loss.item() / math.log(2), scored_steps

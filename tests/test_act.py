@@ -370,3 +370,26 @@ def test_compiled_ponder_step_matches_eager(halting):
         torch.testing.assert_close(g_compiled[name], grad, msg=name)
     with pytest.raises(ValueError, match="chunk_steps must be 1"):
         compiled.compile_step(chunk_steps=2)
+
+
+def test_act_on_each_device_matches_a_float64_cpu_reference(device):
+    torch.manual_seed(0)
+    reference = RecurrentModel(ACT(LSTMController(IN + 1, H), OUT, max_steps=6))
+    model = RecurrentModel(ACT(LSTMController(IN + 1, H), OUT, max_steps=6))
+    model.load_state_dict(reference.state_dict())
+    reference.double()
+    model.to(device)
+    xs = torch.randn(T, B, IN, dtype=torch.float64)
+    results = []
+    for net, inputs in ((reference, xs), (model, xs.float().to(device))):
+        with collecting_step_terms() as terms:
+            ys, _ = net(inputs)
+        steps_mask = torch.ones(T, B, dtype=inputs.dtype, device=inputs.device)
+        (ys.square().sum() + terms.weighted_total(steps_mask)).backward()
+        results.append((ys, terms.stacked("ponder_steps")))
+    (y_ref, steps_ref), (y, steps) = results
+    assert y.device.type == device.type
+    torch.testing.assert_close(steps.cpu().double(), steps_ref)
+    torch.testing.assert_close(y.cpu().double(), y_ref, rtol=1e-4, atol=1e-5)
+    for (name, p), q in zip(reference.named_parameters(), model.parameters(), strict=True):
+        torch.testing.assert_close(q.grad.cpu().double(), p.grad, rtol=1e-3, atol=1e-5, msg=name)

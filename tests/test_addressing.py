@@ -381,3 +381,21 @@ def test_local_p_weights_are_zero_outside_the_window(gen):
     outside = (positions - centre.unsqueeze(1)).abs() > window
     assert torch.all(w[outside] == 0.0) and torch.all(w[~ragged_mask()] == 0.0)
     assert torch.all(w[keep] > 0) and torch.all(w.sum(-1) <= 1.0)
+
+
+def test_address_pipeline_on_each_device_matches_a_float64_cpu_reference(gen, device):
+    d = torch.float64
+    args = (
+        torch.randn(B, H, M, dtype=d, generator=gen),
+        torch.rand(B, H, dtype=d, generator=gen) * 5,
+        torch.rand(B, H, dtype=d, generator=gen),
+        distribution(B, H, 3, generator=gen).to(d),
+        1 + torch.rand(B, H, dtype=d, generator=gen) * 3,
+        torch.randn(B, N, M, dtype=d, generator=gen),
+        distribution(B, H, N, generator=gen).to(d),
+    )
+    weights, _ = A.address(*(a.float().to(device) for a in args))
+    reference, _ = A.address(*args)
+    assert weights.device.type == device.type
+    assert_distribution(weights.cpu(), (B, H, N))
+    torch.testing.assert_close(weights.cpu().double(), reference, rtol=1e-4, atol=1e-6)

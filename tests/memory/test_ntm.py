@@ -279,3 +279,21 @@ def test_autocast_keeps_addressing_and_memory_in_float32(dtype):
     torch.testing.assert_close(ys.float(), reference, atol=0.05, rtol=0.05)
     ys.float().square().sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_a_step_and_its_gradients_on_each_device_match_a_float64_cpu_reference(device):
+    torch.manual_seed(0)
+    reference = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
+    model = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
+    model.load_state_dict(reference.state_dict())
+    reference.double()
+    model.to(device)
+    xs = torch.randn(T, B, IN, dtype=torch.float64)
+    y_ref, state_ref = reference(xs)
+    y, state = model(xs.float().to(device))
+    assert y.device.type == state.memory.device.type == device.type
+    torch.testing.assert_close(y.cpu().double(), y_ref, rtol=1e-4, atol=1e-5)
+    y_ref.square().sum().backward()
+    y.square().sum().backward()
+    for (name, p), q in zip(reference.named_parameters(), model.parameters(), strict=True):
+        torch.testing.assert_close(q.grad.cpu().double(), p.grad, rtol=1e-3, atol=1e-5, msg=name)

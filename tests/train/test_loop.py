@@ -1,6 +1,7 @@
 """The training loop: learning, exact resume, atomic checkpoints, NaN handling, logging."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -220,3 +221,17 @@ def test_float16_with_loss_scaling_resumes_exactly(tmp_path):
     ):
         assert torch.equal(p, q), name
     assert resumed.scaler.get_scale() == straight.scaler.get_scale()
+
+
+def test_training_runs_on_each_device_and_its_run_loads_back(tmp_path, device):
+    config = tiny_config(f"--train.steps=4 --train.eval_every=4 --train.device={device.type}")
+    trainer = Trainer(config, tmp_path / "run")
+    result = trainer.train(progress=False)
+    assert next(trainer.model.parameters()).device.type == device.type
+    assert math.isfinite(result.eval_metrics["cost_bits"])
+    _, _, model, payload = load_run(tmp_path / "run")
+    assert payload["step"] == 4
+    for (name, p), q in zip(
+        trainer.model.state_dict().items(), model.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(q.cpu(), p.cpu(), msg=name)

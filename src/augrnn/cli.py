@@ -332,8 +332,13 @@ def attention_picture(source: str, output: str, weights: torch.Tensor) -> str:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A CSV file: a header line naming the columns, then one line per row.",
 )
+@click.option(
+    "--picture",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the operation and column weights of each step to this PNG file.",
+)
 @friendly_errors
-def ask(run_dir: Path, question: str, table_path: Path) -> None:
+def ask(run_dir: Path, question: str, table_path: Path, picture: Path | None) -> None:
     """Answer QUESTION about the CSV table with a trained Neural Programmer (a table_qa run),
     and print the program it ran, e.g. `augrnn ask RUN --table t.csv "sum of price where qty >
     3"`."""
@@ -353,6 +358,15 @@ def ask(run_dir: Path, question: str, table_path: Path) -> None:
         outputs = model.evaluation_logits(batch)
     click.echo(f"program: {model.program(batch, 0, task.column_names)}")
     click.echo(f"answer: {task.answer_text(outputs, batch)}")
+    if picture is not None:
+        from augrnn.core import Trace
+        from augrnn.viz.views import VIEWS
+
+        trace = Trace()
+        with torch.no_grad():
+            model(batch, hard=False, trace=trace)
+        VIEWS["programmer_selection"].fn(trace, batch, task, outputs, 0).savefig(picture, dpi=110)
+        click.echo(f"picture: {picture}")
 
 
 @main.command()

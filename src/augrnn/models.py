@@ -9,16 +9,29 @@ from augrnn.controllers import Readout, build_controller
 from augrnn.core import Core
 from augrnn.memory.ntm import NTMCell, RecurrentModel
 from augrnn.programmer.model import NeuralProgrammer
+from augrnn.programmer.table_lstm import TableLSTM
 from augrnn.train.config import ActConfig, ModelConfig
 
-MODEL_KINDS = ("ntm", "lstm", "gru", "rnn", "seq2seq", "show_attend_tell", "programmer")
+MODEL_KINDS = (
+    "ntm",
+    "lstm",
+    "gru",
+    "rnn",
+    "seq2seq",
+    "show_attend_tell",
+    "programmer",
+    "table_lstm",
+)
 
 
 def build_model(
     config: ModelConfig, input_size: int, output_size: int, act: ActConfig | None = None
-) -> RecurrentModel | Seq2Seq | ShowAttendTell | NeuralProgrammer:
+) -> RecurrentModel | Seq2Seq | ShowAttendTell | NeuralProgrammer | TableLSTM:
     """A time-major sequence model mapping (T, B, input_size) to (T, B, output_size) logits.
 
+    ``kind = "programmer"`` builds the Neural Programmer and ``kind = "table_lstm"`` its LSTM
+    baseline (:class:`TableLSTM`), both from ``input_size`` word ids over tables of
+    ``output_size`` columns; neither ponders.
     ``kind = "seq2seq"`` builds an attentional encoder-decoder (:class:`Seq2Seq`) from
     ``input_size`` source ids to ``output_size`` target ids; it does not ponder.
     ``kind = "show_attend_tell"`` builds a CNN encoder with an attentional decoder
@@ -31,10 +44,13 @@ def build_model(
     unit and the output layer.
     """
     pondering = act is not None and act.halting != "none"
+    if config.kind in ("programmer", "table_lstm") and pondering:
+        raise ValueError(f"model.kind {config.kind!r} does not support pondering (act.halting)")
+    if config.kind == "table_lstm":
+        # The table task's LSTM baseline: input_size word ids, output_size table columns.
+        return TableLSTM(input_size, output_size, config.embedding_size, config.hidden_size)
     if config.kind == "programmer":
         # The Neural Programmer: input_size word ids, output_size table columns.
-        if pondering:
-            raise ValueError("model.kind 'programmer' does not support pondering (act.halting)")
         return NeuralProgrammer(
             input_size,
             output_size,

@@ -90,6 +90,7 @@ def test_learns_simple_single_column_questions():
             train_range=10,
             eval_range=20,
             question_types="sum,count,count_less",
+            huber_delta=1000.0,
         )
     )
     model = NeuralProgrammer(len(task.vocab), 1, embedding_size=32, hidden_size=32)
@@ -104,7 +105,8 @@ def test_learns_simple_single_column_questions():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         optimizer.step()
     after = task.metrics(model.evaluation_logits(evaluation), evaluation)
-    # A constant answer gets almost none right; sums and counts are learned within 300 steps.
+    # A constant answer gets almost none right; sums and counts are learned within 300 steps
+    # (with a quadratic loss on these small answers: see TableQAConfig.huber_delta).
     assert before < 0.2
     assert after["accuracy"] > 0.6
     assert after["accuracy_sum"] > 0.95 and after["accuracy_count"] > 0.95
@@ -134,3 +136,28 @@ def test_gradient_noise_decays_and_only_applies_in_training():
     assert int(noisy.noise_step) == 1
     with pytest.raises(ValueError, match="gradient_noise"):
         NeuralProgrammer(5, 1, gradient_noise=-1.0)
+
+
+def test_text_columns_widen_the_column_choice_and_unmask_text_match():
+    task, model, batch = _setup(columns=3)
+    _, info = model(batch)
+    assert (info["alpha_op"][..., OPERATIONS.index("text_match")] == 0).all()
+    task = TableQATask(TableQAConfig(columns=2, text_columns=2, min_rows=4, max_rows=9))
+    model = NeuralProgrammer(len(task.vocab), task.output_size, embedding_size=6, hidden_size=10)
+    batch = task.sample(5, torch.Generator().manual_seed(0))
+    outputs, info = model(batch)
+    assert info["alpha_col"].shape == (4, 5, 4) and outputs.lookup.shape[-1] == 2
+    assert (info["alpha_op"][..., OPERATIONS.index("text_match")] > 0).all()
+    with pytest.raises(ValueError, match="model built for 3 columns, table has 4"):
+        NeuralProgrammer(len(task.vocab), 3)(batch)
+    # Force text_match on "city" then count: the printed program names the text column.
+    with torch.no_grad():
+        model.op_embeddings.zero_()
+        model.col_embeddings.zero_()
+        model.op_embeddings[OPERATIONS.index("text_match"), 0] = 50.0
+        model.op_hidden.weight[0] = 0.0
+        model.op_hidden.bias[0] = 1.0
+        model.col_embeddings[3, 0] = 50.0
+        model.col_hidden.weight[0] = 0.0
+        model.col_hidden.bias[0] = 1.0
+    assert model.program(batch, 0, task.column_names).startswith('text_match(col="city")')

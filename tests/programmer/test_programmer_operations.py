@@ -122,3 +122,26 @@ def test_soft_step_is_the_mixture_of_the_hard_steps():
             )
             mixed_scalar += alpha_op[:, o] * alpha_col[:, c] * hard.scalars[:, 0]
     assert torch.allclose(soft.scalars[:, 0], mixed_scalar, atol=1e-4)
+
+
+def test_text_match_selects_rows_whose_word_the_question_holds():
+    # Question ids (Q=3, B=2); text table (B, R=4, K=2) of word ids, 0 = empty (padding row).
+    question = torch.tensor([[5, 9], [7, 8], [0, 3]])
+    text = torch.tensor(
+        [
+            [[7, 11], [12, 5], [7, 7], [0, 0]],
+            [[9, 3], [4, 4], [9, 9], [3, 0]],
+        ]
+    )
+    matches = ops.text_matches(question, text)
+    assert matches.shape == (2, 4, 2)
+    assert matches[0].tolist() == [[1, 0], [0, 1], [1, 1], [0, 0]]
+    assert matches[1].tolist() == [[1, 1], [0, 0], [1, 1], [1, 0]]
+    # text_match on text column 1 (index C + 1 of α_col) then count; numeric columns C = 2.
+    table = torch.zeros(2, 4, 2)
+    row_mask = torch.tensor([[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    o, c = _hard(["reset", "reset", "text_match", "count"], [0, 0, 3, 0])
+    state = ops.run_program(
+        o.expand(2, -1), c.expand(2, -1), table, row_mask, torch.zeros(2), torch.zeros(2), matches
+    )
+    assert state.scalars[:, 0].tolist() == [2.0, 2.0]

@@ -1,13 +1,14 @@
 import pytest
 import torch
 
-from augrnn.programmer.operations import OPERATIONS, run_program
+from augrnn.programmer.operations import OPERATIONS, run_program, text_matches
 from augrnn.tasks import get_task_class
 from augrnn.tasks.table_qa import (
     COLUMN_NAMES,
     COLUMN_OPERATIONS,
     NUMBER,
     QUESTION_TYPES,
+    TEMPLATES,
     TableOutputs,
     TableQAConfig,
     TableQATask,
@@ -35,14 +36,31 @@ def test_registered_and_seeded():
     assert not all(x.shape == y.shape and torch.equal(x, y) for x, y in zip(a, c, strict=True))
 
 
-@pytest.mark.parametrize("columns", [1, 3])
-def test_answers_are_the_templates_programs_executed_on_the_table(columns):
-    task = _task(columns=columns, min_rows=30, max_rows=100)
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"columns": 1},
+        {"columns": 3},
+        {"columns": 5, "word_variability": True},
+        {"columns": 2, "text_columns": 3, "word_variability": True},
+    ],
+)
+def test_answers_are_the_templates_programs_executed_on_the_table(settings):
+    task = _task(min_rows=30, max_rows=100, **settings)
     for seed in range(4):
         batch = task.sample(64, torch.Generator().manual_seed(seed))
         gt, lt = _pivots(batch)
+        matches = (
+            text_matches(batch.question, batch.text_table) if task.config.text_columns else None
+        )
         state = run_program(
-            batch.program_ops, batch.program_columns, batch.table, batch.row_mask, gt, lt
+            batch.program_ops,
+            batch.program_columns,
+            batch.table,
+            batch.row_mask,
+            gt,
+            lt,
+            matches,
         )
         scalar = batch.is_lookup == 0
         assert torch.equal(state.scalars[scalar, 0], batch.answer_scalar[scalar])
@@ -65,7 +83,8 @@ def test_shapes_rows_and_value_ranges_for_training_and_evaluation():
     evaluation = task.sample_evaluation(128, gen)
     assert evaluation.table.abs().max() <= 200 and evaluation.table.abs().max() > 100
     assert task.sample(4, gen, length=7).row_mask.sum(-1).tolist() == [7.0] * 4
-    assert set(batch.question_type.tolist()) == set(range(len(QUESTION_TYPES)))
+    assert {QUESTION_TYPES[k] for k in batch.question_type.tolist()} == set(task.question_types)
+    assert not any(TEMPLATES[q].needs_text for q in task.question_types)
     assert torch.equal(batch.steps_mask(), batch.mask)
     assert batch.to("cpu").table is not None
 
@@ -180,3 +199,32 @@ def test_intended_program_compares_operations_and_the_columns_they_read():
     assert metrics["soft_accuracy"] == pytest.approx(lookups)
     assert metrics["soft_accuracy_greatest"] == 1.0
     assert task.metric_weights(batch, truth)["program_intended"] == 64.0
+
+
+def test_word_variability_and_text_columns_settings():
+    plain = _task(columns=2).sample(200, torch.Generator().manual_seed(0))
+    varied_task = _task(columns=2, word_variability=True)
+    varied = varied_task.sample(200, torch.Generator().manual_seed(0))
+    first_words = {
+        varied_task.question_text(b, i).split()[0] for b in (varied,) for i in range(200)
+    }
+    plain_first = {_task(columns=2).question_text(plain, i).split()[0] for i in range(200)}
+    assert plain_first == {"what", "how"} and {"count", "sum", "print"} <= first_words
+    text_task = _task(columns=2, text_columns=2)
+    assert text_task.output_size == 4
+    assert text_task.column_names == ("price", "qty", "color", "city")
+    batch = text_task.sample(300, torch.Generator().manual_seed(0))
+    assert batch.text_table.shape == (*batch.row_mask.shape, 2)
+    assert ((batch.text_table != 0) == (batch.row_mask[..., None] > 0)).all()
+    textual = {QUESTION_TYPES[k] for k in batch.question_type.tolist()}
+    assert {"sum_text", "count_text", "greatest_text"} <= textual
+    # A text question names one word of its column, and some row holds it.
+    text_step = batch.program_ops == OPERATIONS.index("text_match")
+    for i in text_step.any(-1).nonzero().flatten().tolist():
+        column = int(batch.program_columns[i][text_step[i]]) - 2
+        asked = set(batch.question[:, i].tolist())
+        assert asked & set(batch.text_table[i, :, column].tolist())
+    with pytest.raises(ValueError, match="need text_columns"):
+        _task(question_types="count_text")
+    with pytest.raises(ValueError, match="text_columns must be"):
+        _task(text_columns=4)

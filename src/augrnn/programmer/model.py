@@ -12,6 +12,10 @@ and the soft program state is updated with every operation's result mixed by α_
 embeddings. The answer is the last step's scalar and lookup. With ``hard=True`` (the default in
 evaluation, as in the paper's test time) α_op and α_col are one-hot argmaxes.
 
+A table may hold, after its C numeric columns, K columns of words: α_col covers all C + K
+(``columns``) and ``text_match`` is available; on tables without text columns it is masked out
+of α_op.
+
 Deviations: the question and history RNNs are plain tanh RNNs as in the paper, but the column
 representations P are learned per column position (the tables' column names are fixed per
 position) rather than read from the column names' words.
@@ -40,6 +44,7 @@ from augrnn.programmer.operations import (
     initial_state,
     pivot,
     program_step,
+    text_matches,
 )
 
 if TYPE_CHECKING:
@@ -47,8 +52,8 @@ if TYPE_CHECKING:
 
 
 class NeuralProgrammer(nn.Module):
-    """The Neural Programmer over tables of ``columns`` numeric columns and questions of
-    ``vocab_size`` word ids; ``steps`` is T (the paper's 4)."""
+    """The Neural Programmer over tables of ``columns`` columns (numeric ones, then any columns
+    of words) and questions of ``vocab_size`` word ids; ``steps`` is T (the paper's 4)."""
 
     def __init__(
         self,
@@ -115,7 +120,8 @@ class NeuralProgrammer(nn.Module):
         self, batch: TableBatch, hard: bool = False, trace: Trace | None = None
     ) -> tuple[ProgramOutputs, dict[str, Any]]:
         """Run T steps; returns the answers and ``{"alpha_op": (T, B, O), "alpha_col": (T, B,
-        C), "pivots": (B, 2)}``. Emits ``operation_weights`` and ``column_weights`` per step."""
+        C + K), "pivots": (B, 2)}``. Emits ``operation_weights``, ``column_weights`` and ``pivots``
+        per step."""
         if trace is None:
             return self._run(batch, hard, None)
         with tracing(trace):
@@ -127,8 +133,16 @@ class NeuralProgrammer(nn.Module):
         self, batch: TableBatch, hard: bool, trace: Trace | None
     ) -> tuple[ProgramOutputs, dict[str, Any]]:
         table, row_mask = batch.table, batch.row_mask
-        if table.shape[-1] != self.columns:
-            raise ValueError(f"model built for {self.columns} columns, table has {table.shape[-1]}")
+        width = table.shape[-1] + batch.text_table.shape[-1]
+        if width != self.columns:
+            raise ValueError(f"model built for {self.columns} columns, table has {width}")
+        matches = None
+        # Operations the table cannot use get −∞ scores (text_match without text columns).
+        op_mask = torch.zeros(len(OPERATIONS), dtype=table.dtype, device=table.device)
+        if batch.text_table.shape[-1]:
+            matches = text_matches(batch.question, batch.text_table)
+        else:
+            op_mask[OP["text_match"]] = -torch.inf
         q, keys = self.encode(batch)
         pivots = torch.stack(
             [
@@ -137,7 +151,7 @@ class NeuralProgrammer(nn.Module):
             ],
             -1,
         )
-        state = initial_state(row_mask, self.columns)
+        state = initial_state(row_mask, table.shape[-1])
         b = q.shape[0]
         h = q.new_zeros(b, self.history.out_features)
         c = q.new_zeros(b, self.history.in_features - self.history.out_features)
@@ -145,13 +159,15 @@ class NeuralProgrammer(nn.Module):
         for _ in range(self.steps):
             h = torch.tanh(self.history(torch.cat([c, h], -1)))
             qh = torch.cat([q, h], -1)
-            alpha_op = torch.softmax(torch.tanh(self.op_hidden(qh)) @ self.op_embeddings.T, -1)
+            op_scores = torch.tanh(self.op_hidden(qh)) @ self.op_embeddings.T + op_mask
+            alpha_op = torch.softmax(op_scores, -1)
             alpha_col = torch.softmax(torch.tanh(self.col_hidden(qh)) @ self.col_embeddings.T, -1)
             if hard:
                 alpha_op = F.one_hot(alpha_op.argmax(-1), alpha_op.shape[-1]).to(q.dtype)
                 alpha_col = F.one_hot(alpha_col.argmax(-1), alpha_col.shape[-1]).to(q.dtype)
             emit("operation_weights", alpha_op)
             emit("column_weights", alpha_col)
+            emit("pivots", pivots)
             if trace is not None:
                 trace.next_step()
             state = program_step(
@@ -164,6 +180,7 @@ class NeuralProgrammer(nn.Module):
                 pivots[:, 1],
                 self.comparison_sharpness,
                 hard,
+                matches,
             )
             c = torch.cat([alpha_op @ self.op_inputs, alpha_col @ self.col_inputs], -1)
             alphas_op.append(alpha_op)
@@ -210,19 +227,30 @@ class NeuralProgrammer(nn.Module):
         ``reset -> reset -> greater(col="price", pivot=50) -> sum(col="price")``."""
         _, info = self(batch, hard=True)
         names = column_names or [f"col{j}" for j in range(self.columns)]
-        pivots = info["pivots"][index].tolist()
-        steps = []
-        for t in range(self.steps):
-            op = OPERATIONS[int(info["alpha_op"][t, index].argmax())]
-            col = names[int(info["alpha_col"][t, index].argmax())]
-            if op in ("greater", "lesser"):
-                value = pivots[0] if op == "greater" else pivots[1]
-                steps.append(f'{op}(col="{col}", pivot={value:g})')
-            elif op in ("sum", "max", "min", "print"):
-                steps.append(f'{op}(col="{col}")')
-            else:
-                steps.append(op)
-        return " -> ".join(steps)
+        return program_text(
+            info["alpha_op"][:, index].argmax(-1).tolist(),
+            info["alpha_col"][:, index].argmax(-1).tolist(),
+            info["pivots"][index].tolist(),
+            names,
+        )
 
 
-__all__ = ["OP", "NeuralProgrammer"]
+def program_text(
+    ops: Sequence[int], columns: Sequence[int], pivots: Sequence[float], names: Sequence[str]
+) -> str:
+    """A program as text: operation indices and column indices per step (T each), the pivots
+    of greater and lesser (2,), and the columns' names."""
+    steps = []
+    for op_index, col_index in zip(ops, columns, strict=True):
+        op, col = OPERATIONS[op_index], names[col_index]
+        if op in ("greater", "lesser"):
+            value = pivots[0] if op == "greater" else pivots[1]
+            steps.append(f'{op}(col="{col}", pivot={value:g})')
+        elif op in ("sum", "max", "min", "print", "text_match"):
+            steps.append(f'{op}(col="{col}")')
+        else:
+            steps.append(op)
+    return " -> ".join(steps)
+
+
+__all__ = ["OP", "NeuralProgrammer", "program_text"]

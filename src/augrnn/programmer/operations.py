@@ -7,11 +7,17 @@ table (B, R, C) of R rows and C columns and the previous state; :func:`program_s
 results with the selector's operation weights α_op (B, O) and column weights α_col (B, C), so a
 one-hot α reproduces the hard program exactly.
 
+Tables may also hold K text columns (words). The column weights α_col (B, C + K) then cover the
+C numeric columns and the K text columns, in that order: the numeric operations read the first
+C weights and ``text_match`` the last K.
+
 Deviations, all documented: greater/lesser are soft, σ(k (T − pivot ∓ ½)) with a large k, so
 the pivot attention gets gradients (with ``hard=True`` they are the exact comparisons); ``max``
 and ``min`` (rows holding a column's greatest / least entry among the selected rows) are added
-for the lookup questions "the greatest / least value of a column"; outputs that the chosen
-operation does not produce are 0, as in the paper.
+for the lookup questions "the greatest / least value of a column"; ``text_match`` selects the
+rows whose entry in the chosen text column is a word of the question, an exact match where the
+paper attends over the question's words; outputs that the chosen operation does not produce are
+0, as in the paper.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ OPERATIONS = (
     "min",
     "print",
     "reset",
+    "text_match",
 )
 OP = {name: i for i, name in enumerate(OPERATIONS)}
 
@@ -135,6 +142,16 @@ def extreme_rows(table: Tensor, row_select: Tensor, largest: bool) -> Tensor:
     return hit.to(table.dtype) * row_select.unsqueeze(-1)
 
 
+def text_matches(question: Tensor, text_table: Tensor) -> Tensor:
+    """m[i, k] = 1 where the word in row i of text column k occurs in the question.
+
+    question: (Q, B) word ids (0 = padding); text_table: (B, R, K) word ids (0 = empty)
+    -> (B, R, K) float.
+    """
+    hits = text_table.unsqueeze(-1) == question.T[:, None, None, :]  # (B, R, K, Q)
+    return (hits.any(-1) & (text_table != 0)).to(torch.get_default_dtype())
+
+
 def print_lookup(row_select: Tensor, alpha_col: Tensor) -> Tensor:
     """lookup[i, j] = α_col[j] · row_select[i]: (B, R), (B, C) -> (B, R, C)."""
     return row_select.unsqueeze(-1) * alpha_col.unsqueeze(1)
@@ -163,17 +180,23 @@ def program_step(
     pivot_lesser: Tensor,
     sharpness: float = 20.0,
     hard: bool = False,
+    matches: Tensor | None = None,
 ) -> ProgramState:
-    """One step: every operation's result, mixed by α_op (B, O) and α_col (B, C).
+    """One step: every operation's result, mixed by α_op (B, O) and α_col (B, C + K).
 
     scalar_t = α_sum Σ_j α_col_j sum_j + α_count count + α_difference (scalar_{t−3} − scalar_{t−1})
     lookup_t = α_print α_col_j row_select_{t−1}[i]
     row_select_t = Σ_j α_col_j (α_greater g_j + α_lesser l_j + α_max max_j + α_min min_j)
                    + α_and min(rs_{t−1}, rs_{t−2}) + α_or max(rs_{t−1}, rs_{t−2}) + α_reset 1
+                   + α_text_match Σ_k α_col_{C+k} m_k
     (row selectors are kept to the table's rows by ``row_mask`` (B, R)).
-    table: (B, R, C); pivots: (B,). ``hard`` makes greater/lesser exact comparisons.
+    table: (B, R, C); pivots: (B,); matches (m): (B, R, K) from :func:`text_matches`, or None
+    without text columns. ``hard`` makes greater/lesser exact comparisons.
     """
     rs_last, rs_before = state.row_selects[:, 0], state.row_selects[:, 1]
+    numeric = table.shape[-1]
+    alpha_text = alpha_col[:, numeric:]
+    alpha_col = alpha_col[:, :numeric]
 
     def op(name: str) -> Tensor:
         return alpha_op[:, OP[name]]
@@ -195,7 +218,10 @@ def program_step(
         + op("and")[:, None] * logical_and(rs_last, rs_before)
         + op("or")[:, None] * logical_or(rs_last, rs_before)
         + op("reset")[:, None]
-    ) * row_mask
+    )
+    if matches is not None and matches.shape[-1] > 0:
+        rows = rows + op("text_match")[:, None] * torch.einsum("brk,bk->br", matches, alpha_text)
+    rows = rows * row_mask
     return ProgramState(
         scalars=torch.stack([scalar, state.scalars[:, 0], state.scalars[:, 1]], 1),
         row_selects=torch.stack([rows, rs_last], 1),
@@ -210,13 +236,24 @@ def run_program(
     row_mask: Tensor,
     pivot_greater: Tensor,
     pivot_lesser: Tensor,
+    matches: Tensor | None = None,
 ) -> ProgramState:
-    """Execute hard programs: ops, columns (B, T) long -> the final state (exact comparisons)."""
+    """Execute hard programs: ops, columns (B, T) long -> the final state (exact comparisons).
+    A column index ≥ C names text column index − C of ``matches`` (B, R, K)."""
     state = initial_state(row_mask, table.shape[-1])
+    width = table.shape[-1] + (0 if matches is None else matches.shape[-1])
     for t in range(ops.shape[1]):
         alpha_op = torch.nn.functional.one_hot(ops[:, t], len(OPERATIONS)).to(table.dtype)
-        alpha_col = torch.nn.functional.one_hot(columns[:, t], table.shape[-1]).to(table.dtype)
+        alpha_col = torch.nn.functional.one_hot(columns[:, t], width).to(table.dtype)
         state = program_step(
-            alpha_op, alpha_col, state, table, row_mask, pivot_greater, pivot_lesser, hard=True
+            alpha_op,
+            alpha_col,
+            state,
+            table,
+            row_mask,
+            pivot_greater,
+            pivot_lesser,
+            hard=True,
+            matches=matches,
         )
     return state

@@ -16,7 +16,10 @@ over the lookup matrix on lookup answers, weighted by λ.
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, NamedTuple
 
 import torch
@@ -29,54 +32,147 @@ from augrnn.tasks.text import Vocabulary
 #: Length T of every program (the paper's T = 4).
 PROGRAM_STEPS = 4
 COLUMN_NAMES = ("price", "qty", "weight", "score", "age", "rank", "height", "cost")
+#: Text columns, in order, and the words their entries are drawn from.
+TEXT_COLUMNS = {
+    "color": ("red", "green", "blue", "white", "black", "yellow"),
+    "city": ("paris", "rome", "oslo", "lima", "cairo", "delhi"),
+    "brand": ("acme", "zenith", "nova", "apex", "orbit", "vertex"),
+}
 NUMBER = "NUMBER"
 #: The operations whose column choice matters.
-COLUMN_OPERATIONS = ("sum", "greater", "lesser", "max", "min", "print")
+OP_PRINT = OPERATIONS.index("print")
+COLUMN_OPERATIONS = ("sum", "greater", "lesser", "max", "min", "print", "text_match")
 
-#: name -> (words with {a}, {b} for columns and NUMBER for numbers, program steps of
-#: (operation, column key), lookup answer?). A column key is "a", "b" or None (column 0).
-TEMPLATES: dict[str, tuple[str, tuple[tuple[str, str | None], ...], bool]] = {
-    "sum": ("what is the sum of {a}", (("reset", None),) * 3 + (("sum", "a"),), False),
-    "count": ("how many rows are there", (("reset", None),) * 3 + (("count", None),), False),
-    "count_greater": (
-        "how many {a} are greater than NUMBER",
-        (("reset", None), ("reset", None), ("greater", "a"), ("count", None)),
-        False,
+
+class Template(NamedTuple):
+    """A question type: its phrasings (the first is the only one without word variability),
+    with {a}, {b} for numeric column names, {t} for a text column's name, {w} for one of its
+    words and NUMBER for numbers; the program's steps as (operation, column key), a key being
+    "a", "b", "t" or None (column 0); and whether the answer is a lookup."""
+
+    phrasings: tuple[str, ...]
+    program: tuple[tuple[str, str | None], ...]
+    lookup: bool = False
+
+    @property
+    def needs_text(self) -> bool:
+        return "{t}" in self.phrasings[0]
+
+
+_RESET = ("reset", None)
+TEMPLATES: dict[str, Template] = {
+    "sum": Template(
+        (
+            "what is the sum of {a}",
+            "sum of {a}",
+            "what is the total of {a}",
+            "add up all {a}",
+        ),
+        (_RESET, _RESET, _RESET, ("sum", "a")),
     ),
-    "count_less": (
-        "how many {a} are less than NUMBER",
-        (("reset", None), ("reset", None), ("lesser", "a"), ("count", None)),
-        False,
+    "count": Template(
+        (
+            "how many rows are there",
+            "count the rows",
+            "what is the number of rows",
+            "how many entries are there",
+        ),
+        (_RESET, _RESET, _RESET, ("count", None)),
     ),
-    "count_between": (
-        "how many {a} are greater than NUMBER and less than NUMBER",
+    "count_greater": Template(
+        (
+            "how many {a} are greater than NUMBER",
+            "count {a} greater than NUMBER",
+            "how many {a} are more than NUMBER",
+            "how many {a} are above NUMBER",
+        ),
+        (_RESET, _RESET, ("greater", "a"), ("count", None)),
+    ),
+    "count_less": Template(
+        (
+            "how many {a} are less than NUMBER",
+            "count {a} less than NUMBER",
+            "how many {a} are smaller than NUMBER",
+            "how many {a} are below NUMBER",
+        ),
+        (_RESET, _RESET, ("lesser", "a"), ("count", None)),
+    ),
+    "count_between": Template(
+        (
+            "how many {a} are greater than NUMBER and less than NUMBER",
+            "how many {a} are between NUMBER and NUMBER",
+            "count {a} above NUMBER and below NUMBER",
+        ),
         (("greater", "a"), ("lesser", "a"), ("and", None), ("count", None)),
-        False,
     ),
-    "sum_greater": (
-        "what is the sum of {a} where {b} is greater than NUMBER",
-        (("reset", None), ("reset", None), ("greater", "b"), ("sum", "a")),
-        False,
+    "sum_greater": Template(
+        (
+            "what is the sum of {a} where {b} is greater than NUMBER",
+            "sum of {a} where {b} is above NUMBER",
+            "total of {a} for rows with {b} more than NUMBER",
+        ),
+        (_RESET, _RESET, ("greater", "b"), ("sum", "a")),
     ),
-    "sum_less": (
-        "what is the sum of {a} where {b} is less than NUMBER",
-        (("reset", None), ("reset", None), ("lesser", "b"), ("sum", "a")),
-        False,
+    "sum_less": Template(
+        (
+            "what is the sum of {a} where {b} is less than NUMBER",
+            "sum of {a} where {b} is below NUMBER",
+            "total of {a} for rows with {b} smaller than NUMBER",
+        ),
+        (_RESET, _RESET, ("lesser", "b"), ("sum", "a")),
     ),
-    "difference": (
-        "what is the sum of {a} minus the sum of {b} greater than NUMBER",
+    "difference": Template(
+        (
+            "what is the sum of {a} minus the sum of {b} greater than NUMBER",
+            "sum of {a} minus sum of {b} above NUMBER",
+            "difference between the sum of {a} and the sum of {b} more than NUMBER",
+        ),
         (("sum", "a"), ("greater", "b"), ("sum", "b"), ("difference", None)),
-        False,
     ),
-    "greatest": (
-        "what is the greatest {a}",
-        (("reset", None), ("reset", None), ("max", "a"), ("print", "a")),
-        True,
+    "greatest": Template(
+        (
+            "what is the greatest {a}",
+            "what is the largest {a}",
+            "print the maximum {a}",
+            "which {a} is the highest",
+        ),
+        (_RESET, _RESET, ("max", "a"), ("print", "a")),
+        lookup=True,
     ),
-    "least": (
-        "what is the least {a}",
-        (("reset", None), ("reset", None), ("min", "a"), ("print", "a")),
-        True,
+    "least": Template(
+        (
+            "what is the least {a}",
+            "what is the smallest {a}",
+            "print the minimum {a}",
+            "which {a} is the lowest",
+        ),
+        (_RESET, _RESET, ("min", "a"), ("print", "a")),
+        lookup=True,
+    ),
+    "sum_text": Template(
+        (
+            "what is the sum of {a} where {t} is {w}",
+            "sum of {a} for {t} {w}",
+            "total of {a} where {t} is {w}",
+        ),
+        (_RESET, _RESET, ("text_match", "t"), ("sum", "a")),
+    ),
+    "count_text": Template(
+        (
+            "how many rows have {t} {w}",
+            "how many rows are there where {t} is {w}",
+            "count the rows with {t} {w}",
+        ),
+        (_RESET, _RESET, ("text_match", "t"), ("count", None)),
+    ),
+    "greatest_text": Template(
+        (
+            "what is the greatest {a} where {t} is {w}",
+            "what is the largest {a} for {t} {w}",
+            "print the maximum {a} where {t} is {w}",
+        ),
+        (_RESET, ("text_match", "t"), ("max", "a"), ("print", "a")),
+        lookup=True,
     ),
 }
 QUESTION_TYPES = tuple(TEMPLATES)
@@ -84,17 +180,20 @@ QUESTION_TYPES = tuple(TEMPLATES)
 
 def _words() -> tuple[str, ...]:
     words: dict[str, None] = {}
-    for text, _, _ in TEMPLATES.values():
-        for word in text.split():
-            if not word.startswith("{"):
-                words[word] = None
+    for template in TEMPLATES.values():
+        for text in template.phrasings:
+            for word in text.split():
+                if not word.startswith("{"):
+                    words[word] = None
     words.update(dict.fromkeys(COLUMN_NAMES))
+    for name, entries in TEXT_COLUMNS.items():
+        words.update(dict.fromkeys((name, *entries)))
     return tuple(words)
 
 
 class TableBatch(NamedTuple):
     """A batch of (table, question, answer) episodes; B episodes, Q question tokens, K numbers,
-    R rows (padded to the longest table), C columns, T program steps.
+    R rows (padded to the longest table), C numeric columns, X text columns, T program steps.
 
     question:          (Q, B) long word ids (PAD after the end).
     question_lengths:  (B,) long.
@@ -102,13 +201,14 @@ class TableBatch(NamedTuple):
     number_positions:  (B, K) long, the position of each number's NUMBER token (0 as padding).
     number_mask:       (B, K) float, 1 for the numbers that exist.
     table:             (B, R, C) float entries (0 in padding rows).
+    text_table:        (B, R, X) long word ids of the text entries (0 in padding rows).
     row_mask:          (B, R) float, 1 on the table's rows.
     answer_scalar:     (B,) float (0 for lookup answers).
     answer_lookup:     (B, R, C) float 0/1, the cells of a lookup answer (0 for scalar answers).
     is_lookup:         (B,) float, 1 when the answer is a lookup.
     question_type:     (B,) long index into ``QUESTION_TYPES``.
     program_ops:       (B, T) long indices into ``OPERATIONS``, the template's program.
-    program_columns:   (B, T) long column of each program step.
+    program_columns:   (B, T) long column of each program step (C + x: text column x).
     mask:              (1, B) float ones (one scored answer per episode).
     """
 
@@ -118,6 +218,7 @@ class TableBatch(NamedTuple):
     number_positions: Tensor
     number_mask: Tensor
     table: Tensor
+    text_table: Tensor
     row_mask: Tensor
     answer_scalar: Tensor
     answer_lookup: Tensor
@@ -144,6 +245,11 @@ class TableQAConfig(TaskConfig):
     """Settings of the table task (defaults: the paper's single-column setting)."""
 
     columns: int = 1
+    #: Columns of words after the numeric ones (at most 3: color, city, brand); questions
+    #: about them need ``text_match``.
+    text_columns: int = 0
+    #: Draw each question's phrasing among several (word variability) instead of the first.
+    word_variability: bool = False
     min_rows: int = 30
     max_rows: int = 100
     #: Entries and question numbers are integers in [−train_range, train_range] in training
@@ -159,19 +265,28 @@ class TableQAConfig(TaskConfig):
     def __post_init__(self) -> None:
         if not 1 <= self.columns <= len(COLUMN_NAMES):
             raise ValueError(f"table_qa columns must be in [1, {len(COLUMN_NAMES)}]")
+        if not 0 <= self.text_columns <= len(TEXT_COLUMNS):
+            raise ValueError(f"table_qa text_columns must be in [0, {len(TEXT_COLUMNS)}]")
         if not 1 <= self.min_rows <= self.max_rows:
             raise ValueError("table_qa needs 1 <= min_rows <= max_rows")
         if self.train_range < 1 or self.eval_range < 1:
             raise ValueError("table_qa value ranges must be >= 1")
-        unknown = [q for q in self.types if q not in TEMPLATES]
+        chosen = [q.strip() for q in self.question_types.split(",") if q.strip()]
+        unknown = [q for q in chosen if q not in TEMPLATES]
         if unknown:
             raise ValueError(f"unknown table_qa question types {unknown}; known: {QUESTION_TYPES}")
+        textual = [q for q in chosen if TEMPLATES[q].needs_text]
+        if textual and not self.text_columns:
+            raise ValueError(f"table_qa question types {textual} need text_columns >= 1")
 
     @property
     def types(self) -> tuple[str, ...]:
-        """The question types drawn."""
+        """The question types drawn (by default every type the tables allow)."""
         chosen = tuple(q.strip() for q in self.question_types.split(",") if q.strip())
-        return chosen or QUESTION_TYPES
+        usable = tuple(
+            q for q in QUESTION_TYPES if self.text_columns or not TEMPLATES[q].needs_text
+        )
+        return chosen or usable
 
 
 class TableQATask(Task):
@@ -192,8 +307,8 @@ class TableQATask(Task):
 
     @property
     def output_size(self) -> int:
-        """The number of table columns."""
-        return self.config.columns
+        """The number of table columns, numeric and text."""
+        return self.config.columns + self.config.text_columns
 
     @property
     def train_lengths(self) -> tuple[int, int]:
@@ -201,7 +316,8 @@ class TableQATask(Task):
 
     @property
     def column_names(self) -> tuple[str, ...]:
-        return COLUMN_NAMES[: self.config.columns]
+        """The numeric columns' names, then the text columns'."""
+        return COLUMN_NAMES[: self.config.columns] + tuple(TEXT_COLUMNS)[: self.config.text_columns]
 
     @property
     def question_types(self) -> tuple[str, ...]:
@@ -227,8 +343,9 @@ class TableQATask(Task):
         if length is not None and length < 1:
             raise ValueError(f"table_qa rows must be >= 1, got {length}")
         cfg = self.config
-        columns = cfg.columns
+        columns, text_columns = cfg.columns, cfg.text_columns
         types = self.question_types
+        text_names = tuple(TEXT_COLUMNS)[:text_columns]
 
         def draw(low: int, high: int) -> int:
             return int(torch.randint(low, high + 1, (1,), generator=generator))
@@ -236,18 +353,44 @@ class TableQATask(Task):
         episodes = []
         for _ in range(batch_size):
             rows = length if length is not None else draw(cfg.min_rows, cfg.max_rows)
-            table = torch.randint(
+            values = torch.randint(
                 -value_range, value_range + 1, (rows, columns), generator=generator
-            )
+            ).float()
+            words = [
+                [TEXT_COLUMNS[name][draw(0, len(TEXT_COLUMNS[name]) - 1)] for name in text_names]
+                for _ in range(rows)
+            ]
             kind = types[draw(0, len(types) - 1)]
+            template = TEMPLATES[kind]
+            phrasing = template.phrasings[0]
+            if cfg.word_variability:
+                phrasing = template.phrasings[draw(0, len(template.phrasings) - 1)]
             a, b = draw(0, columns - 1), draw(0, columns - 1)
-            wanted = TEMPLATES[kind][0].split().count(NUMBER)
-            numbers = sorted(float(draw(-value_range, value_range)) for _ in range(wanted))
-            episodes.append((kind, table.float(), a, b, numbers))
+            t = draw(0, text_columns - 1) if template.needs_text else 0
+            # The word asked about is some row's, so that text_match selects at least one row.
+            word = words[draw(0, rows - 1)][t] if template.needs_text else ""
+            numbers = sorted(
+                float(draw(-value_range, value_range))
+                for _ in range(phrasing.split().count(NUMBER))
+            )
+            names = {"a": COLUMN_NAMES[a], "b": COLUMN_NAMES[b]}
+            if template.needs_text:
+                names.update(t=text_names[t], w=word)
+            question = phrasing.format(**names).split()
+            keys = {"a": a, "b": b, "t": columns + t, None: 0}
+            program = [(OPERATIONS.index(op), keys[key]) for op, key in template.program]
+            episodes.append((kind, values, words, question, numbers, program, a, b, t, word))
 
         rows_max = max(e[1].shape[0] for e in episodes)
-        questions, lengths, number_values, positions = [], [], [], []
+        q_len = max(len(e[3]) for e in episodes)
+        k = max(1, max(len(e[4]) for e in episodes))
+        question = torch.full((q_len, batch_size), Vocabulary.PAD, dtype=torch.long)
+        lengths = torch.zeros(batch_size, dtype=torch.long)
+        question_numbers = torch.zeros(batch_size, k)
+        number_positions = torch.zeros(batch_size, k, dtype=torch.long)
+        number_mask = torch.zeros(batch_size, k)
         table = torch.zeros(batch_size, rows_max, columns)
+        text_table = torch.zeros(batch_size, rows_max, text_columns, dtype=torch.long)
         row_mask = torch.zeros(batch_size, rows_max)
         answer_scalar = torch.zeros(batch_size)
         answer_lookup = torch.zeros(batch_size, rows_max, columns)
@@ -255,49 +398,40 @@ class TableQATask(Task):
         qtype = torch.zeros(batch_size, dtype=torch.long)
         program_ops = torch.zeros(batch_size, PROGRAM_STEPS, dtype=torch.long)
         program_cols = torch.zeros(batch_size, PROGRAM_STEPS, dtype=torch.long)
-        for i, (kind, values, a, b, numbers) in enumerate(episodes):
-            text, program, lookup = TEMPLATES[kind]
-            names = COLUMN_NAMES
-            words = text.format(a=names[a], b=names[b]).split()
-            questions.append(self.vocab.encode(words))
-            lengths.append(len(words))
-            positions.append([j for j, w in enumerate(words) if w == NUMBER])
-            number_values.append(numbers)
+        for i, episode in enumerate(episodes):
+            kind, values, words, text, numbers, program, a, b, t, word = episode
             rows = values.shape[0]
+            question[: len(text), i] = torch.tensor(self.vocab.encode(text))
+            lengths[i] = len(text)
+            positions = [j for j, w in enumerate(text) if w == NUMBER]
+            question_numbers[i, : len(numbers)] = torch.tensor(numbers)
+            number_positions[i, : len(positions)] = torch.tensor(positions, dtype=torch.long)
+            number_mask[i, : len(numbers)] = 1.0
             table[i, :rows] = values
+            if text_columns:
+                text_table[i, :rows] = torch.tensor([self.vocab.encode(r) for r in words])
             row_mask[i, :rows] = 1.0
             qtype[i] = QUESTION_TYPES.index(kind)
-            keys = {"a": a, "b": b, None: 0}
-            for t, (op, key) in enumerate(program):
-                program_ops[i, t] = OPERATIONS.index(op)
-                program_cols[i, t] = keys[key]
-            if lookup:
+            program_ops[i] = torch.tensor([op for op, _ in program])
+            program_cols[i] = torch.tensor([col for _, col in program])
+            matching = torch.tensor([r[t] == word for r in words]) if word else None
+            if TEMPLATES[kind].lookup:
                 is_lookup[i] = 1.0
-                column = values[:, a]
-                best = column.max() if kind == "greatest" else column.min()
-                answer_lookup[i, :rows, a] = (column == best).float()
+                chosen = values[:, a] if matching is None else values[matching, a]
+                best = chosen.max() if kind in ("greatest", "greatest_text") else chosen.min()
+                hit = values[:, a] == best
+                answer_lookup[i, :rows, a] = (hit if matching is None else hit & matching).float()
             else:
-                answer_scalar[i] = _scalar_answer(kind, values, a, b, numbers)
+                answer_scalar[i] = _scalar_answer(kind, values, a, b, numbers, matching)
 
-        q_len = max(lengths)
-        question = torch.full((q_len, batch_size), Vocabulary.PAD, dtype=torch.long)
-        for i, ids in enumerate(questions):
-            question[: len(ids), i] = torch.tensor(ids)
-        k = max(1, max(len(n) for n in number_values))
-        question_numbers = torch.zeros(batch_size, k)
-        number_positions = torch.zeros(batch_size, k, dtype=torch.long)
-        number_mask = torch.zeros(batch_size, k)
-        for i, (nums, pos) in enumerate(zip(number_values, positions, strict=True)):
-            question_numbers[i, : len(nums)] = torch.tensor(nums)
-            number_positions[i, : len(pos)] = torch.tensor(pos)
-            number_mask[i, : len(nums)] = 1.0
         return TableBatch(
             question=question,
-            question_lengths=torch.tensor(lengths),
+            question_lengths=lengths,
             question_numbers=question_numbers,
             number_positions=number_positions,
             number_mask=number_mask,
             table=table,
+            text_table=text_table,
             row_mask=row_mask,
             answer_scalar=answer_scalar,
             answer_lookup=answer_lookup,
@@ -392,6 +526,140 @@ class TableQATask(Task):
                 masks[kind] = of_kind
         return masks
 
+    def question_batch(
+        self, header: Sequence[str], rows: Sequence[Sequence[str]], question: str
+    ) -> tuple[TableBatch, list[str]]:
+        """A batch of one episode from a user's table (its column names and rows of cells, as
+        read from a CSV) and question, and notes on what was read differently (words the model
+        does not know, columns the table lacks). Raises ValueError, saying what was expected,
+        for an empty table, more rows or columns than trained on, unknown column names,
+        non-numeric cells in numeric columns, and a question with no known word."""
+        cfg = self.config
+        names = self.column_names
+        if not header or not rows:
+            raise ValueError(
+                "the table is empty: expected a CSV with a header line naming the columns "
+                f"(some of {', '.join(names)}) and at least one row"
+            )
+        header = [h.strip().lower() for h in header]
+        if len(header) > len(names):
+            raise ValueError(
+                f"the table has {len(header)} columns but the model was trained on "
+                f"{len(names)}: {', '.join(names)}"
+            )
+        unknown = [h for h in header if h not in names]
+        if unknown:
+            raise ValueError(
+                f"column {unknown[0]!r} is not one the model was trained on; expected column "
+                f"names among {', '.join(names)}"
+            )
+        if len(set(header)) < len(header):
+            raise ValueError(f"the table's header names a column twice: {', '.join(header)}")
+        if len(rows) > cfg.max_rows:
+            raise ValueError(
+                f"the table has {len(rows)} rows but the model was trained on tables of at most "
+                f"{cfg.max_rows} rows"
+            )
+        notes = []
+        missing = [n for n in names if n not in header]
+        if missing:
+            notes.append(f"the table lacks column(s) {', '.join(missing)}: read as empty (0)")
+        table = torch.zeros(1, len(rows), cfg.columns)
+        text_table = torch.zeros(1, len(rows), cfg.text_columns, dtype=torch.long)
+        for r, cells in enumerate(rows, start=1):
+            if len(cells) != len(header):
+                raise ValueError(
+                    f"row {r} has {len(cells)} cells but the header names {len(header)} columns"
+                )
+            for name, cell in zip(header, cells, strict=True):
+                j = names.index(name)
+                cell = cell.strip()
+                if j < cfg.columns:
+                    try:
+                        table[0, r - 1, j] = float(cell)
+                    except ValueError:
+                        raise ValueError(
+                            f"row {r}, column {name!r}: {cell!r} is not a number; the model "
+                            f"reads column {name!r} as numbers"
+                        ) from None
+                else:
+                    words = TEXT_COLUMNS[name]
+                    if cell.lower() not in words:
+                        raise ValueError(
+                            f"row {r}, column {name!r}: {cell!r} is not a word the model knows "
+                            f"for {name!r}; expected one of {', '.join(words)}"
+                        )
+                    text_table[0, r - 1, j - cfg.columns] = self.vocab.encode([cell.lower()])[0]
+        spaced = question.lower().replace(">", " greater than ").replace("<", " less than ")
+        words, numbers, ignored = [], [], []
+        for token in spaced.replace(",", " ").replace("?", " ").split():
+            try:
+                numbers.append(float(token))
+                words.append(NUMBER)
+            except ValueError:
+                token = token.strip(".!;:")
+                if token in self.vocab.symbols and token != NUMBER:
+                    words.append(token)
+                elif token:
+                    ignored.append(token)
+        if not any(w != NUMBER for w in words):
+            raise ValueError(
+                f"none of the words of {question!r} is known to the model; expected a question "
+                f"such as {self.question_example()!r}"
+            )
+        if ignored:
+            notes.append(f"words the model does not know were left out: {', '.join(ignored)}")
+        k = max(1, len(numbers))
+        question_numbers = torch.zeros(1, k)
+        number_positions = torch.zeros(1, k, dtype=torch.long)
+        number_mask = torch.zeros(1, k)
+        if numbers:
+            question_numbers[0, : len(numbers)] = torch.tensor(numbers)
+            positions = [i for i, w in enumerate(words) if w == NUMBER]
+            number_positions[0, : len(numbers)] = torch.tensor(positions)
+            number_mask[0, : len(numbers)] = 1.0
+        rows_count = len(rows)
+        batch = TableBatch(
+            question=torch.tensor(self.vocab.encode(words))[:, None],
+            question_lengths=torch.tensor([len(words)]),
+            question_numbers=question_numbers,
+            number_positions=number_positions,
+            number_mask=number_mask,
+            table=table,
+            text_table=text_table,
+            row_mask=torch.ones(1, rows_count),
+            answer_scalar=torch.zeros(1),
+            answer_lookup=torch.zeros(1, rows_count, cfg.columns),
+            is_lookup=torch.zeros(1),
+            question_type=torch.zeros(1, dtype=torch.long),
+            program_ops=torch.zeros(1, PROGRAM_STEPS, dtype=torch.long),
+            program_columns=torch.zeros(1, PROGRAM_STEPS, dtype=torch.long),
+            mask=torch.ones(1, 1),
+        )
+        return batch, notes
+
+    def answer_text(self, outputs: TableOutputs, batch: TableBatch, index: int = 0) -> str:
+        """The answer of episode ``index`` as text: the scalar, or when the argmax program ends
+        in ``print`` (``outputs.ops``), the cells of the lookup answer with their rows
+        (counted from 1) and columns."""
+        printed = outputs.ops is not None and int(outputs.ops[index, -1]) == OP_PRINT
+        if not printed:
+            return f"{outputs.scalar[index].item():g}"
+        rows = int(batch.row_mask[index].sum())
+        cells = (outputs.lookup[index, :rows] > 0.5).nonzero().tolist()
+        if not cells:
+            return "no cell"
+        names = self.column_names
+        return ", ".join(
+            f"{batch.table[index, r, c].item():g} (row {r + 1}, {names[c]})" for r, c in cells
+        )
+
+    def question_example(self) -> str:
+        """A question in the first phrasing of the "sum_greater" type, about this task's
+        columns."""
+        names = {"a": COLUMN_NAMES[0], "b": COLUMN_NAMES[min(1, self.config.columns - 1)]}
+        return TEMPLATES["sum_greater"].phrasings[0].format(**names).replace(NUMBER, "3")
+
     def question_text(self, batch: TableBatch, index: int = 0) -> str:
         """The question of episode ``index`` with its numbers written in."""
         length = int(batch.question_lengths[index])
@@ -404,7 +672,10 @@ class TableQATask(Task):
         lines = [f"question: {self.question_text(batch, index)}"]
         lines.append("table: " + " | ".join(self.column_names) + f" ({rows} rows)")
         for r in range(min(rows, 5)):
-            lines.append("  " + " ".join(f"{v:g}" for v in batch.table[index, r].tolist()))
+            words = self.vocab.decode(batch.text_table[index, r]).split()
+            lines.append(
+                "  " + " ".join([f"{v:g}" for v in batch.table[index, r].tolist()] + words)
+            )
         if rows > 5:
             lines.append("  ...")
         program = " -> ".join(
@@ -430,8 +701,18 @@ class TableQATask(Task):
         return f"{batch.answer_scalar[index].item():g}"
 
 
-def _scalar_answer(kind: str, values: Tensor, a: int, b: int, numbers: list[float]) -> float:
-    """The answer to a scalar question, computed directly from the (rows, columns) table."""
+def read_table(path: str | Path) -> tuple[list[str], list[list[str]]]:
+    """A CSV file's header and rows of cells (blank lines skipped)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        lines = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    return (lines[0], lines[1:]) if lines else ([], [])
+
+
+def _scalar_answer(
+    kind: str, values: Tensor, a: int, b: int, numbers: list[float], matching: Tensor | None
+) -> float:
+    """The answer to a scalar question, computed directly from the (rows, columns) table and,
+    for questions about a text column, the (rows,) bools of the rows holding the word asked."""
     x = numbers[0] if numbers else 0.0
     col_a, col_b = values[:, a], values[:, b]
     if kind == "sum":
@@ -448,6 +729,10 @@ def _scalar_answer(kind: str, values: Tensor, a: int, b: int, numbers: list[floa
         return col_a[col_b > x].sum().item()
     if kind == "sum_less":
         return col_a[col_b < x].sum().item()
+    if kind == "sum_text" and matching is not None:
+        return col_a[matching].sum().item()
+    if kind == "count_text" and matching is not None:
+        return matching.sum().item()
     if kind == "difference":
         return col_a.sum().item() - col_b[col_b > x].sum().item()
     raise ValueError(f"not a scalar question type: {kind!r}")

@@ -225,7 +225,9 @@ def compile_fresh(fn, **compile_kwargs):
 
     torch.compile keeps compiled variants (and its limit on recompiling) per code object, which
     every instance of a class shares; a copy gives each model its own, so models of different
-    sizes in one process do not use up each other's variants.
+    sizes in one process do not use up each other's variants. With the default inductor backend
+    the kernels get a C++ wrapper (``options={"cpp_wrapper": True}``) unless ``options`` says
+    otherwise.
     """
     if isinstance(fn, nn.Module):
         fn = fn.forward
@@ -241,6 +243,10 @@ def compile_fresh(fn, **compile_kwargs):
     copy.__kwdefaults__ = func.__kwdefaults__
     copy.__qualname__ = func.__qualname__
     target = copy if bound_to is None else types.MethodType(copy, bound_to)
+    if compile_kwargs.get("backend", "inductor") == "inductor":
+        # A C++ wrapper around the generated kernels instead of a Python one: a recurrent step
+        # is many small calls, so the per-call overhead is a large part of its time.
+        compile_kwargs.setdefault("options", {"cpp_wrapper": True})
     return torch.compile(target, **compile_kwargs)
 
 

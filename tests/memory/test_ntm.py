@@ -161,8 +161,7 @@ def test_no_nan_in_outputs_or_gradients_with_extreme_inputs(scale):
     for clip in (20.0, None):
         cell = small_cell(clip_controller_outputs=clip)
         with torch.no_grad():  # saturate every head parameter
-            for p in (cell.read_params.weight, cell.write_params.weight):
-                p.mul_(1e3)
+            cell.head_params.weight.mul_(1e3)
         y, state = unroll(cell, scale * torch.randn(T, B, IN))
         (y.sum() + state.memory.sum()).backward()
         assert torch.isfinite(y).all()
@@ -297,3 +296,18 @@ def test_a_step_and_its_gradients_on_each_device_match_a_float64_cpu_reference(d
     y.square().sum().backward()
     for (name, p), q in zip(reference.named_parameters(), model.parameters(), strict=True):
         torch.testing.assert_close(q.grad.cpu().double(), p.grad, rtol=1e-3, atol=1e-5, msg=name)
+
+
+def test_a_state_dict_with_separate_read_and_write_maps_still_loads():
+    torch.manual_seed(0)
+    cell = small_cell()
+    old_format = dict(cell.state_dict())
+    size = cell._write_param_size
+    for kind in ("weight", "bias"):
+        merged = old_format.pop(f"head_params.{kind}")
+        old_format[f"write_params.{kind}"] = merged[:size]
+        old_format[f"read_params.{kind}"] = merged[size:]
+    restored = small_cell()
+    restored.load_state_dict(old_format)
+    for name, value in cell.state_dict().items():
+        torch.testing.assert_close(restored.state_dict()[name], value, msg=name)

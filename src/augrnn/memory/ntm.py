@@ -130,8 +130,17 @@ class NTMCell(Core):
         hidden = self.controller.output_size
         # Per head: key (M), β, g, shift (S), γ; write heads add erase (M) and add (M).
         self._address_size = memory_width + shift_width + 3
-        self.read_params = nn.Linear(hidden, read_heads * self._address_size)
-        self.write_params = nn.Linear(hidden, write_heads * (self._address_size + 2 * memory_width))
+        self._write_param_size = write_heads * (self._address_size + 2 * memory_width)
+        # Every head's parameters come from one linear map (one matmul per step), the write
+        # heads' first; initialised as two maps of their own sizes would be.
+        read_init = nn.Linear(hidden, read_heads * self._address_size)
+        write_init = nn.Linear(hidden, self._write_param_size)
+        self.head_params = nn.utils.skip_init(
+            nn.Linear, hidden, self._write_param_size + read_heads * self._address_size
+        )
+        with torch.no_grad():
+            self.head_params.weight.copy_(torch.cat([write_init.weight, read_init.weight]))
+            self.head_params.bias.copy_(torch.cat([write_init.bias, read_init.bias]))
         self.readout = nn.Linear(hidden + read_heads * memory_width, output_size)
 
         def initial_logits(heads: int) -> Tensor:
@@ -152,6 +161,15 @@ class NTMCell(Core):
                 torch.full((memory_slots, memory_width), CONSTANT_MEMORY_VALUE),
                 persistent=False,
             )
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Checkpoints from before the heads shared one linear map hold two.
+        for kind in ("weight", "bias"):
+            write = state_dict.pop(f"{prefix}write_params.{kind}", None)
+            read = state_dict.pop(f"{prefix}read_params.{kind}", None)
+            if write is not None and read is not None:
+                state_dict[f"{prefix}head_params.{kind}"] = torch.cat([write, read])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def initial_state(self, batch_size, device=None, dtype=None) -> NTMState:
         device = self.initial_reads.device if device is None else device
@@ -223,13 +241,16 @@ class NTMCell(Core):
         # parameters, addressing and memory stay in float32: γ-sharpening and the softmaxes
         # over N slots lose the focus in bfloat16's 8-bit mantissa.
         with torch.autocast(x.device.type, enabled=False):
-            hidden_full = hidden.to(state.memory.dtype)
-            write = self._head_parameters(self.write_params(hidden_full), self.write_heads)
+            raw = self.head_params(hidden.to(state.memory.dtype))
+            raw_write, raw_read = raw.split(
+                [self._write_param_size, raw.shape[-1] - self._write_param_size], dim=-1
+            )
+            write = self._head_parameters(raw_write, self.write_heads)
             write_weights = self._address(write, state.memory, state.write_weights, "write")
             memory = addressing.erase_and_write(
                 state.memory, write_weights, write["erase"], write["add"]
             )
-            read = self._head_parameters(self.read_params(hidden_full), self.read_heads)
+            read = self._head_parameters(raw_read, self.read_heads)
             read_weights = self._address(read, memory, state.read_weights, "read")
             reads = addressing.read(memory, read_weights)
         if is_tracing():

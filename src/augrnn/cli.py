@@ -456,7 +456,12 @@ def presets() -> None:
 @click.option("--repeats", default=15, show_default=True, help="Timed calls per contender.")
 @click.option("--warmup", default=3, show_default=True, help="Untimed calls per contender first.")
 @click.option("--threads", type=int, help="torch CPU threads (default: torch's).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write every report to this JSON file.",
+)
 @click.option("--memory/--no-memory", default=True, show_default=True, help="Measure peak memory.")
 @click.option(
     "--compile/--no-compile",

@@ -16,9 +16,10 @@ network) with a linear read-out to one logit, τ = 1e-3, ε = 0.01, M = 100:
 
 A training step is forward + backward + Adam on one parity batch (``ParityTask`` with vectors
 of ``size`` entries: inputs (1, B, size), targets (1, B, 1)). The halting units are fixed at the
-start (zero weights; biases chosen for each convention, see :func:`halting_probability`) so that
-both take exactly n ponder steps per input, the same work; the mean ponder steps each took are
-measured before and after the timing (training moves the biases a little; the margins keep n).
+start (zero weights; biases chosen for each convention, see :func:`halting_probability`) and
+learn at rate 0 (Adam still computes their gradients and updates), so that both take exactly n
+ponder steps per input, the same work; the mean ponder steps each took are measured before and
+after the timing.
 Reported: median seconds per step, sequences per second, ``ratio_to_augrnn`` (the peer's step
 time over augrnn's) and peak memory.
 
@@ -105,6 +106,9 @@ class PeerModel(nn.Module):
     def halting_linear(self) -> nn.Linear:
         return self.rnn._layer_cells[0]._halting_unit[0]
 
+    def halting_parameters(self):
+        return self.halting_linear.parameters()
+
     def loss(self, task: ParityTask, batch) -> torch.Tensor:
         outputs, _, ponder_cost = self.rnn(batch.inputs)
         return task.loss(self.readout(outputs), batch) + ponder_cost
@@ -115,12 +119,19 @@ class PeerModel(nn.Module):
         return steps.float().mean().item()
 
 
-def augrnn_model(size: int, hidden_size: int, ponder: int) -> RecurrentModel:
+class AugrnnModel(RecurrentModel):
+    """augrnn's ACT around a tanh RNN as a sequence model; its halting unit's parameters apart."""
+
+    def halting_parameters(self):
+        return self.core.halting_layer.parameters()
+
+
+def augrnn_model(size: int, hidden_size: int, ponder: int) -> AugrnnModel:
     core = RNNController(size + 1, hidden_size)
     act = ACT(core, 1, tau=TAU, epsilon=EPSILON, max_steps=MAX_STEPS)
     nn.init.zeros_(act.halting_layer.weight)
     nn.init.constant_(act.halting_layer.bias, _logit(halting_probability("augrnn", ponder)))
-    return RecurrentModel(act)
+    return AugrnnModel(act)
 
 
 @torch.no_grad()
@@ -144,7 +155,12 @@ def _build(contender: str, device: str, batch_size: int, size: int, hidden_size:
     else:
         raise ValueError(f"unknown peers contender {contender!r}; choose from {CONTENDERS}")
     model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    halting = set(model.halting_parameters())
+    others = [p for p in model.parameters() if p not in halting]
+    # The halting units learn at rate 0: Adam does all its work for them but they stay fixed,
+    # so both keep pondering n steps.
+    groups = [{"params": others}, {"params": list(halting), "lr": 0.0}]
+    optimizer = torch.optim.Adam(groups, lr=1e-3)
 
     def step() -> None:
         loss = model.loss(task, batch)

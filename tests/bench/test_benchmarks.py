@@ -51,11 +51,12 @@ BASELINE = {
 }
 
 
-def test_the_registry_holds_the_five_benchmarks():
-    assert list(BENCHMARKS) == ["ntm", "act", "attention", "programmer", "peers"]
+def test_the_registry_holds_the_five_comparisons_in_order():
+    names = list(BENCHMARKS)
+    assert names[:5] == ["ntm", "act", "attention", "programmer", "peers"]
 
 
-@pytest.mark.parametrize("name", list(BENCHMARKS))
+@pytest.mark.parametrize("name", list(TINY))
 def test_run_returns_the_documented_figures(name):
     if name == "peers":
         pytest.importorskip("pytorch_adaptive_computation_time")
@@ -76,7 +77,7 @@ def test_run_returns_the_documented_figures(name):
     assert module.table(report).count("\n") >= len(rows)
 
 
-@pytest.mark.parametrize("name", list(BENCHMARKS))
+@pytest.mark.parametrize("name", list(TINY))
 def test_unknown_sizes_are_a_clear_error(name):
     with pytest.raises(ValueError, match="unknown .*sizes"):
         BENCHMARKS[name].run(OPTIONS, widht=3)

@@ -20,8 +20,11 @@ start (zero weights; biases chosen for each convention, see :func:`halting_proba
 learn at rate 0 (Adam still computes their gradients and updates), so that both take exactly n
 ponder steps per input, the same work; the mean ponder steps each took are measured before and
 after the timing.
-Reported: median seconds per step, sequences per second, ``ratio_to_augrnn`` (the peer's step
-time over augrnn's) and peak memory.
+With compiling on (and an ACT with ``compile_step``), ``augrnn_compiled`` is augrnn's model
+after ``compile_step()`` (ACT's ponder step compiled; its first call, compiling, runs before the
+timing and its wall time is ``compile_s``). Reported: median seconds per step, sequences per
+second, ``ratio_to_augrnn`` (each contender's step time over augrnn's eager step) and peak
+memory.
 
 Install the peer without its dependencies (its metadata pins torch < 2, its models need only
 torch): ``pip install --no-deps pytorch-adaptive-computation-time``.
@@ -30,6 +33,7 @@ torch): ``pip install --no-deps pytorch-adaptive-computation-time``.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import torch
@@ -39,6 +43,7 @@ from augrnn.act import ACT
 from augrnn.bench.common import (
     Options,
     Step,
+    call_seconds,
     environment,
     format_table,
     mib,
@@ -145,7 +150,7 @@ def _build(contender: str, device: str, batch_size: int, size: int, hidden_size:
     task = ParityTask(ParityConfig(size=size))
     batch = task.sample(batch_size, torch.Generator().manual_seed(0)).to(device)
     torch.manual_seed(0)
-    if contender == "augrnn":
+    if contender in ("augrnn", "augrnn_compiled"):
         model: nn.Module = augrnn_model(size, hidden_size, ponder)
     elif contender == "peer":
         models = import_peer()
@@ -155,6 +160,8 @@ def _build(contender: str, device: str, batch_size: int, size: int, hidden_size:
     else:
         raise ValueError(f"unknown peers contender {contender!r}; choose from {CONTENDERS}")
     model.to(device).train()
+    if contender == "augrnn_compiled":
+        model.compile_step()
     halting = set(model.halting_parameters())
     others = [p for p in model.parameters() if p not in halting]
     # The halting units learn at rate 0: Adam does all its work for them but they stay fixed,
@@ -171,7 +178,7 @@ def _build(contender: str, device: str, batch_size: int, size: int, hidden_size:
         optimizer.step()
 
     def ponder_steps() -> float:
-        if contender == "augrnn":
+        if contender != "peer":
             return augrnn_mean_ponder_steps(model, batch)
         return model.mean_ponder_steps(batch)
 
@@ -179,7 +186,8 @@ def _build(contender: str, device: str, batch_size: int, size: int, hidden_size:
 
 
 def build_step(contender: str, *, device: str, **params: Any) -> Step:
-    """One training step of ``contender`` (augrnn or peer) on a fixed seeded parity batch."""
+    """One training step of ``contender`` (augrnn, augrnn_compiled or peer) on a fixed seeded
+    parity batch."""
     return _build(contender, device, **params)[0]
 
 
@@ -206,6 +214,9 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
     from importlib.metadata import version
 
     report["peer_version"] = version(PACKAGE)
+    contenders = list(CONTENDERS)
+    if options.compile and hasattr(ACT, "compile_step"):
+        contenders.insert(1, "augrnn_compiled")
     for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
         for ponder in sizes["ponder"]:
             params = {
@@ -214,7 +225,13 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                 "hidden_size": sizes["hidden_size"],
                 "ponder": ponder,
             }
-            built = {c: _build(c, options.device, **params) for c in CONTENDERS}
+            torch._dynamo.reset()  # a fresh compile cache per setting: its compile time is its own
+            built = {c: _build(c, options.device, **params) for c in contenders}
+            compile_s = None
+            if "augrnn_compiled" in built:
+                start = time.perf_counter()
+                call_seconds(built["augrnn_compiled"][0], options.device)
+                compile_s = time.perf_counter() - start
             before = {c: ponder_steps() for c, (_, ponder_steps) in built.items()}
             medians = time_alternating(
                 {c: step for c, (step, _) in built.items()},
@@ -223,7 +240,7 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                 options.device,
             )
             after = {c: ponder_steps() for c, (_, ponder_steps) in built.items()}
-            for contender in CONTENDERS:
+            for contender in contenders:
                 seconds = medians[contender]
                 results_row = {
                     "batch_size": batch_size,
@@ -234,6 +251,7 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                     "ratio_to_augrnn": seconds / medians["augrnn"],
                     "mean_ponder_steps_before": before[contender],
                     "mean_ponder_steps_after": after[contender],
+                    "compile_s": compile_s if contender == "augrnn_compiled" else None,
                     "peak_memory_bytes": peak_memory(NAME, contender, params, options)
                     if options.memory
                     else None,
@@ -257,6 +275,7 @@ def table(report: dict[str, Any]) -> str:
                 "mean ponder (before/after)",
                 lambda r: f"{r['mean_ponder_steps_before']:.2f}/{r['mean_ponder_steps_after']:.2f}",
             ),
+            ("compile s", lambda r: "-" if r["compile_s"] is None else f"{r['compile_s']:.1f}"),
             ("peak MiB", lambda r: mib(r["peak_memory_bytes"])),
         ],
         report["results"],

@@ -2,7 +2,7 @@
 
 from augrnn.bench import Options, act
 
-OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False)
+OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False, min_time=0)
 TINY = {
     "cores": ("lstm", "ntm"),
     "ponder": (1, 2),

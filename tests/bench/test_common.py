@@ -26,6 +26,19 @@ def test_time_alternating_calls_contenders_in_turn_and_takes_medians():
     assert 0 < medians["a"] < 1
 
 
+def test_time_alternating_times_enough_calls_to_fill_min_time():
+    calls = []
+
+    def step():
+        calls.append(1)
+        time.sleep(0.01)
+
+    median = time_alternating({"s": step}, repeats=2, warmup=1, min_time=0.05)["s"]
+    # One warm-up call of about 0.01 s sets about five calls per timing (fewer if it overslept).
+    assert 1 + 2 * 2 <= len(calls) <= 1 + 2 * 5
+    assert 0.009 < median < 0.5
+
+
 def test_time_alternating_measures_wall_time():
     medians = time_alternating({"sleep": lambda: time.sleep(0.01)}, repeats=2, warmup=0)
     assert 0.009 < medians["sleep"] < 0.5
@@ -40,6 +53,7 @@ def test_time_alternating_measures_wall_time():
         ({"batch_sizes": []}, "batch sizes must be positive"),
         ({"device": "tpu"}, "device must be 'cpu' or 'cuda'"),
         ({"threads": 0}, "threads must be >= 1"),
+        ({"min_time": -1}, "min_time must be >= 0"),
     ],
 )
 def test_options_reject_bad_settings_with_the_expected_range(kwargs, message):

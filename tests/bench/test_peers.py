@@ -6,14 +6,16 @@ import pytest
 
 from augrnn.bench import Options, peers
 
-OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False)
+OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False, min_time=0)
 TINY = {"size": 3, "hidden_size": 4, "ponder": (1, 3)}
 
 
 def test_peers_both_ponder_the_fixed_number_of_steps():
     pytest.importorskip("pytorch_adaptive_computation_time")
     # The full sizes at batch 1: 18 Adam steps moved learning halting units off n = 3.
-    options = Options(batch_sizes=[1], repeats=15, warmup=3, memory=False, compile=False)
+    options = Options(
+        batch_sizes=[1], repeats=15, warmup=3, memory=False, compile=False, min_time=0
+    )
     report = peers.run(options, size=8, hidden_size=128, ponder=(3,))
     for row in report["results"]:
         assert row["mean_ponder_steps_before"] == row["fixed_ponder"], row

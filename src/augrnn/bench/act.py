@@ -200,7 +200,9 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                         start = time.perf_counter()
                         call_seconds(steps[contender], options.device)
                         compile_s[contender] = time.perf_counter() - start
-                medians = time_alternating(steps, options.repeats, options.warmup, options.device)
+                medians = time_alternating(
+                    steps, options.repeats, options.warmup, options.device, options.min_time
+                )
                 baseline = {c: "alone_compiled" if "compiled" in c else "alone" for c in contenders}
                 for contender in contenders:
                     seconds = medians[contender]

@@ -114,7 +114,9 @@ def run(options: Options, kinds: tuple[str, ...] = KINDS, **sizes: Any) -> dict[
             model, source, targets = _model_and_data(kind, options.device, batch_size, sizes)
             steps[f"{kind}/decode"] = decode_step(model, source, sizes["target_length"])
             steps[f"{kind}/train"] = train_step(model, source, targets)
-        medians = time_alternating(steps, options.repeats, options.warmup, options.device)
+        medians = time_alternating(
+            steps, options.repeats, options.warmup, options.device, options.min_time
+        )
         for kind in kinds:
             decode_s, train_s = medians[f"{kind}/decode"], medians[f"{kind}/train"]
             params = {"batch_size": batch_size, **sizes}

@@ -1,8 +1,9 @@
 """What every benchmark shares: the options, the alternating timer, peak memory and the report.
 
 Timing: the contenders of one setting are called in turn inside every repeat (A, B, C, A, B, C,
-...), so machine noise hits all alike, after ``warmup`` untimed calls each; a benchmark reports
-the median over repeats.
+...), so machine noise hits all alike, after ``warmup`` untimed calls each; each timing covers
+consecutive calls of one contender lasting at least ``min_time`` (0.05 s) and gives the time per
+call; a benchmark reports the median over repeats.
 
 Peak memory of a contender is the most memory its training steps need above what is resident
 just before them (the model, its data and, after one untimed warm-up step, the optimiser's state
@@ -67,6 +68,8 @@ class Options:
     threads: int | None = None
     #: How many steps the memory measurement runs after its warm-up step.
     memory_steps: int = 2
+    #: Each timing covers consecutive calls lasting at least this long (see time_alternating).
+    min_time: float = 0.05
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -81,6 +84,8 @@ class Options:
             raise ValueError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device 'cuda' was asked for but torch sees no CUDA device")
+        if self.min_time < 0:
+            raise ValueError(f"min_time must be >= 0 seconds, got {self.min_time}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
 
@@ -108,16 +113,24 @@ def call_seconds(step: Step, device: str = "cpu") -> float:
 
 
 def time_alternating(
-    steps: dict[str, Step], repeats: int, warmup: int, device: str = "cpu"
+    steps: dict[str, Step], repeats: int, warmup: int, device: str = "cpu", min_time: float = 0.0
 ) -> dict[str, float]:
-    """The median seconds per call of each of ``steps``, called in turn within every repeat."""
+    """The median seconds per call of each of ``steps``, called in turn within every repeat.
+
+    With ``min_time`` > 0 each timing covers enough consecutive calls of one step (counted from
+    its last warm-up call) to last about ``min_time`` seconds and gives their mean: on a busy
+    machine a call of a millisecond is either interrupted or not, while a longer window gets
+    every contender the same share of the processor."""
+    calls = dict.fromkeys(steps, 1)
     for _ in range(warmup):
-        for step in steps.values():
-            call_seconds(step, device)
+        for name, step in steps.items():
+            seconds = call_seconds(step, device)
+            calls[name] = max(1, math.ceil(min_time / max(seconds, 1e-9)))
     times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
-            times[name].append(call_seconds(step, device))
+            n = calls[name]
+            times[name].append(sum(call_seconds(step, device) for _ in range(n)) / n)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -134,6 +147,7 @@ def environment(options: Options) -> dict[str, Any]:
         else torch.cuda.get_device_name(torch.cuda.current_device()),
         "repeats": options.repeats,
         "warmup": options.warmup,
+        "min_time_s": options.min_time,
         "memory_method": memory_method(options.device) if options.memory else None,
     }
 

@@ -120,7 +120,9 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
             start = time.perf_counter()
             call_seconds(steps["ntm_compiled"], options.device)  # compiles
             compile_s = time.perf_counter() - start
-        medians = time_alternating(steps, options.repeats, options.warmup, options.device)
+        medians = time_alternating(
+            steps, options.repeats, options.warmup, options.device, options.min_time
+        )
         for contender in contenders:
             seconds = medians[contender]
             results.append(

@@ -238,6 +238,7 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                 options.repeats,
                 options.warmup,
                 options.device,
+                options.min_time,
             )
             after = {c: ponder_steps() for c, (_, ponder_steps) in built.items()}
             for contender in contenders:

@@ -110,7 +110,9 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
     for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
         params = {"batch_size": batch_size, **sizes}
         steps = {c: build_step(c, device=options.device, **params) for c in CONTENDERS}
-        medians = time_alternating(steps, options.repeats, options.warmup, options.device)
+        medians = time_alternating(
+            steps, options.repeats, options.warmup, options.device, options.min_time
+        )
         for contender in CONTENDERS:
             seconds = medians[contender]
             results.append(

@@ -228,3 +228,26 @@ def test_word_variability_and_text_columns_settings():
         _task(question_types="count_text")
     with pytest.raises(ValueError, match="text_columns must be"):
         _task(text_columns=4)
+
+
+def test_equivalent_program_runs_both_programs_on_fresh_tables():
+    task = _task(columns=2, question_types="sum,count_greater,greatest")
+    batch = task.sample(48, torch.Generator().manual_seed(5))
+    gt, _ = _pivots(batch)
+    pivots = torch.stack([gt, gt], -1)
+    ops, cols = batch.program_ops, batch.program_columns
+    assert task.equivalent_program(ops, cols, pivots, batch).all()
+
+    def program(names):
+        return torch.tensor([OPERATIONS.index(n) for n in names]).expand(48, -1)
+
+    is_sum = batch.question_type == QUESTION_TYPES.index("sum")
+    # sum(a) -> greater -> reset -> difference is scalar_1 − scalar_3 = sum(a): the same answer.
+    other = program(["sum", "greater", "reset", "difference"])
+    cols_a = cols[:, 3:4].expand(-1, 4)
+    same = task.equivalent_program(other, cols_a, pivots, batch)
+    assert same[is_sum].all() and not same[~is_sum].any()
+    assert not TableQATask.intended_program(other, cols_a, batch)[is_sum].any()
+    # A pivot off by 30 changes the count of a comparison on some fresh table.
+    shifted = task.equivalent_program(ops, cols, pivots + 30, batch)
+    assert shifted[is_sum].all() and not shifted[~is_sum & (batch.is_lookup == 0)].any()

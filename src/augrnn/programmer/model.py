@@ -207,7 +207,8 @@ class NeuralProgrammer(nn.Module):
 
     def evaluation_logits(self, batch: TableBatch) -> ProgramOutputs:
         """The answers scored in evaluation: the argmax program's, as at the paper's test time,
-        with that program (``ops``, ``columns``: (B, T)) and the soft program's answers."""
+        with that program (``ops``, ``columns``: (B, T); ``pivots``: (B, 2)) and the soft
+        program's answers."""
         hard, info = self(batch, hard=True)
         soft, _ = self(batch, hard=False)
         return ProgramOutputs(
@@ -217,6 +218,7 @@ class NeuralProgrammer(nn.Module):
             columns=info["alpha_col"].argmax(-1).T,
             soft_scalar=soft.scalar,
             soft_lookup=soft.lookup,
+            pivots=info["pivots"],
         )
 
     @torch.no_grad()

@@ -49,8 +49,9 @@ class ProgramOutputs(NamedTuple):
     """A program's answers: ``scalar`` (B,) and ``lookup`` (B, R, C) probabilities in [0, 1].
 
     In evaluation the model adds the argmax program it ran, ``ops`` and ``columns`` (B, T)
-    long, and the soft (α-weighted) program's answers ``soft_scalar`` (B,) and ``soft_lookup``
-    (B, R, C), so that one pass scores both selections and the programs.
+    long, with its ``pivots`` (B, 2) for greater and lesser, and the soft (α-weighted)
+    program's answers ``soft_scalar`` (B,) and ``soft_lookup`` (B, R, C), so that one pass
+    scores both selections and the programs.
     """
 
     scalar: Tensor
@@ -59,6 +60,7 @@ class ProgramOutputs(NamedTuple):
     columns: Tensor | None = None
     soft_scalar: Tensor | None = None
     soft_lookup: Tensor | None = None
+    pivots: Tensor | None = None
 
 
 class ProgramState(NamedTuple):

@@ -5,13 +5,17 @@ numeric columns with integer entries in [−100, 100] for training and [−200, 
 (:meth:`TableQATask.sample_evaluation`), and a question drawn from templates. Each template
 carries the program that answers it (one operation and one column per step, ``PROGRAM_STEPS``
 steps, in the operation set of :mod:`augrnn.programmer.operations`); the answer is computed
-directly from the table, and the tests execute the programs to check it.
+directly from the table, and the tests execute the programs to check it. The paper's other
+settings are options: ``word_variability`` draws each question's phrasing among several, and
+``text_columns`` adds columns of words (color, city, brand) with questions that name one of
+their words, answered with ``text_match``.
 
 Numbers in a question are replaced by the ``NUMBER`` token and kept, with their positions, in
 ``question_numbers`` and ``number_positions``. Answers are scalars (sums, counts, differences) or
-lookups (the greatest or least entry of a column: a 0/1 (rows, columns) matrix marking every cell
-that holds it). The loss is the paper's: Huber (δ) on scalar answers and the mean binary log loss
-over the lookup matrix on lookup answers, weighted by λ.
+lookups (the greatest or least entry of a column, among all rows or the rows holding a word: a
+0/1 (rows, columns) matrix marking every cell that holds it). The loss is the paper's: Huber
+(δ) on scalar answers and the mean binary log loss over the lookup matrix on lookup answers,
+weighted by λ.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from augrnn.programmer.operations import OPERATIONS, ProgramOutputs
+from augrnn.programmer.operations import OPERATIONS, ProgramOutputs, run_program, text_matches
 from augrnn.tasks.base import Task, TaskConfig
 from augrnn.tasks.text import Vocabulary
 
@@ -256,7 +260,9 @@ class TableQAConfig(TaskConfig):
     #: and in [−eval_range, eval_range] in evaluation.
     train_range: int = 100
     eval_range: int = 200
-    #: δ of the Huber loss on scalar answers and λ, the weight of the lookup loss.
+    #: δ of the Huber loss on scalar answers and λ, the weight of the lookup loss. With a δ
+    #: far below the answers' errors the loss is almost L1, whose sign-only gradient lets a
+    #: wrong operation's contribution of random sign go unpenalised; the presets use 1000.
     huber_delta: float = 10.0
     lookup_weight: float = 50.0
     #: Question types drawn (uniformly), comma-separated; empty: all of ``QUESTION_TYPES``.
@@ -494,15 +500,20 @@ class TableQATask(Task):
         if outputs.ops is not None and outputs.columns is not None and right.any():
             intended = self.intended_program(outputs.ops, outputs.columns, batch)
             result["program_intended"] = intended[right > 0].float().mean().item()
+            if outputs.pivots is not None:
+                same = self.equivalent_program(outputs.ops, outputs.columns, outputs.pivots, batch)
+                result["program_equivalent"] = same[right > 0].float().mean().item()
         return result
 
     def metric_weights(self, batch: TableBatch, outputs: TableOutputs) -> dict[str, float]:
         """The episodes each metric of :meth:`metrics` averages over where it is not the whole
-        batch: a per-type accuracy its type's, ``program_intended`` the right answers'."""
+        batch: a per-type accuracy its type's, ``program_intended`` and
+        ``program_equivalent`` the right answers'."""
         weights = {}
         for kind, of_kind in self._type_masks(batch).items():
             weights[f"accuracy_{kind}"] = weights[f"soft_accuracy_{kind}"] = float(of_kind.sum())
         weights["program_intended"] = float(self.correct(outputs, batch).sum())
+        weights["program_equivalent"] = weights["program_intended"]
         return weights
 
     @staticmethod
@@ -516,6 +527,41 @@ class TableQATask(Task):
         needed = reads.to(ops.device)[batch.program_ops]
         same_columns = ((columns == batch.program_columns) | ~needed).all(-1)
         return same_ops & same_columns
+
+    def equivalent_program(
+        self, ops: Tensor, columns: Tensor, pivots: Tensor, batch: TableBatch, trials: int = 4
+    ) -> Tensor:
+        """(B,) bools: the program ``ops``, ``columns`` (B, T) with ``pivots`` (B, 2) answers
+        as the question's intended program does on ``trials`` fresh tables (numeric entries
+        redrawn in the evaluation range, seeded; rows and words kept): the same scalar, or
+        for a lookup question the same lookup cells."""
+        generator = torch.Generator().manual_seed(0)
+        matches = text_matches(batch.question, batch.text_table)
+        last = (batch.number_mask.sum(-1).long() - 1).clamp_min(0)
+        wanted_pivots = (
+            batch.question_numbers[:, 0],
+            batch.question_numbers.gather(1, last[:, None]).squeeze(1),
+        )
+        r = self.config.eval_range
+        same = torch.ones(ops.shape[0], dtype=torch.bool, device=ops.device)
+        for _ in range(trials):
+            table = torch.randint(-r, r + 1, batch.table.shape, generator=generator)
+            table = table.to(batch.table) * batch.row_mask.unsqueeze(-1)
+            got = run_program(
+                ops, columns, table, batch.row_mask, pivots[:, 0], pivots[:, 1], matches
+            )
+            want = run_program(
+                batch.program_ops,
+                batch.program_columns,
+                table,
+                batch.row_mask,
+                *wanted_pivots,
+                matches,
+            )
+            scalar = (got.scalars[:, 0] - want.scalars[:, 0]).abs() < 0.5
+            lookup = (got.lookup == want.lookup).flatten(1).all(-1)
+            same &= torch.where(batch.is_lookup > 0.5, lookup, scalar)
+        return same
 
     def _type_masks(self, batch: TableBatch) -> dict[str, Tensor]:
         """(B,) bool masks of the question types drawn that the batch holds."""

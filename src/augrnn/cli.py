@@ -482,9 +482,10 @@ def bench(
     compile: bool,
     device: str,
 ) -> None:
-    """Time the augmented models against their baselines: NAMES among ntm, act, attention,
-    programmer, peers (default: all). Prints a table per benchmark (medians over repeats, the
-    contenders alternating within each repeat) and, with --json, writes every report to FILE."""
+    """Time the augmented models against their baselines: the benchmarks NAMES (default: all of
+    them, e.g. ntm act attention programmer peers; an unknown name lists the known ones). Prints a
+    table per benchmark (medians over repeats, the contenders alternating within each repeat) and,
+    with --json, writes every report to FILE."""
     from augrnn.bench import BENCHMARKS, Options
     from augrnn.bench.common import set_threads
 

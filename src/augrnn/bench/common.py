@@ -262,14 +262,6 @@ def measure(spec: dict[str, Any]) -> int:
 # -- output ----------------------------------------------------------------------------------
 
 
-def check_finite(report: dict[str, Any]) -> None:
-    """Raise if a measured figure is not a finite number (a broken timer, not a slow model)."""
-    for row in report.get("results", []):
-        for key, value in row.items():
-            if isinstance(value, float) and not math.isfinite(value):
-                raise RuntimeError(f"{report['benchmark']}: {key} is {value} in {row}")
-
-
 def mib(value: int | None) -> str:
     return "-" if value is None else f"{value / 2**20:.1f}"
 

@@ -39,6 +39,18 @@ def test_time_alternating_times_enough_calls_to_fill_min_time():
     assert 0.009 < median < 0.5
 
 
+def test_min_time_counts_the_wall_time_of_steps_that_time_a_part_of_themselves():
+    calls = []
+
+    def step():
+        calls.append(1)
+        time.sleep(0.02)
+        return 0.001  # times only a small part of itself
+
+    time_alternating({"s": step}, repeats=1, warmup=1, min_time=0.03)
+    assert len(calls) <= 1 + 2  # two calls of 0.02 s fill 0.03 s; fifty would if 0.001 counted
+
+
 def test_time_alternating_measures_wall_time():
     medians = time_alternating({"sleep": lambda: time.sleep(0.01)}, repeats=2, warmup=0)
     assert 0.009 < medians["sleep"] < 0.5

@@ -482,8 +482,9 @@ def bench(
     compile: bool,
     device: str,
 ) -> None:
-    """Time the augmented models against their baselines: the benchmarks NAMES (default: all of
-    them, e.g. ntm act attention programmer peers; an unknown name lists the known ones). Prints a
+    """Time the augmented models against their baselines: the benchmarks NAMES (default: ntm act
+    attention programmer peers; scaling, half an hour and 5 GB, runs only when named; an unknown
+    name lists the known ones). Prints a
     table per benchmark (medians over repeats, the contenders alternating within each repeat) and,
     with --json, writes every report to FILE."""
     from augrnn.bench import BENCHMARKS, Options
@@ -513,7 +514,8 @@ def bench(
     )
     set_threads(threads)
     reports = {}
-    for name in names or BENCHMARKS:
+    default = [n for n, module in BENCHMARKS.items() if not getattr(module, "ON_REQUEST", False)]
+    for name in names or default:
         module = BENCHMARKS[name]
         click.echo(f"== {name}: {module.__doc__.splitlines()[0]}")
         report = module.run(options)

@@ -7,7 +7,9 @@ second, the ratio to its baseline and peak memory (see :mod:`augrnn.bench.common
 - ``act``: ACT per ponder step against its wrapped core alone (LSTM, NTM);
 - ``attention``: a decoder step with each attention type against the same decoder without;
 - ``programmer``: the Neural Programmer's training step against a question-reading LSTM;
-- ``peers``: augrnn's ACT against ``pytorch-adaptive-computation-time`` on parity.
+- ``peers``: augrnn's ACT against ``pytorch-adaptive-computation-time`` on parity;
+- ``scaling``: the NTM's step as the memory N and the sequence length T grow, with and without
+  gradient checkpointing (no baseline: it measures growth).
 
 ``BENCHMARKS[name]`` is the module, with ``run(options, **sizes) -> report`` (a JSON-ready dict
 whose ``results`` are the rows) and ``table(report) -> str``. Run them with ``augrnn bench``.
@@ -17,11 +19,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from augrnn.bench import act, attention, ntm, peers, programmer
+from augrnn.bench import act, attention, ntm, peers, programmer, scaling
 from augrnn.bench.common import Options
 
 BENCHMARKS: dict[str, ModuleType] = {
-    module.NAME: module for module in (ntm, act, attention, programmer, peers)
+    module.NAME: module for module in (ntm, act, attention, programmer, peers, scaling)
 }
 
 __all__ = ["BENCHMARKS", "Options"]

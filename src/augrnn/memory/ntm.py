@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils._pytree import tree_flatten, tree_unflatten
 from torch.utils.checkpoint import checkpoint
 
 from augrnn import addressing
@@ -351,12 +352,33 @@ class RecurrentModel(nn.Module):
         for start in range(0, steps.shape[0], segment):
             xs = steps[start : start + segment]
             if self.checkpoint_every is not None and torch.is_grad_enabled():
-                ys, state = checkpoint(self._run_segment, xs, state, use_reentrant=False)
+                ys, state = self._checkpointed_segment(xs, state)
             else:
                 ys, state = self._run_segment(xs, state)
             outputs.append(ys)
         out = torch.cat(outputs)
         return (out.transpose(0, 1) if self.batch_first else out), state
+
+    def _checkpointed_segment(self, xs: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """``_run_segment`` that keeps only its inputs for the backward pass and reruns itself
+        there. The segment's forward runs without building a graph (torch's reentrant
+        checkpoint), so a T-step sequence holds T/K graph nodes rather than one per operation of
+        every step, which would otherwise grow with T (a few hundred bytes each)."""
+        flat_state, spec = tree_flatten(state)
+        if not any(t.requires_grad for t in (xs, *flat_state)):
+            # Reentrant checkpointing passes gradients only through its tensor arguments; with
+            # none needing one it would drop the parameters' gradients too.
+            return checkpoint(self._run_segment, xs, state, use_reentrant=False)
+        out_spec = None
+
+        def run(xs: Tensor, *flat: Tensor) -> tuple[Tensor, ...]:
+            nonlocal out_spec
+            ys, new_state = self._run_segment(xs, tree_unflatten(list(flat), spec))
+            new_flat, out_spec = tree_flatten(new_state)
+            return (ys, *new_flat)
+
+        ys, *new_flat = checkpoint(run, xs, *flat_state, use_reentrant=True)
+        return ys, tree_unflatten(new_flat, out_spec)
 
     def _run_segment(self, xs: Tensor, state: Any) -> tuple[Tensor, Any]:
         """xs (K, B, input_size) through the (compiled, where available) step; (K, B, output)."""

@@ -80,7 +80,7 @@ def test_built_from_the_config_and_column_mismatch_is_an_error():
         model(TableQATask(TableQAConfig(columns=3)).sample(2, torch.Generator().manual_seed(0)))
 
 
-def test_learns_simple_single_column_questions():
+def test_learns_simple_single_column_questions(one_thread):
     torch.manual_seed(0)
     task = TableQATask(
         TableQAConfig(

@@ -6,7 +6,7 @@ from augrnn.tasks.table_qa import TableQAConfig, TableQATask
 from augrnn.train.config import ModelConfig
 
 
-def test_shapes_padding_rows_and_a_built_model_learns_a_little():
+def test_shapes_padding_rows_and_a_built_model_learns_a_little(one_thread):
     task = TableQATask(TableQAConfig(columns=2, text_columns=1, min_rows=3, max_rows=7))
     model = build_model(
         ModelConfig(kind="table_lstm", embedding_size=6, hidden_size=10),

@@ -10,7 +10,9 @@ contenders:
   ``memory_width``, one read and one write head), eager;
 - ``ntm_compiled``: the same NTM after ``NTM.compile_step()``. Its first call compiles (tens of
   seconds on a CPU without torch's compile caches, less with them); it runs before the timing and
-  its wall time (compiling plus one step) is reported as ``compile_s``.
+  its wall time (compiling plus one step) is reported as ``compile_s``;
+- ``ntm_compiled_chunk4``: the same with ``compile_step(chunk_steps=4)``, four steps per graph
+  (41 steps: ten 4-step calls and one single step), which compiles for minutes.
 
 Per batch size and contender: median seconds per step, sequences per second and the ratio of
 its step time to ``lstm_cell``'s (``ratio_to_lstm_cell``), plus peak memory (see
@@ -39,6 +41,8 @@ from augrnn.memory.ntm import NTM
 from augrnn.tasks.copy import CopyTask
 
 NAME = "ntm"
+#: The compiled contenders and their steps per graph.
+COMPILED = {"ntm_compiled": 1, "ntm_compiled_chunk4": 4}
 DEFAULT_BATCH_SIZES = (1, 32)
 SIZES = {"length": 20, "controller_size": 100, "memory_slots": 128, "memory_width": 20}
 
@@ -77,7 +81,7 @@ def build_step(
     torch.manual_seed(0)
     if contender == "lstm_cell":
         model: nn.Module = LSTMCellBaseline(task.input_size, controller_size, task.output_size)
-    elif contender in ("ntm_eager", "ntm_compiled"):
+    elif contender in ("ntm_eager", *COMPILED):
         model = NTM(
             task.input_size,
             task.output_size,
@@ -88,8 +92,8 @@ def build_step(
     else:
         raise ValueError(f"unknown ntm contender {contender!r}")
     model.to(device)
-    if contender == "ntm_compiled":
-        model.compile_step()
+    if contender in COMPILED:
+        model.compile_step(chunk_steps=COMPILED[contender])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     sequence_model = contender != "lstm_cell"
 
@@ -109,17 +113,18 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown ntm sizes {sorted(unknown)}; known: {sorted(SIZES)}")
     sizes = {**SIZES, **sizes}
-    contenders = ["lstm_cell", "ntm_eager"] + (["ntm_compiled"] if options.compile else [])
+    contenders = ["lstm_cell", "ntm_eager"] + (list(COMPILED) if options.compile else [])
     results = []
     for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
         params = {"batch_size": batch_size, **sizes}
         torch._dynamo.reset()  # a fresh compile cache: the compile time is this model's own
         steps = {c: build_step(c, device=options.device, **params) for c in contenders}
-        compile_s = None
-        if "ntm_compiled" in steps:
-            start = time.perf_counter()
-            call_seconds(steps["ntm_compiled"], options.device)  # compiles
-            compile_s = time.perf_counter() - start
+        compile_s = {}
+        for contender in COMPILED:
+            if contender in steps:
+                start = time.perf_counter()
+                call_seconds(steps[contender], options.device)  # compiles
+                compile_s[contender] = time.perf_counter() - start
         medians = time_alternating(
             steps, options.repeats, options.warmup, options.device, options.min_time
         )
@@ -132,7 +137,7 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                     "step_s": seconds,
                     "sequences_per_s": batch_size / seconds,
                     "ratio_to_lstm_cell": seconds / medians["lstm_cell"],
-                    "compile_s": compile_s if contender == "ntm_compiled" else None,
+                    "compile_s": compile_s.get(contender),
                     "peak_memory_bytes": peak_memory(NAME, contender, params, options)
                     if options.memory
                     else None,

@@ -38,6 +38,7 @@ from augrnn.bench.common import (
     mib,
     peak_memory,
     time_alternating,
+    with_defaults,
 )
 from augrnn.controllers import LSTMController
 from augrnn.core import collecting_step_terms
@@ -157,10 +158,7 @@ def ponder_steps_taken(
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:
     """Time the contenders for each core, n and batch size; ``sizes`` override :data:`SIZES`."""
-    unknown = set(sizes) - set(SIZES)
-    if unknown:
-        raise ValueError(f"unknown act sizes {sorted(unknown)}; known: {sorted(SIZES)}")
-    sizes = {**SIZES, **sizes}
+    sizes = with_defaults(NAME, SIZES, sizes)
     for kind in sizes["cores"]:
         if kind not in CORES:
             raise ValueError(f"unknown core {kind!r}; choose from {', '.join(CORES)}")
@@ -216,9 +214,7 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                             "sequences_per_s": batch_size / seconds,
                             "ratio_to_alone": seconds / medians[baseline[contender]],
                             "compile_s": compile_s.get(contender),
-                            "peak_memory_bytes": peak_memory(NAME, contender, params, options)
-                            if options.memory
-                            else None,
+                            "peak_memory_bytes": peak_memory(NAME, contender, params, options),
                         }
                     )
     return {

@@ -28,6 +28,7 @@ from augrnn.bench.common import (
     mib,
     peak_memory,
     time_alternating,
+    with_defaults,
 )
 
 NAME = "attention"
@@ -99,13 +100,10 @@ def build_step(contender: str, *, device: str, batch_size: int, **sizes: int) ->
 def run(options: Options, kinds: tuple[str, ...] = KINDS, **sizes: Any) -> dict[str, Any]:
     """Time decode and train steps of every attention type in ``kinds`` (``none`` is always
     included: it is the baseline); ``sizes`` override :data:`SIZES`."""
-    unknown = set(sizes) - set(SIZES)
-    if unknown:
-        raise ValueError(f"unknown attention sizes {sorted(unknown)}; known: {sorted(SIZES)}")
+    sizes = with_defaults(NAME, SIZES, sizes)
     bad = [k for k in kinds if k not in KINDS]
     if bad:
         raise ValueError(f"unknown attention types {bad}; choose from {', '.join(KINDS)}")
-    sizes = {**SIZES, **sizes}
     kinds = ("none", *(k for k in kinds if k != "none"))
     results = []
     for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
@@ -129,9 +127,7 @@ def run(options: Options, kinds: tuple[str, ...] = KINDS, **sizes: Any) -> dict[
                     "train_sequences_per_s": batch_size / (train_s * sizes["target_length"]),
                     "decode_ratio_to_none": decode_s / medians["none/decode"],
                     "train_ratio_to_none": train_s / medians["none/train"],
-                    "peak_memory_bytes": peak_memory(NAME, kind, params, options)
-                    if options.memory
-                    else None,
+                    "peak_memory_bytes": peak_memory(NAME, kind, params, options),
                 }
             )
     return {

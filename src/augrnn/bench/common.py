@@ -221,9 +221,24 @@ def measure_step_memory(step: Step, steps: int, device: str) -> int:
     return max(int(peak_kib or 0) - before_kib, 0) * 1024
 
 
-def peak_memory(benchmark: str, contender: str, params: dict[str, Any], options: Options) -> int:
+def with_defaults(
+    benchmark: str, defaults: dict[str, Any], sizes: dict[str, Any]
+) -> dict[str, Any]:
+    """``defaults`` overridden by ``sizes``; a size the benchmark does not know is an error."""
+    unknown = set(sizes) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown {benchmark} sizes {sorted(unknown)}; known: {sorted(defaults)}")
+    return {**defaults, **sizes}
+
+
+def peak_memory(
+    benchmark: str, contender: str, params: dict[str, Any], options: Options
+) -> int | None:
     """Peak memory in bytes of ``contender``'s training step in ``benchmark`` with ``params``:
-    in this process on CUDA, in a fresh process on CPU (see the module's docstring)."""
+    in this process on CUDA, in a fresh process on CPU (see the module's docstring); None when
+    ``options.memory`` is off."""
+    if not options.memory:
+        return None
     spec = {
         "benchmark": benchmark,
         "contender": contender,

@@ -36,6 +36,7 @@ from augrnn.bench.common import (
     mib,
     peak_memory,
     time_alternating,
+    with_defaults,
 )
 from augrnn.memory.ntm import NTM
 from augrnn.tasks.copy import CopyTask
@@ -109,10 +110,7 @@ def build_step(
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:
     """Time the contenders at each batch size; ``sizes`` override :data:`SIZES`."""
-    unknown = set(sizes) - set(SIZES)
-    if unknown:
-        raise ValueError(f"unknown ntm sizes {sorted(unknown)}; known: {sorted(SIZES)}")
-    sizes = {**SIZES, **sizes}
+    sizes = with_defaults(NAME, SIZES, sizes)
     contenders = ["lstm_cell", "ntm_eager"] + (list(COMPILED) if options.compile else [])
     results = []
     for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
@@ -138,9 +136,7 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                     "sequences_per_s": batch_size / seconds,
                     "ratio_to_lstm_cell": seconds / medians["lstm_cell"],
                     "compile_s": compile_s.get(contender),
-                    "peak_memory_bytes": peak_memory(NAME, contender, params, options)
-                    if options.memory
-                    else None,
+                    "peak_memory_bytes": peak_memory(NAME, contender, params, options),
                 }
             )
     return {

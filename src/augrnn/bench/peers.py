@@ -49,6 +49,7 @@ from augrnn.bench.common import (
     mib,
     peak_memory,
     time_alternating,
+    with_defaults,
 )
 from augrnn.controllers import RNNController
 from augrnn.core import collecting_step_terms
@@ -194,10 +195,7 @@ def build_step(contender: str, *, device: str, **params: Any) -> Step:
 def run(options: Options, **sizes: Any) -> dict[str, Any]:
     """Time augrnn's ACT and the peer's at each fixed ponder count and batch size, or, when the
     peer is not installed, return a report whose ``skipped`` says how to install it."""
-    unknown = set(sizes) - set(SIZES)
-    if unknown:
-        raise ValueError(f"unknown peers sizes {sorted(unknown)}; known: {sorted(SIZES)}")
-    sizes = {**SIZES, **sizes}
+    sizes = with_defaults(NAME, SIZES, sizes)
     report: dict[str, Any] = {
         "benchmark": NAME,
         "measures": "ACT training step on parity (forward + backward + Adam): peer against augrnn",
@@ -253,9 +251,7 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                     "mean_ponder_steps_before": before[contender],
                     "mean_ponder_steps_after": after[contender],
                     "compile_s": compile_s if contender == "augrnn_compiled" else None,
-                    "peak_memory_bytes": peak_memory(NAME, contender, params, options)
-                    if options.memory
-                    else None,
+                    "peak_memory_bytes": peak_memory(NAME, contender, params, options),
                 }
                 report["results"].append(results_row)
     return report

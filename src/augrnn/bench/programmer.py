@@ -30,6 +30,7 @@ from augrnn.bench.common import (
     mib,
     peak_memory,
     time_alternating,
+    with_defaults,
 )
 from augrnn.programmer.model import NeuralProgrammer
 from augrnn.programmer.operations import ProgramOutputs
@@ -102,10 +103,7 @@ def build_step(
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:
     """Time both contenders at each batch size; ``sizes`` override :data:`SIZES`."""
-    unknown = set(sizes) - set(SIZES)
-    if unknown:
-        raise ValueError(f"unknown programmer sizes {sorted(unknown)}; known: {sorted(SIZES)}")
-    sizes = {**SIZES, **sizes}
+    sizes = with_defaults(NAME, SIZES, sizes)
     results = []
     for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
         params = {"batch_size": batch_size, **sizes}
@@ -122,9 +120,7 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                     "step_s": seconds,
                     "sequences_per_s": batch_size / seconds,
                     "ratio_to_question_lstm": seconds / medians["question_lstm"],
-                    "peak_memory_bytes": peak_memory(NAME, contender, params, options)
-                    if options.memory
-                    else None,
+                    "peak_memory_bytes": peak_memory(NAME, contender, params, options),
                 }
             )
     return {

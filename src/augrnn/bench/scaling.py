@@ -32,6 +32,7 @@ from augrnn.bench.common import (
     mib,
     peak_memory,
     time_alternating,
+    with_defaults,
 )
 from augrnn.memory.ntm import NTM
 
@@ -96,18 +97,13 @@ def _measure(
         **params,
         "step_s": seconds[contender],
         "time_step_ms": 1e3 * seconds[contender] / params["time_steps"],
-        "peak_memory_bytes": peak_memory(NAME, contender, params, options)
-        if options.memory
-        else None,
+        "peak_memory_bytes": peak_memory(NAME, contender, params, options),
     }
 
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:
     """Both sweeps at each batch size; ``sizes`` override :data:`SIZES`."""
-    unknown = set(sizes) - set(SIZES)
-    if unknown:
-        raise ValueError(f"unknown scaling sizes {sorted(unknown)}; known: {sorted(SIZES)}")
-    sizes = {**SIZES, **sizes}
+    sizes = with_defaults(NAME, SIZES, sizes)
     results = []
     for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
         for slots in sizes["slots"]:

@@ -167,9 +167,10 @@ def _pipeline(keys, strengths, gate, shift, gamma, memory, prev):
     return w
 
 
-def test_address_pipeline_gradcheck_float64(gen):
+def _pipeline_arguments(gen) -> tuple[torch.Tensor, ...]:
+    """float64 keys, β, g, shift, γ, memory and previous weights for :func:`A.address`."""
     d = torch.float64
-    args = (
+    return (
         torch.randn(B, H, M, dtype=d, generator=gen),
         torch.rand(B, H, dtype=d, generator=gen) * 5,
         torch.rand(B, H, dtype=d, generator=gen),
@@ -178,6 +179,10 @@ def test_address_pipeline_gradcheck_float64(gen):
         torch.randn(B, N, M, dtype=d, generator=gen),
         distribution(B, H, N, generator=gen).to(d),
     )
+
+
+def test_address_pipeline_gradcheck_float64(gen):
+    args = _pipeline_arguments(gen)
     args = tuple(a.requires_grad_() for a in args)
     assert torch.autograd.gradcheck(_pipeline, args)
 
@@ -384,16 +389,7 @@ def test_local_p_weights_are_zero_outside_the_window(gen):
 
 
 def test_address_pipeline_on_each_device_matches_a_float64_cpu_reference(gen, device):
-    d = torch.float64
-    args = (
-        torch.randn(B, H, M, dtype=d, generator=gen),
-        torch.rand(B, H, dtype=d, generator=gen) * 5,
-        torch.rand(B, H, dtype=d, generator=gen),
-        distribution(B, H, 3, generator=gen).to(d),
-        1 + torch.rand(B, H, dtype=d, generator=gen) * 3,
-        torch.randn(B, N, M, dtype=d, generator=gen),
-        distribution(B, H, N, generator=gen).to(d),
-    )
+    args = _pipeline_arguments(gen)
     weights, _ = A.address(*(a.float().to(device) for a in args))
     reference, _ = A.address(*args)
     assert weights.device.type == device.type

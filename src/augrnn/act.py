@@ -88,7 +88,7 @@ class _PonderLoop(NamedTuple):
     halting_sum: ACT: Σ_{n'<n} h; PonderNet: Σ_{n'<n} p.
     not_halted:  PonderNet: Π_{j<n} (1 − λ_j).
     steps, remainder: N(t) and R(t) so far.
-    output, mean_state: Σ p y and Σ p s so far.
+    output, mean_state: Σ p y and Σ p s so far (None before the first ponder step).
     """
 
     core_state: Any
@@ -97,7 +97,7 @@ class _PonderLoop(NamedTuple):
     not_halted: Tensor
     steps: Tensor
     remainder: Tensor
-    output: Tensor
+    output: Tensor | None
     mean_state: Any
 
 
@@ -120,16 +120,17 @@ def _check_core(core: Any) -> None:
         )
 
 
-def _weighted(p: Tensor, value: Tensor, keep: Tensor) -> Tensor:
-    """p (B,) times value (B, ...), and exact zeros where ``keep`` (B,) is False, so that a
-    sample that has halted adds nothing, not even a NaN from its unused computation."""
+def _accumulate(total: Tensor | None, p: Tensor, value: Tensor) -> Tensor:
+    """total + p · value for p (B,) and value (B, ...): one fused op (``addcmul``); with no total
+    yet (the first ponder step), p · value. p is exactly 0 for samples that have halted, so
+    their continued computation adds nothing."""
     if value.shape[0] != p.shape[0]:
         raise ValueError(
             f"ACT needs every state tensor of the wrapped core batch-first; got shape "
             f"{tuple(value.shape)} for a batch of {p.shape[0]}"
         )
-    shape = (-1,) + (1,) * (value.dim() - 1)
-    return torch.where(keep.view(shape), p.view(shape) * value, torch.zeros_like(value))
+    p = p.view((-1,) + (1,) * (value.dim() - 1))
+    return p * value if total is None else torch.addcmul(total, p, value)
 
 
 def _select(choose: Tensor, new: Tensor, old: Tensor) -> Tensor:
@@ -208,7 +209,15 @@ class ACT(Core):
         flag = x.new_ones(x.shape[0], 1)
         return torch.cat([x, flag], dim=-1), torch.cat([x, torch.zeros_like(flag)], dim=-1)
 
-    def _ponder_step(self, x_n: Tensor, s: Any, trace: Trace | None) -> tuple[Tensor, Any, Tensor]:
+    def _readout(self) -> tuple[Tensor, Tensor]:
+        """W_y and W_h stacked, with their biases, so that y_t^n and h_t^n take one matrix
+        product: weight (output_size + 1, core.output_size), bias (output_size + 1,)."""
+        weight = torch.cat([self.output_layer.weight, self.halting_layer.weight])
+        return weight, torch.cat([self.output_layer.bias, self.halting_layer.bias])
+
+    def _ponder_step(
+        self, x_n: Tensor, s: Any, readout: tuple[Tensor, Tensor], trace: Trace | None
+    ) -> tuple[Tensor, Any, Tensor]:
         """One application of S: returns y_t^n (B, output_size), s_t^n and h_t^n (B,)."""
         if trace is None:
             features, s = self.core(x_n, s)
@@ -216,9 +225,8 @@ class ACT(Core):
             with tracing(trace):
                 features, s = self.core(x_n, s)
             trace.next_step()
-        y = self.output_layer(features)
-        h = torch.sigmoid(self.halting_layer(features)).squeeze(-1)
-        return y, s, h
+        out = nn.functional.linear(features, *readout)
+        return out[:, :-1], s, torch.sigmoid(out[:, -1])
 
     def compile_step(self, **compile_kwargs) -> None:
         """Run untraced training steps through ``torch.compile``: one ponder step (the wrapped
@@ -250,15 +258,17 @@ class ACT(Core):
             not_halted=x.new_ones(batch),
             steps=zeros,
             remainder=zeros,
-            output=x.new_zeros(batch, self.output_size),
-            mean_state=tree_map(torch.zeros_like, state.core),
+            output=None,
+            mean_state=None,
         )
+        readout = self._readout()
         probabilities, ponder_logits = [], []
         # n = M as a tensor, so the compiled step does not specialise on it
         is_last = torch.tensor([False, True], device=x.device)
         for n in range(1, self.max_steps + 1):
             x_n = first if n == 1 else rest
-            loop, p, y = update(x_n, loop, is_last[int(n == self.max_steps)], inner_trace)
+            last = is_last[int(n == self.max_steps)]
+            loop, p, y = update(x_n, loop, readout, last, inner_trace)
             probabilities.append(p)
             ponder_logits.append(y)
             if not loop.running.any():
@@ -270,35 +280,44 @@ class ACT(Core):
         return loop.output, ACTState(loop.mean_state)
 
     def _ponder_update(
-        self, x_n: Tensor, loop: _PonderLoop, last: Tensor, trace: Trace | None
+        self,
+        x_n: Tensor,
+        loop: _PonderLoop,
+        readout: tuple[Tensor, Tensor],
+        last: Tensor,
+        trace: Trace | None,
     ) -> tuple[_PonderLoop, Tensor, Tensor]:
         """Ponder step n: apply S, then update the halting sums, N(t), R(t), y_t and s_t.
 
         Returns the new loop state, p_t^n (B,) (zero for samples halted before n) and y_t^n
-        (B, output_size). ``last``: a 0-d boolean tensor, whether n = M.
+        (B, output_size). ``readout``: :meth:`_readout`; ``last``: a 0-d boolean tensor,
+        whether n = M.
         """
-        y, s, h = self._ponder_step(x_n, loop.core_state, trace)
+        y, s, h = self._ponder_step(x_n, loop.core_state, readout, trace)
         running, halting_sum, not_halted = loop.running, loop.halting_sum, loop.not_halted
         remainder = loop.remainder
         if self.halting == "act":
             cumulative = halting_sum + h
             halts = running & ((cumulative >= 1 - self.epsilon) | last)
             p = torch.where(halts, 1 - halting_sum, h)
-            remainder = torch.where(halts, 1 - halting_sum, remainder)
+            remainder = torch.where(halts, p, remainder)
             halting_sum = torch.where(running & ~halts, cumulative, halting_sum)
         else:
             p_if_continuing = h * not_halted
             halts = running & ((halting_sum + p_if_continuing >= 1 - self.epsilon) | last)
             # λ = 1 at a sample's last step: all the mass left goes there.
             p = torch.where(halts, not_halted, p_if_continuing)
-            halting_sum = halting_sum + torch.where(running, p, torch.zeros_like(p))
             not_halted = not_halted * (1 - h)
-        p = torch.where(running, p, torch.zeros_like(p))
+        p = torch.where(running, p, 0.0)
+        if self.halting == "pondernet":
+            halting_sum = halting_sum + p
         # N(t): a sample still running at step n has taken n steps.
         steps = loop.steps + running.to(p.dtype)
-        output = loop.output + _weighted(p, y, running)
-        # At n = 1 the sum starts from exact zeros, which 0 + x keeps bit for bit.
-        mean_state = tree_map(lambda total, v: total + _weighted(p, v, running), loop.mean_state, s)
+        output = _accumulate(loop.output, p, y)
+        if loop.mean_state is None:
+            mean_state = tree_map(lambda v: _accumulate(None, p, v), s)
+        else:
+            mean_state = tree_map(lambda t, v: _accumulate(t, p, v), loop.mean_state, s)
         new_loop = _PonderLoop(
             core_state=s,
             running=running & ~halts,
@@ -357,9 +376,10 @@ class ACT(Core):
         steps = x.new_zeros(batch)
         output = x.new_zeros(batch, self.output_size)
         chosen_state = s
+        readout = self._readout()
         probabilities, ponder_logits = [], []
         for n in range(1, self.max_steps + 1):
-            y, s, h = self._ponder_step(first if n == 1 else rest, s, inner_trace)
+            y, s, h = self._ponder_step(first if n == 1 else rest, s, readout, inner_trace)
             if n == self.max_steps:
                 h = torch.ones_like(h)
             halts = running & (torch.rand_like(h) < h)

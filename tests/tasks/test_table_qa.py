@@ -144,6 +144,16 @@ def test_loss_is_huber_and_weighted_log_loss():
     assert task.loss_per_example(truth, batch).max() < 1e-3
 
 
+def test_answer_scaled_error_shrinks_only_answers_beyond_the_entry_range():
+    task = _task(huber_delta=1000.0, question_types="sum,count", answer_scaled_error=True)
+    batch = task.sample(64, torch.Generator().manual_seed(0))
+    off = TableOutputs(batch.answer_scalar + 10.0, batch.answer_lookup)
+    size = batch.answer_scalar.abs()
+    expected = 0.5 * (10.0 * torch.clamp(100.0 / size, max=1.0)) ** 2
+    assert (size > 100).any() and (size <= 100).any()
+    assert torch.allclose(task.loss_per_example(off, batch), expected)
+
+
 class _AnswersSums(torch.nn.Module):
     """Answers every "sum" question right and every other question 1 off."""
 

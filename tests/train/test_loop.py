@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from augrnn.train.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
-from augrnn.train.config import load_preset, parse_override_args
-from augrnn.train.loop import Trainer, TrainingDiverged, load_run, read_metrics
+from augrnn.train.config import OptimConfig, load_preset, parse_override_args
+from augrnn.train.loop import Trainer, TrainingDiverged, build_optimizer, load_run, read_metrics
 
 TINY = (
     "--task.bits=4 --task.max_length=4 --model.controller_size=32 --model.memory_slots=8 "
@@ -235,3 +235,27 @@ def test_training_runs_on_each_device_and_its_run_loads_back(tmp_path, device):
         trainer.model.state_dict().items(), model.state_dict().values(), strict=True
     ):
         torch.testing.assert_close(q.cpu(), p.cpu(), msg=name)
+
+
+def test_adam_runs_fused_and_steps_as_the_reference_adam(device):
+    weights = torch.nn.Linear(7, 3).to(device)
+    reference = torch.nn.Linear(7, 3).to(device)
+    reference.load_state_dict(weights.state_dict())
+    config = OptimConfig(name="adam", lr=1e-2)
+    fused = build_optimizer(weights.parameters(), config)
+    plain = torch.optim.Adam(reference.parameters(), lr=1e-2, foreach=False)
+    assert fused.defaults["fused"]
+    inputs = torch.randn(5, 7, device=device)
+    for _ in range(3):
+        for model, optimizer in ((weights, fused), (reference, plain)):
+            optimizer.zero_grad()
+            model(inputs).square().sum().backward()
+            optimizer.step()
+    for a, b in zip(weights.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_rmsprop_is_centred():
+    weights = torch.nn.Linear(2, 2)
+    optimizer = build_optimizer(weights.parameters(), OptimConfig(name="rmsprop", lr=1e-3))
+    assert optimizer.defaults["centered"]

@@ -40,6 +40,12 @@ from typing import Any
 
 import torch
 
+
+def adam(params: Any, lr: float) -> torch.optim.Adam:
+    """Adam with its fused kernel, as the trainer runs it (``train.loop.build_optimizer``)."""
+    return torch.optim.Adam(params, lr=lr, fused=True)
+
+
 #: A contender's training step (one call: one step). It may return its own time in seconds when
 #: only part of the call is to be timed; otherwise the whole call is timed.
 Step = Callable[[], "float | None"]

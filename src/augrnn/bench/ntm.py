@@ -30,6 +30,7 @@ from torch import nn
 from augrnn.bench.common import (
     Options,
     Step,
+    adam,
     call_seconds,
     environment,
     format_table,
@@ -95,7 +96,7 @@ def build_step(
     model.to(device)
     if contender in COMPILED:
         model.compile_step(chunk_steps=COMPILED[contender])
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = adam(model.parameters(), lr=1e-4)
     sequence_model = contender != "lstm_cell"
 
     def step() -> None:

@@ -43,6 +43,7 @@ from augrnn.act import ACT
 from augrnn.bench.common import (
     Options,
     Step,
+    adam,
     call_seconds,
     environment,
     format_table,
@@ -168,7 +169,7 @@ def _build(contender: str, device: str, batch_size: int, size: int, hidden_size:
     # The halting units learn at rate 0: Adam does all its work for them but they stay fixed,
     # so both keep pondering n steps.
     groups = [{"params": others}, {"params": list(halting), "lr": 0.0}]
-    optimizer = torch.optim.Adam(groups, lr=1e-3)
+    optimizer = adam(groups, lr=1e-3)
 
     def step() -> None:
         loss = model.loss(task, batch)

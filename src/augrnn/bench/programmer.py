@@ -25,6 +25,7 @@ from torch import nn
 from augrnn.bench.common import (
     Options,
     Step,
+    adam,
     environment,
     format_table,
     mib,
@@ -90,7 +91,7 @@ def build_step(
     else:
         raise ValueError(f"unknown programmer contender {contender!r}; choose from {CONTENDERS}")
     model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = adam(model.parameters(), lr=1e-3)
 
     def step() -> None:
         loss, _ = model.loss(task, batch)

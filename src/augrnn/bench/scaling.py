@@ -27,6 +27,7 @@ import torch
 from augrnn.bench.common import (
     Options,
     Step,
+    adam,
     environment,
     format_table,
     mib,
@@ -73,7 +74,7 @@ def build_step(
     ).to(device)
     if contender == "checkpointed":
         model.checkpoint_every = checkpoint_every
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = adam(model.parameters(), lr=1e-4)
 
     def step() -> None:
         outputs, _ = model(inputs)

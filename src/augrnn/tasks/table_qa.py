@@ -265,6 +265,10 @@ class TableQAConfig(TaskConfig):
     #: wrong operation's contribution of random sign go unpenalised; the presets use 1000.
     huber_delta: float = 10.0
     lookup_weight: float = 50.0
+    #: Measure a scalar answer's error relative to the answer once the answer exceeds one
+    #: entry's range: error × min(1, train_range / |y|). Sums then weigh no more than counts
+    #: and comparisons, whose answers lie within the entries' range.
+    answer_scaled_error: bool = False
     #: Question types drawn (uniformly), comma-separated; empty: all of ``QUESTION_TYPES``.
     question_types: str = ""
 
@@ -450,9 +454,13 @@ class TableQATask(Task):
 
     def loss_per_example(self, outputs: TableOutputs, batch: TableBatch) -> Tensor:
         """(B,) losses: Huber(δ) on scalar answers, λ × mean binary log loss over the lookup
-        matrix (the table's rows and columns) on lookup answers."""
+        matrix (the table's rows and columns) on lookup answers. With ``answer_scaled_error``
+        the scalar error is first scaled by min(1, train_range / |y|)."""
         delta = self.config.huber_delta
         error = (outputs.scalar - batch.answer_scalar).abs()
+        if self.config.answer_scaled_error:
+            size = batch.answer_scalar.abs().clamp_min(self.config.train_range)
+            error = error * (self.config.train_range / size)
         huber = torch.where(error <= delta, 0.5 * error**2, delta * error - 0.5 * delta**2)
         p = outputs.lookup.clamp(1e-6, 1.0 - 1e-6)
         y = batch.answer_lookup

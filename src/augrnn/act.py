@@ -30,7 +30,9 @@ step starts from the mean-field state. In evaluation the halting step is sampled
 and state are used.
 
 Each sample halts on its own: once halted its output and state stop changing, and the loop over
-ponder steps ends when every sample in the batch has halted.
+ponder steps ends when every sample in the batch has halted. The wrapped core still runs on the
+whole batch (one batched call per ponder step); a halted sample's results enter the sums with
+weight exactly 0.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from augrnn.bench.common import (
     with_defaults,
 )
 from augrnn.controllers import LSTMController
-from augrnn.core import collecting_step_terms
+from augrnn.core import collecting_step_terms, compile_fresh
 from augrnn.memory.ntm import NTMCell
 
 NAME = "act"
@@ -128,7 +128,8 @@ def _bare_step(
         return output_layer(features), state
 
     if compiled:
-        ponder_step = torch.compile(ponder_step, fullgraph=True, dynamic=False)
+        # compiled as ACT.compile_step() compiles its ponder step, so like is set beside like
+        ponder_step = compile_fresh(ponder_step, fullgraph=True, dynamic=False)
     flags = inputs.new_ones(*inputs.shape[:2], 1)
     flag_first = torch.cat([inputs, flags], -1)
     flag_rest = torch.cat([inputs, torch.zeros_like(flags)], -1)

@@ -86,7 +86,8 @@ def check_halting_settings(
 class _PonderLoop(NamedTuple):
     """What the ponder loop carries from step n to n + 1; every tensor is batch-first (B, ...).
 
-    running:     samples not yet halted.
+    running:     1 for samples not yet halted, else 0 (floating point, so that it masks by
+                 multiplication).
     halting_sum: ACT: Σ_{n'<n} h; PonderNet: Σ_{n'<n} p.
     not_halted:  PonderNet: Π_{j<n} (1 − λ_j).
     steps, remainder: N(t) and R(t) so far.
@@ -255,7 +256,7 @@ class ACT(Core):
         zeros = x.new_zeros(batch)
         loop = _PonderLoop(
             core_state=state.core,
-            running=torch.ones(batch, dtype=torch.bool, device=x.device),
+            running=x.new_ones(batch),
             halting_sum=zeros,
             not_halted=x.new_ones(batch),
             steps=zeros,
@@ -298,23 +299,23 @@ class ACT(Core):
         y, s, h = self._ponder_step(x_n, loop.core_state, readout, trace)
         running, halting_sum, not_halted = loop.running, loop.halting_sum, loop.not_halted
         remainder = loop.remainder
+        # After a sample halts its halting_sum means nothing: its p is 0 whatever it holds.
         if self.halting == "act":
             cumulative = halting_sum + h
-            halts = running & ((cumulative >= 1 - self.epsilon) | last)
-            p = torch.where(halts, 1 - halting_sum, h)
-            remainder = torch.where(halts, p, remainder)
-            halting_sum = torch.where(running & ~halts, cumulative, halting_sum)
+            halts = (cumulative >= 1 - self.epsilon) | last
+            p = torch.where(halts, 1 - halting_sum, h) * running
+            # R(t) is the p of the step at which a sample halts.
+            remainder = torch.addcmul(remainder, halts * running, p)
+            halting_sum = cumulative
         else:
             p_if_continuing = h * not_halted
-            halts = running & ((halting_sum + p_if_continuing >= 1 - self.epsilon) | last)
+            halts = (halting_sum + p_if_continuing >= 1 - self.epsilon) | last
             # λ = 1 at a sample's last step: all the mass left goes there.
-            p = torch.where(halts, not_halted, p_if_continuing)
+            p = torch.where(halts, not_halted, p_if_continuing) * running
             not_halted = not_halted * (1 - h)
-        p = torch.where(running, p, 0.0)
-        if self.halting == "pondernet":
             halting_sum = halting_sum + p
         # N(t): a sample still running at step n has taken n steps.
-        steps = loop.steps + running.to(p.dtype)
+        steps = loop.steps + running
         output = _accumulate(loop.output, p, y)
         if loop.mean_state is None:
             mean_state = tree_map(lambda v: _accumulate(None, p, v), s)
@@ -322,7 +323,7 @@ class ACT(Core):
             mean_state = tree_map(lambda t, v: _accumulate(t, p, v), loop.mean_state, s)
         new_loop = _PonderLoop(
             core_state=s,
-            running=running & ~halts,
+            running=running * ~halts,
             halting_sum=halting_sum,
             not_halted=not_halted,
             steps=steps,
@@ -344,9 +345,11 @@ class ACT(Core):
             add_step_term("ponder_cost", steps + remainder, self.tau)
         elif is_collecting_step_terms():
             log_prior = truncated_geometric_log_prior(self.prior, steps, probs.shape[1])
-            kl = torch.where(
-                probs > 0, probs * (torch.log(probs.clamp_min(1e-30)) - log_prior), 0.0
-            ).sum(1)
+            # Where p = 0 the term is 0, and its gradient too: a finite stand-in for the −∞
+            # prior beyond N keeps 0 · ∞ out of the backward pass.
+            used = probs > 0
+            log_ratio = torch.log(probs.clamp_min(1e-30)) - torch.where(used, log_prior, 0.0)
+            kl = torch.where(used, probs * log_ratio, 0.0).sum(1)
             add_step_term("halting_kl", kl, self.beta)
             add_step_extra("ponder_logits", ponder_logits)
             add_step_extra("halting_probabilities", probs)

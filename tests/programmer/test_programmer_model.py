@@ -161,3 +161,31 @@ def test_text_columns_widen_the_column_choice_and_unmask_text_match():
         model.col_hidden.weight[0] = 0.0
         model.col_hidden.bias[0] = 1.0
     assert model.program(batch, 0, task.column_names).startswith('text_match(col="city")')
+
+
+def test_columns_are_represented_by_their_names():
+    task, model, batch = _setup(columns=3)
+    _, info = model(batch)
+    # The same tables with the names of columns 0 and 2 swapped: with no per-position part,
+    # the column weights swap with them.
+    swapped = batch._replace(column_words=batch.column_words[:, [2, 1, 0]])
+    _, info_swapped = model(swapped)
+    torch.testing.assert_close(info_swapped["alpha_col"][0], info["alpha_col"][0][:, [2, 1, 0]])
+
+
+def test_models_saved_before_column_names_load_and_keep_their_choices():
+    task, model, batch = _setup(columns=3)
+    state = model.state_dict()
+    state["col_embeddings"] = torch.randn(3, 10)
+    del state["column_names.weight"]
+    fresh = NeuralProgrammer(len(task.vocab), 3, embedding_size=6, hidden_size=10, steps=4)
+    fresh.load_state_dict(state)
+    assert (fresh.column_names.weight == 0).all()
+    # The first step's column weights as the earlier model computed them: P = col_embeddings.
+    with torch.no_grad():
+        q, _ = fresh.encode(batch)
+        h = torch.tanh(fresh.history(torch.cat([q.new_zeros(5, 12), q.new_zeros(5, 10)], -1)))
+        query = torch.tanh(fresh.col_hidden(torch.cat([q, h], -1)))
+        expected = torch.softmax(query @ state["col_embeddings"].T, -1)
+        _, info = fresh(batch)
+    torch.testing.assert_close(info["alpha_col"][0], expected)

@@ -141,8 +141,25 @@ def test_cli_viz_without_a_checkpoint_is_a_one_line_error(tmp_path):
     assert "no run folder" in result.output and "Traceback" not in result.output
 
 
-def test_a_task_without_sequence_views_is_a_clear_message(tmp_path):
-    run = tiny_run(tmp_path, "table_qa_single", **{"model.hidden_size": "8"})
-    result = CliRunner().invoke(main, ["viz", str(run)])
-    assert result.exit_code != 0
-    assert "table_qa (programmer) has no views yet" in result.output
+def test_a_programmer_run_draws_its_selection_and_prints_question_program_and_answer(tmp_path):
+    run = tiny_run(tmp_path, "table_qa_columns3", **{"model.hidden_size": "8"})
+    result = CliRunner().invoke(main, ["viz", str(run), "--example", "5"])
+    assert result.exit_code == 0, result.output
+    assert str(run / "viz" / "programmer_selection.png") in result.output
+    lines = result.output.splitlines()
+    question = next(line for line in lines if line.startswith("question: "))
+    program = next(line for line in lines if line.startswith("program: "))
+    answer = next(line for line in lines if line.startswith("answer: "))
+    assert len(question) > 15 and len(program.split(" -> ")) == 4
+    assert answer.endswith(("(right)", "(wrong)"))
+    assert_figures(visualise_run(run, example=5).paths, ["programmer_selection"])
+
+
+def test_table_runs_without_operations_or_with_a_length_are_clear_messages(tmp_path):
+    run = tiny_run(tmp_path, "table_qa_lstm", **{"model.hidden_size": "8"})
+    result = visualise_run(run)
+    assert [path.stem for path in result.paths] == ["learning_curves"]
+    assert any("chooses no operations" in message for message in result.messages)
+    result = CliRunner().invoke(main, ["viz", str(run), "--length", "5"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "--length does not apply to table_qa" in result.output

@@ -16,9 +16,10 @@ A table may hold, after its C numeric columns, K columns of words: α_col covers
 (``columns``) and ``text_match`` is available; on tables without text columns it is masked out
 of α_op.
 
-Deviations: the question and history RNNs are plain tanh RNNs as in the paper, but the column
-representations P are learned per column position (the tables' column names are fixed per
-position) rather than read from the column names' words.
+The column representations P are read from the columns' names, as in the paper: P_j is a
+linear map of the word embedding of column j's name (the question RNN's embedding, so a name in
+the question and the column it names start from the same vector), plus a learned vector per
+column position that starts at zero.
 
 Gradient noise (the paper trains with decaying Gaussian noise added to the gradients; Neelakantan
 et al. 2015b): with ``gradient_noise`` η > 0 every call of :meth:`NeuralProgrammer.loss` in
@@ -84,9 +85,11 @@ class NeuralProgrammer(nn.Module):
         self.history = nn.Linear(2 * embedding_size + hidden_size, hidden_size)
         self.op_hidden = nn.Linear(2 * hidden_size, hidden_size)
         self.col_hidden = nn.Linear(2 * hidden_size, hidden_size)
-        #: U (operation representations) and P (column representations).
+        #: U (operation representations); P (column representations) is
+        #: ``column_names(embedding(name))`` + ``col_embeddings`` (per position, from zero).
         self.op_embeddings = nn.Parameter(torch.randn(ops, hidden_size) * hidden_size**-0.5)
-        self.col_embeddings = nn.Parameter(torch.randn(columns, hidden_size) * hidden_size**-0.5)
+        self.column_names = nn.Linear(embedding_size, hidden_size, bias=False)
+        self.col_embeddings = nn.Parameter(torch.zeros(columns, hidden_size))
         #: The embeddings fed back to the history RNN (c_t).
         self.op_inputs = nn.Parameter(torch.randn(ops, embedding_size) * 0.1)
         self.col_inputs = nn.Parameter(torch.randn(columns, embedding_size) * 0.1)
@@ -96,6 +99,14 @@ class NeuralProgrammer(nn.Module):
         if gradient_noise > 0:
             for parameter in self.parameters():
                 parameter.register_hook(self._add_gradient_noise)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Models saved before the columns were read from their names: P was col_embeddings
+        # alone, which a zero name map keeps.
+        key = f"{prefix}column_names.weight"
+        if key not in state_dict and f"{prefix}col_embeddings" in state_dict:
+            state_dict[key] = torch.zeros_like(self.column_names.weight)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _add_gradient_noise(self, grad: Tensor) -> Tensor:
         if self._noise_std <= 0:
@@ -144,6 +155,7 @@ class NeuralProgrammer(nn.Module):
         else:
             op_mask[OP["text_match"]] = -torch.inf
         q, keys = self.encode(batch)
+        columns = self.column_names(self.embedding(batch.column_words)) + self.col_embeddings
         pivots = torch.stack(
             [
                 pivot(keys, batch.question_numbers, batch.number_mask, self.pivot_queries[i])
@@ -161,7 +173,8 @@ class NeuralProgrammer(nn.Module):
             qh = torch.cat([q, h], -1)
             op_scores = torch.tanh(self.op_hidden(qh)) @ self.op_embeddings.T + op_mask
             alpha_op = torch.softmax(op_scores, -1)
-            alpha_col = torch.softmax(torch.tanh(self.col_hidden(qh)) @ self.col_embeddings.T, -1)
+            col_query = torch.tanh(self.col_hidden(qh))
+            alpha_col = torch.softmax(torch.einsum("bh,bch->bc", col_query, columns), -1)
             if hard:
                 alpha_op = F.one_hot(alpha_op.argmax(-1), alpha_op.shape[-1]).to(q.dtype)
                 alpha_col = F.one_hot(alpha_col.argmax(-1), alpha_col.shape[-1]).to(q.dtype)

@@ -213,6 +213,7 @@ class TableBatch(NamedTuple):
     question_type:     (B,) long index into ``QUESTION_TYPES``.
     program_ops:       (B, T) long indices into ``OPERATIONS``, the template's program.
     program_columns:   (B, T) long column of each program step (C + x: text column x).
+    column_words:      (B, C + X) long word ids of the columns' names.
     mask:              (1, B) float ones (one scored answer per episode).
     """
 
@@ -230,6 +231,7 @@ class TableBatch(NamedTuple):
     question_type: Tensor
     program_ops: Tensor
     program_columns: Tensor
+    column_words: Tensor
     mask: Tensor
 
     def steps_mask(self) -> Tensor:
@@ -328,6 +330,10 @@ class TableQATask(Task):
     def column_names(self) -> tuple[str, ...]:
         """The numeric columns' names, then the text columns'."""
         return COLUMN_NAMES[: self.config.columns] + tuple(TEXT_COLUMNS)[: self.config.text_columns]
+
+    def column_words(self, batch_size: int) -> Tensor:
+        """(batch_size, C + X) word ids of :attr:`column_names`, the same for every episode."""
+        return torch.tensor(self.vocab.encode(list(self.column_names))).expand(batch_size, -1)
 
     @property
     def question_types(self) -> tuple[str, ...]:
@@ -449,6 +455,7 @@ class TableQATask(Task):
             question_type=qtype,
             program_ops=program_ops,
             program_columns=program_cols,
+            column_words=self.column_words(batch_size),
             mask=torch.ones(1, batch_size),
         )
 
@@ -688,6 +695,7 @@ class TableQATask(Task):
             question_type=torch.zeros(1, dtype=torch.long),
             program_ops=torch.zeros(1, PROGRAM_STEPS, dtype=torch.long),
             program_columns=torch.zeros(1, PROGRAM_STEPS, dtype=torch.long),
+            column_words=self.column_words(1),
             mask=torch.ones(1, 1),
         )
         return batch, notes

@@ -20,9 +20,10 @@ from torch import Tensor, nn
 
 from augrnn.core import Trace
 from augrnn.tasks.base import Batch, Task
+from augrnn.tasks.table_qa import TableQATask
 from augrnn.tasks.text import Seq2SeqTask
-from augrnn.train.loop import evaluation_set, load_run, read_metrics
-from augrnn.viz.views import applicable_views, new_figure
+from augrnn.train.loop import evaluation_logits, evaluation_set, load_run, read_metrics
+from augrnn.viz.views import VIEWS, applicable_views, new_figure
 
 VIZ_DIR = "viz"
 #: Views drawn from the task's data alone, whatever the model traced.
@@ -130,11 +131,13 @@ def visualise_run(
     """Write the figures of ``run_dir`` (see the module) and return their paths and messages."""
     run_dir = Path(run_dir)
     config, task, model, _ = load_run(run_dir)
+    out = Path(out_dir) if out_dir is not None else run_dir / VIZ_DIR
+    if isinstance(task, TableQATask):
+        return _visualise_table_run(run_dir, config, task, model, example, length, out)
     if not isinstance(task.sample(1, torch.Generator().manual_seed(0)), Batch):
         raise ValueError(
             f"augrnn viz draws sequence tasks; {task.name} ({config.model.kind}) has no views yet"
         )
-    out = Path(out_dir) if out_dir is not None else run_dir / VIZ_DIR
     out.mkdir(parents=True, exist_ok=True)
     result = VizResult()
     batch = held_out_example(task, config, example, length)
@@ -163,6 +166,49 @@ def visualise_run(
     result.paths.append(
         report_for(run_dir, out, config, task, batch, logits, trace, example, length)
     )
+    return result
+
+
+def _visualise_table_run(
+    run_dir: Path, config, task: TableQATask, model: nn.Module, example: int, length, out: Path
+) -> VizResult:
+    """Table QA: held-out question ``example`` with the operation and column weights of each
+    step (the ``programmer_selection`` view) and the learning curves; the question, the argmax
+    program and the answer go into the messages."""
+    if length is not None:
+        raise ValueError("--length does not apply to table_qa: its questions have no length")
+    if example < 0:
+        raise ValueError(f"--example must be >= 0, got {example}")
+    size = config.train.eval_batch_size
+    config.train.eval_sequences = (example // size + 1) * size
+    batch = evaluation_set(task, config)[example // size]
+    index = example % size
+    out.mkdir(parents=True, exist_ok=True)
+    result = VizResult()
+    with torch.no_grad():
+        outputs = evaluation_logits(model, batch)
+    result.messages.append(f"question: {task.question_text(batch, index)}")
+    program = getattr(model, "program", None)
+    if program is None:
+        result.messages.append(
+            f"{config.model.kind} on {task.name} chooses no operations: only the learning "
+            "curves were drawn"
+        )
+    else:
+        trace = Trace()
+        with torch.no_grad():
+            model(batch, hard=False, trace=trace)
+        fig = VIEWS["programmer_selection"].fn(trace, batch, task, outputs, index)
+        fig.suptitle(f"held-out question {example}, {fig.get_suptitle()}", fontsize=9)
+        result.paths.append(_save(fig, out / "programmer_selection.png"))
+        result.messages.append(f"program: {program(batch, index, task.column_names)}")
+    result.messages.append(
+        f"answer: {task.answer_text(outputs, batch, index)} "
+        f"({'right' if bool(task.correct(outputs, batch)[index]) else 'wrong'})"
+    )
+    curves = learning_curves(run_dir, f"{config.preset or config.model.kind} on {task.name}")
+    if curves is not None:
+        result.paths.append(_save(curves, out / "learning_curves.png"))
     return result
 
 

@@ -473,5 +473,8 @@ def programmer_selection(trace, batch, task, logits, index) -> Figure:
     axes[1].set_xlabel("program step t")
     question = getattr(task, "question_text", None)
     asked = f"{question(batch, index)}\n" if question is not None else ""
+    # one program step per line once the program is wider than the figure
+    if len(program) > 12 * fig.get_figwidth():
+        program = program.replace(" -> ", " ->\n")
     fig.suptitle(f"{task.name}: {asked}{program}", fontsize=9)
     return fig

@@ -1,8 +1,12 @@
 """Shared fixtures: ``device`` runs a test on every device torch can use here (the CPU, and a
-CUDA GPU when one is present), so the same tests check the GPU paths on a machine that has one."""
+CUDA GPU when one is present), so the same tests check the GPU paths on a machine that has one;
+``matches_float64_cpu`` checks a model on that device against a float64 copy on the CPU."""
+
+from collections.abc import Callable
 
 import pytest
 import torch
+from torch import nn
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -10,3 +14,37 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 @pytest.fixture(params=DEVICES)
 def device(request) -> torch.device:
     return torch.device(request.param)
+
+
+def _check_against_float64_cpu(
+    build: Callable[[], nn.Module],
+    run: Callable[[nn.Module, torch.dtype, torch.device], torch.Tensor],
+    device: torch.device,
+) -> None:
+    """Build the model twice from the same seed; run one in float32 on ``device`` and the other
+    in float64 on the CPU (``run(model, dtype, device)`` returns a floating-point output); the
+    outputs and every parameter's gradient of the outputs' sum of squares must agree."""
+    torch.manual_seed(0)
+    reference = build().double()
+    torch.manual_seed(0)
+    model = build().to(device)
+    expected = run(reference, torch.float64, torch.device("cpu"))
+    got = run(model, torch.float32, device)
+    assert got.device.type == device.type and got.dtype == torch.float32
+    torch.testing.assert_close(got.cpu().double(), expected, rtol=1e-4, atol=1e-5)
+    expected.square().sum().backward()
+    got.square().sum().backward()
+    named = dict(model.named_parameters())
+    for name, p in reference.named_parameters():
+        if p.grad is None:
+            assert named[name].grad is None, name
+            continue
+        torch.testing.assert_close(
+            named[name].grad.cpu().double(), p.grad, rtol=1e-3, atol=1e-5, msg=name
+        )
+
+
+@pytest.fixture
+def matches_float64_cpu(device) -> Callable:
+    """``matches_float64_cpu(build, run)``: see :func:`_check_against_float64_cpu`."""
+    return lambda build, run: _check_against_float64_cpu(build, run, device)

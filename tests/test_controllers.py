@@ -79,3 +79,14 @@ def test_readout_baseline_unrolls_to_logits():
     core = Readout(LSTMController(IN, H, num_layers=3), 6)
     y, state = unroll(core, torch.randn(T, B, IN))
     assert y.shape == (T, B, 6) and state.h.shape == (B, 3, H)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn", "feedforward"])
+def test_each_controller_on_each_device_matches_a_float64_cpu_reference(kind, matches_float64_cpu):
+    xs = torch.randn(T, B, IN, dtype=torch.float64)
+
+    def run(core, dtype, device):
+        out, _ = unroll(core, xs.to(device, dtype), None)
+        return out
+
+    matches_float64_cpu(lambda: build_controller(kind, IN, H, L), run)

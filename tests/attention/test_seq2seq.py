@@ -270,3 +270,16 @@ def test_attention_learns_to_reverse_and_beats_the_no_attention_baseline():
     assert attention > 0.9
     baseline = reversal_accuracy("none")
     assert baseline < attention - 0.1
+
+
+@pytest.mark.parametrize(("attention", "options"), SCHEMES, ids=SCHEME_IDS)
+def test_each_scheme_on_each_device_matches_a_float64_cpu_reference(
+    attention, options, matches_float64_cpu
+):
+    source, mask = padded_source()
+
+    def run(net, dtype, device):
+        logits, _ = net(source.to(device), mask.to(device, dtype), targets().to(device))
+        return logits
+
+    matches_float64_cpu(lambda: model(attention, "lstm", **options), run)

@@ -393,3 +393,12 @@ def test_attention_learns_to_read_two_digits_in_order_and_the_baseline_cannot():
     assert exact >= 0.8 and on_digits >= 0.6
     baseline, _ = train_rows_of_two("none")
     assert baseline < 0.7
+
+
+@pytest.mark.parametrize("attention", ["soft", "none"])
+def test_the_model_on_each_device_matches_a_float64_cpu_reference(attention, matches_float64_cpu):
+    def run(net, dtype, device):
+        logits, _ = net(images().to(device, dtype), targets().to(device))
+        return logits
+
+    matches_float64_cpu(lambda: model(attention=attention), run)

@@ -293,22 +293,19 @@ def test_autocast_keeps_addressing_and_memory_in_float32(dtype):
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
 
 
-def test_a_step_and_its_gradients_on_each_device_match_a_float64_cpu_reference(device):
-    torch.manual_seed(0)
-    reference = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
-    model = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
-    model.load_state_dict(reference.state_dict())
-    reference.double()
-    model.to(device)
+def test_a_step_and_its_gradients_on_each_device_match_a_float64_cpu_reference(
+    matches_float64_cpu,
+):
     xs = torch.randn(T, B, IN, dtype=torch.float64)
-    y_ref, state_ref = reference(xs)
-    y, state = model(xs.float().to(device))
-    assert y.device.type == state.memory.device.type == device.type
-    torch.testing.assert_close(y.cpu().double(), y_ref, rtol=1e-4, atol=1e-5)
-    y_ref.square().sum().backward()
-    y.square().sum().backward()
-    for (name, p), q in zip(reference.named_parameters(), model.parameters(), strict=True):
-        torch.testing.assert_close(q.grad.cpu().double(), p.grad, rtol=1e-3, atol=1e-5, msg=name)
+
+    def run(model, dtype, device):
+        y, state = model(xs.to(device, dtype))
+        assert state.memory.device.type == device.type
+        return y
+
+    matches_float64_cpu(
+        lambda: NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R), run
+    )
 
 
 def test_a_state_dict_with_separate_read_and_write_maps_still_loads():

@@ -4,7 +4,7 @@ import torch
 from augrnn.core import Trace
 from augrnn.models import build_model
 from augrnn.programmer import OPERATIONS, NeuralProgrammer
-from augrnn.tasks.table_qa import TableQAConfig, TableQATask
+from augrnn.tasks.table_qa import TableBatch, TableQAConfig, TableQATask
 from augrnn.train.config import ModelConfig
 
 
@@ -189,3 +189,18 @@ def test_models_saved_before_column_names_load_and_keep_their_choices():
         expected = torch.softmax(query @ state["col_embeddings"].T, -1)
         _, info = fresh(batch)
     torch.testing.assert_close(info["alpha_col"][0], expected)
+
+
+def test_the_model_on_each_device_matches_a_float64_cpu_reference(matches_float64_cpu):
+    task = TableQATask(TableQAConfig(columns=2, text_columns=1, min_rows=4, max_rows=9))
+    batch = task.sample(5, torch.Generator().manual_seed(0))
+
+    def run(model, dtype, device):
+        cast = TableBatch(*(t.to(dtype) if t.is_floating_point() else t for t in batch))
+        # the argmax program's answers (no gradient) beside the soft program's
+        answers = [model(cast.to(device), hard=hard)[0] for hard in (True, False)]
+        return torch.cat([torch.cat([a.scalar[:, None], a.lookup.flatten(1)], -1) for a in answers])
+
+    matches_float64_cpu(
+        lambda: NeuralProgrammer(len(task.vocab), 3, embedding_size=6, hidden_size=10), run
+    )

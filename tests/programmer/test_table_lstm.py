@@ -2,7 +2,7 @@ import torch
 
 from augrnn.models import build_model
 from augrnn.programmer import TableLSTM
-from augrnn.tasks.table_qa import TableQAConfig, TableQATask
+from augrnn.tasks.table_qa import TableBatch, TableQAConfig, TableQATask
 from augrnn.train.config import ModelConfig
 
 
@@ -48,3 +48,15 @@ def test_shapes_padding_rows_and_a_built_model_learns_a_little(one_thread):
     assert sum(losses[-5:]) < sum(losses[:5])
     metrics = task.metrics(model.evaluation_logits(batch), batch)
     assert 0.0 <= metrics["accuracy"] <= 1.0 and "program_intended" not in metrics
+
+
+def test_the_baseline_on_each_device_matches_a_float64_cpu_reference(matches_float64_cpu):
+    task = TableQATask(TableQAConfig(columns=2, text_columns=1, min_rows=3, max_rows=7))
+    batch = task.sample(5, torch.Generator().manual_seed(0))
+
+    def run(model, dtype, device):
+        cast = TableBatch(*(t.to(dtype) if t.is_floating_point() else t for t in batch))
+        outputs, _ = model(cast.to(device))
+        return torch.cat([outputs.scalar[:, None], outputs.lookup.flatten(1)], -1)
+
+    matches_float64_cpu(lambda: TableLSTM(task.input_size, task.output_size, 6, 10), run)

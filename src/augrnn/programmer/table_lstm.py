@@ -54,7 +54,7 @@ class TableLSTM(nn.Module):
         (B, R)."""
         words = self.embedding(batch.question)  # (Q, B, E)
         q, b = batch.question.shape
-        values = torch.zeros(b, q, device=words.device)
+        values = words.new_zeros(b, q)
         # Padding numbers add 0 at position 0.
         values.scatter_add_(1, batch.number_positions, batch.question_numbers * batch.number_mask)
         scaled = values.T[..., None] / self.value_scale
@@ -73,7 +73,8 @@ class TableLSTM(nn.Module):
         cell_values = torch.cat(
             [batch.table / self.value_scale, words.new_zeros(b, rows, text)], -1
         )[..., None]
-        column = torch.eye(self.columns, device=words.device).expand(b, rows, -1, -1)
+        column = torch.eye(self.columns, device=words.device, dtype=words.dtype)
+        column = column.expand(b, rows, -1, -1)
         flag = words.new_ones(b, rows, self.columns, 1)
         cells = torch.cat([cell_words, cell_values, flag, column], -1)
         return question, cells, batch.row_mask

@@ -32,7 +32,7 @@ and state are used.
 Each sample halts on its own: once halted its output and state stop changing, and the loop over
 ponder steps ends when every sample in the batch has halted. The wrapped core still runs on the
 whole batch (one batched call per ponder step); a halted sample's results enter the sums with
-weight exactly 0.
+weight exactly 0, by multiplication, so they must stay finite (as every bounded core's do).
 """
 
 from __future__ import annotations

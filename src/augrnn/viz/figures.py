@@ -38,14 +38,20 @@ class VizResult:
     messages: list[str] = field(default_factory=list)
 
 
-def held_out_example(task: Task, config, example: int, length: int | None) -> Batch:
-    """Example ``example`` of the run's held-out set (as ``augrnn eval`` draws it), alone."""
+def held_out_batch(task: Task, config, example: int, length: int | None = None):
+    """The batch of the run's held-out set (as ``augrnn eval`` draws it) that holds example
+    ``example``, and the example's index in it."""
     if example < 0:
         raise ValueError(f"--example must be >= 0, got {example}")
     size = config.train.eval_batch_size
     config.train.eval_sequences = (example // size + 1) * size
-    batch = evaluation_set(task, config, length)[example // size]
-    return single_example(batch, example % size, isinstance(task, Seq2SeqTask))
+    return evaluation_set(task, config, length)[example // size], example % size
+
+
+def held_out_example(task: Task, config, example: int, length: int | None) -> Batch:
+    """Example ``example`` of the run's held-out set (as ``augrnn eval`` draws it), alone."""
+    batch, index = held_out_batch(task, config, example, length)
+    return single_example(batch, index, isinstance(task, Seq2SeqTask))
 
 
 def single_example(batch: Batch, index: int, text_like: bool) -> Batch:
@@ -177,12 +183,7 @@ def _visualise_table_run(
     program and the answer go into the messages."""
     if length is not None:
         raise ValueError("--length does not apply to table_qa: its questions have no length")
-    if example < 0:
-        raise ValueError(f"--example must be >= 0, got {example}")
-    size = config.train.eval_batch_size
-    config.train.eval_sequences = (example // size + 1) * size
-    batch = evaluation_set(task, config)[example // size]
-    index = example % size
+    batch, index = held_out_batch(task, config, example)
     out.mkdir(parents=True, exist_ok=True)
     result = VizResult()
     with torch.no_grad():

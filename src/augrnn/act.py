@@ -204,6 +204,10 @@ class ACT(Core):
         self.output_layer = nn.Linear(core.output_size, output_size)
         self.halting_layer = nn.Linear(core.output_size, 1)
         nn.init.constant_(self.halting_layer.bias, halting_bias)
+        # Whether n = M, as tensors so that the compiled step does not specialise on it; buffers,
+        # so that they follow the module to its device without an operation per forward.
+        self.register_buffer("_not_last_step", torch.tensor(False), persistent=False)
+        self.register_buffer("_last_step", torch.tensor(True), persistent=False)
 
     def initial_state(self, batch_size, device=None, dtype=None) -> ACTState:
         return ACTState(self.core.initial_state(batch_size, device, dtype))
@@ -266,20 +270,21 @@ class ACT(Core):
         )
         readout = self._readout()
         probabilities, ponder_logits = [], []
-        # n = M as a tensor, so the compiled step does not specialise on it
-        is_last = torch.tensor([False, True], device=x.device)
+        # p_t^n are needed by PonderNet's loss and the trace, y_t^n by PonderNet's loss only.
+        keep_probabilities = self.halting == "pondernet" or inner_trace is not None
         for n in range(1, self.max_steps + 1):
             x_n = first if n == 1 else rest
-            last = is_last[int(n == self.max_steps)]
+            last = self._last_step if n == self.max_steps else self._not_last_step
             loop, p, y = update(x_n, loop, readout, last, inner_trace)
-            probabilities.append(p)
-            ponder_logits.append(y)
+            if keep_probabilities:
+                probabilities.append(p)
+            if self.halting == "pondernet":
+                ponder_logits.append(y)
             if not loop.running.any():
                 break
-        probs = torch.stack(probabilities, dim=1)  # (B, n_max)
-        self._report(
-            loop.steps, loop.remainder, probs, torch.stack(ponder_logits, dim=1), inner_trace
-        )
+        probs = torch.stack(probabilities, dim=1) if probabilities else None  # (B, n_max)
+        logits = torch.stack(ponder_logits, dim=1) if ponder_logits else None
+        self._report(loop.steps, loop.remainder, probs, logits, inner_trace)
         return loop.output, ACTState(loop.mean_state)
 
     def _ponder_update(
@@ -337,10 +342,13 @@ class ACT(Core):
         self,
         steps: Tensor,
         remainder: Tensor,
-        probs: Tensor,
-        ponder_logits: Tensor,
+        probs: Tensor | None,
+        ponder_logits: Tensor | None,
         inner_trace: Trace | None,
     ) -> None:
+        """Report the step terms and the trace. ``probs`` (B, n_max) and ``ponder_logits``
+        (B, n_max, output_size) are None where nothing reads them: ``probs`` without PonderNet
+        or a trace, ``ponder_logits`` without PonderNet."""
         if self.halting == "act":
             add_step_term("ponder_cost", steps + remainder, self.tau)
         elif is_collecting_step_terms():

@@ -59,6 +59,7 @@ def build_model(
             steps=config.program_steps,
             comparison_sharpness=config.comparison_sharpness,
             gradient_noise=config.gradient_noise,
+            bidirectional=config.bidirectional_question,
         )
     if config.kind == "seq2seq":
         if pondering:

@@ -204,3 +204,48 @@ def test_the_model_on_each_device_matches_a_float64_cpu_reference(matches_float6
     matches_float64_cpu(
         lambda: NeuralProgrammer(len(task.vocab), 3, embedding_size=6, hidden_size=10), run
     )
+
+
+def _bidirectional(task, hidden_size=10):
+    return NeuralProgrammer(
+        len(task.vocab), 3, embedding_size=6, hidden_size=hidden_size, bidirectional=True
+    )
+
+
+def test_a_bidirectional_question_rnn_reads_both_ends_of_the_question():
+    task, _, batch = _setup()
+    model = _bidirectional(task, hidden_size=7)
+    q, keys = model.encode(batch)
+    assert q.shape == (5, 14) and keys.shape == (5, batch.question_numbers.shape[1], 14)
+    outputs, info = model(batch)
+    assert outputs.scalar.shape == (5,) and torch.isfinite(outputs.scalar).all()
+    # The backward half of q is the backward RNN's state at the first word.
+    changed = batch.question.clone()
+    changed[0] = task.vocab.encode(["sum"])[0]
+    q_changed, _ = model.encode(batch._replace(question=changed))
+    assert not torch.allclose(q_changed[:, 7:], q[:, 7:])
+
+
+def test_a_bidirectional_question_ignores_the_padding_after_it():
+    task, _, batch = _setup()
+    model = _bidirectional(task)
+    q, keys = model.encode(batch)
+    # Five more padding tokens after every question: the same q and pivot keys.
+    padded = torch.cat([batch.question, batch.question.new_zeros(5, 5)])
+    q_padded, keys_padded = model.encode(batch._replace(question=padded))
+    torch.testing.assert_close(q_padded, q)
+    torch.testing.assert_close(keys_padded, keys)
+
+
+def test_a_bidirectional_question_is_built_from_the_config_and_trains():
+    task, _, _ = _setup()
+    config = ModelConfig(
+        kind="programmer", embedding_size=6, hidden_size=10, bidirectional_question=True
+    )
+    model = build_model(config, len(task.vocab), 3)
+    assert model.bidirectional and model.question_rnn.bidirectional
+    batch = task.sample(64, torch.Generator().manual_seed(1))
+    total, _ = model.loss(task, batch)
+    total.backward()
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name

@@ -16,6 +16,11 @@ A table may hold, after its C numeric columns, K columns of words: α_col covers
 (``columns``) and ``text_match`` is available; on tables without text columns it is masked out
 of α_op.
 
+With ``bidirectional`` the question RNN reads the question both ways (the paper does so for
+longer questions) and q is the forward RNN's last state beside the backward RNN's state at the
+first word, so that words early in a long question ("greater than x and less than y") reach q
+as directly as the last ones; the pivot keys Z are then both directions' states.
+
 The column representations P are read from the columns' names, as in the paper: P_j is a
 linear map of the word embedding of column j's name (the question RNN's embedding, so a name in
 the question and the column it names start from the same vector), plus a learned vector per
@@ -66,6 +71,7 @@ class NeuralProgrammer(nn.Module):
         comparison_sharpness: float = 20.0,
         gradient_noise: float = 0.0,
         gradient_noise_decay: float = 0.55,
+        bidirectional: bool = False,
     ):
         super().__init__()
         if steps < 1:
@@ -79,12 +85,17 @@ class NeuralProgrammer(nn.Module):
         self.columns = columns
         self.steps = steps
         self.comparison_sharpness = comparison_sharpness
+        self.bidirectional = bidirectional
         ops = len(OPERATIONS)
+        #: The size of q and of the pivot keys Z.
+        question_size = 2 * hidden_size if bidirectional else hidden_size
         self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=0)
-        self.question_rnn = nn.RNN(embedding_size, hidden_size, nonlinearity="tanh")
+        self.question_rnn = nn.RNN(
+            embedding_size, hidden_size, nonlinearity="tanh", bidirectional=bidirectional
+        )
         self.history = nn.Linear(2 * embedding_size + hidden_size, hidden_size)
-        self.op_hidden = nn.Linear(2 * hidden_size, hidden_size)
-        self.col_hidden = nn.Linear(2 * hidden_size, hidden_size)
+        self.op_hidden = nn.Linear(question_size + hidden_size, hidden_size)
+        self.col_hidden = nn.Linear(question_size + hidden_size, hidden_size)
         #: U (operation representations); P (column representations) is
         #: ``column_names(embedding(name))`` + ``col_embeddings`` (per position, from zero).
         self.op_embeddings = nn.Parameter(torch.randn(ops, hidden_size) * hidden_size**-0.5)
@@ -94,7 +105,7 @@ class NeuralProgrammer(nn.Module):
         self.op_inputs = nn.Parameter(torch.randn(ops, embedding_size) * 0.1)
         self.col_inputs = nn.Parameter(torch.randn(columns, embedding_size) * 0.1)
         #: The pivot queries of greater and lesser (the paper's U_op for those operations).
-        self.pivot_queries = nn.Parameter(torch.randn(2, hidden_size) * hidden_size**-0.5)
+        self.pivot_queries = nn.Parameter(torch.randn(2, question_size) * question_size**-0.5)
         self.register_buffer("noise_step", torch.zeros((), dtype=torch.long))
         if gradient_noise > 0:
             for parameter in self.parameters():
@@ -118,11 +129,24 @@ class NeuralProgrammer(nn.Module):
         return (self.gradient_noise / (1.0 + step) ** self.gradient_noise_decay) ** 0.5
 
     def encode(self, batch: TableBatch) -> tuple[Tensor, Tensor]:
-        """The question vector q (B, H) and the pivot keys Z (B, K, H)."""
-        states, _ = self.question_rnn(self.embedding(batch.question))  # (Q, B, H)
-        states = states.transpose(0, 1)  # (B, Q, H)
+        """The question vector q (B, H') and the pivot keys Z (B, K, H'); H' = H, or 2H with
+        ``bidirectional``."""
+        words = self.embedding(batch.question)  # (Q, B, E)
+        if self.bidirectional:
+            # Packed, so that the backward RNN starts at each question's last word, not at padding.
+            lengths = batch.question_lengths.clamp_min(1).cpu()
+            packed = nn.utils.rnn.pack_padded_sequence(words, lengths, enforce_sorted=False)
+            states, _ = nn.utils.rnn.pad_packed_sequence(
+                self.question_rnn(packed)[0], total_length=words.shape[0]
+            )
+        else:
+            states, _ = self.question_rnn(words)  # (Q, B, H')
+        states = states.transpose(0, 1)  # (B, Q, H')
         last = (batch.question_lengths - 1).clamp_min(0)
         q = states[torch.arange(states.shape[0], device=states.device), last]
+        if self.bidirectional:
+            hidden = self.history.out_features
+            q = torch.cat([q[:, :hidden], states[:, 0, hidden:]], -1)
         left = (batch.number_positions - 1).clamp_min(0)
         keys = states.gather(1, left.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
         return q, keys

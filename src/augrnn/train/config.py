@@ -90,6 +90,9 @@ class ModelConfig:
     comparison_sharpness: float = 20.0
     #: Neural Programmer: η of the decaying gradient noise N(0, η / (1 + t)^0.55) (0: none).
     gradient_noise: float = 0.0
+    #: Neural Programmer: read the question with a bidirectional RNN (the paper's choice for
+    #: longer questions).
+    bidirectional_question: bool = False
 
 
 @dataclass

@@ -145,7 +145,7 @@ class NeuralProgrammer(nn.Module):
         last = (batch.question_lengths - 1).clamp_min(0)
         q = states[torch.arange(states.shape[0], device=states.device), last]
         if self.bidirectional:
-            hidden = self.history.out_features
+            hidden = self.question_rnn.hidden_size
             q = torch.cat([q[:, :hidden], states[:, 0, hidden:]], -1)
         left = (batch.number_positions - 1).clamp_min(0)
         keys = states.gather(1, left.unsqueeze(-1).expand(-1, -1, states.shape[-1]))

@@ -187,6 +187,101 @@ def test_address_pipeline_gradcheck_float64(gen):
     assert torch.autograd.gradcheck(_pipeline, args)
 
 
+def _autograd_content_weights(keys, memory, strengths):
+    return torch.softmax(strengths.unsqueeze(-1) * A.cosine_similarity(keys, memory), dim=-1)
+
+
+def test_hand_written_content_backward_matches_autograd_float64(gen):
+    d = torch.float64
+    keys = torch.randn(B, H, M, dtype=d, generator=gen)
+    memory = torch.randn(B, N, M, dtype=d, generator=gen)
+    strengths = 10 * torch.rand(B, H, dtype=d, generator=gen)
+    assert torch.autograd.gradcheck(
+        A.CosineContentWeights.apply, tuple(t.requires_grad_() for t in (keys, memory, strengths))
+    )
+    # A zero key and a zero row, where finite differences cannot follow the norms' ε.
+    keys, memory, strengths = (t.detach().clone() for t in (keys, memory, strengths))
+    keys[0, 1] = 0.0
+    memory[1, 3] = 0.0
+    inputs = [t.requires_grad_() for t in (keys, memory, strengths)]
+    upstream = torch.randn(B, H, N, dtype=d, generator=gen)
+    w = A.content_weights(*inputs)
+    expected_w = _autograd_content_weights(*inputs)
+    torch.testing.assert_close(w, expected_w, rtol=0, atol=1e-15)
+    got = torch.autograd.grad(w, inputs, upstream)
+    expected = torch.autograd.grad(expected_w, inputs, upstream)
+    for g, e in zip(got, expected, strict=True):
+        assert torch.isfinite(g).all()
+        torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12)
+
+
+def test_hand_written_content_backward_refuses_second_derivatives(gen):
+    keys = torch.randn(B, H, M, generator=gen, requires_grad=True)
+    memory = torch.randn(B, N, M, generator=gen)
+    w = A.content_weights(keys, memory, torch.ones(B, H))
+    (grad_keys,) = torch.autograd.grad(w.square().sum(), keys, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        grad_keys.sum().backward()
+
+
+def _location_arguments(gen, shift_width=5):
+    d = torch.float64
+    return (
+        distribution(B, H, N, generator=gen).to(d),
+        distribution(B, H, N, generator=gen).to(d),
+        torch.rand(B, H, dtype=d, generator=gen),
+        distribution(B, H, shift_width, generator=gen).to(d),
+        1 + 3 * torch.rand(B, H, dtype=d, generator=gen),
+    )
+
+
+def _autograd_location(content_w, prev_w, gate, shift, gamma):
+    gated = A.interpolate(content_w, prev_w, gate)
+    shifted = A.circular_shift(gated, shift)
+    return A.sharpen(shifted, gamma), gated, shifted
+
+
+@pytest.mark.parametrize("shift_width", [1, 3, 5])
+def test_hand_written_location_backward_matches_autograd_float64(gen, shift_width):
+    args = tuple(a.requires_grad_() for a in _location_arguments(gen, shift_width))
+    assert torch.autograd.gradcheck(lambda *a: A.LocationAddressing.apply(*a)[0], args)
+    got = A.LocationAddressing.apply(*args)
+    expected = _autograd_location(*args)
+    for g, e in zip(got, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=0, atol=1e-15)
+    assert not got[1].requires_grad and not got[2].requires_grad
+
+
+def test_hand_written_location_backward_matches_autograd_where_weights_are_zero(gen):
+    """A one-hot focus kept by g = 0 and an unshifting s: the shifted weights hold exact zeros,
+    floored at SHARPEN_EPS before the logarithm, which passes no gradient there."""
+    content_w, _, _, _, gamma = _location_arguments(gen, 3)
+    prev_w = torch.zeros_like(content_w)
+    prev_w[..., 2] = 1.0
+    shift = torch.zeros(B, H, 3, dtype=torch.float64)
+    shift[..., 1] = 1.0
+    args = [
+        a.requires_grad_() for a in (content_w, prev_w, torch.zeros(B, H).double(), shift, gamma)
+    ]
+    upstream = torch.randn(B, H, N, dtype=torch.float64, generator=gen)
+    got = torch.autograd.grad(A.LocationAddressing.apply(*args)[0], args, upstream)
+    expected = torch.autograd.grad(_autograd_location(*args)[0], args, upstream)
+    for g, e in zip(got, expected, strict=True):
+        assert torch.isfinite(g).all()
+        torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12)
+
+
+def test_address_stages_are_the_composite_functions(gen):
+    args = _pipeline_arguments(gen)
+    w, stages = A.address(*args)
+    keys, strengths, gate, shift, gamma, memory, prev_w = args
+    content_w = _autograd_content_weights(keys, memory, strengths)
+    expected = _autograd_location(content_w, prev_w, gate, shift, gamma)
+    for got, want in zip((w, stages["gated"], stages["shifted"]), expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-15)
+    torch.testing.assert_close(stages["content"], content_w, rtol=0, atol=1e-15)
+
+
 def test_read_write_gradcheck_float64(gen):
     d = torch.float64
     memory = torch.randn(B, N, M, dtype=d, generator=gen, requires_grad=True)

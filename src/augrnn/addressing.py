@@ -12,10 +12,12 @@ Vaswani et al. 2017) score one query against S source positions: the query is (.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 #: Added to squared norms before the square root, so that an all-zero key or memory row has a
 #: finite similarity (0) and a finite gradient.
@@ -39,6 +41,44 @@ def cosine_similarity(keys: Tensor, memory: Tensor) -> Tensor:
     return dots / (key_norms.unsqueeze(-1) * row_norms.unsqueeze(-2))
 
 
+class CosineContentWeights(torch.autograd.Function):
+    """w^c = softmax_i(β K[k, M(i)]) with the cosine K (NTM eqs 5-6) and its backward pass
+    written out; shapes as in :func:`content_weights`. With z = β K and gradients g:
+
+        g_z = w ⊙ (g_w − Σ_i g_w(i) w(i)),   g_β = Σ_i g_z(i) K(i),   g_K = β g_z
+        g_k    = Σ_i g_K(i) M(i) / (‖k‖ ‖M(i)‖) − k Σ_i g_K(i) K(i) / ‖k‖²
+        g_M(i) = Σ_h g_K,h(i) k_h / (‖k_h‖ ‖M(i)‖) − M(i) Σ_h g_K,h(i) K_h(i) / ‖M(i)‖²
+
+    exact with the norms' ε inside their square roots. Differentiable once (no second
+    derivatives).
+    """
+
+    @staticmethod
+    def forward(ctx, keys: Tensor, memory: Tensor, strengths: Tensor) -> Tensor:
+        key_norms = torch.sqrt((keys * keys).sum(-1) + NORM_EPS)  # (B, H)
+        row_norms = torch.sqrt((memory * memory).sum(-1) + NORM_EPS)  # (B, N)
+        norms = key_norms.unsqueeze(-1) * row_norms.unsqueeze(-2)  # (B, H, N)
+        similarity = torch.bmm(keys, memory.transpose(1, 2)) / norms
+        weights = torch.softmax(strengths.unsqueeze(-1) * similarity, dim=-1)
+        ctx.save_for_backward(keys, memory, strengths, weights, similarity, key_norms, row_norms)
+        return weights
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_weights: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        keys, memory, strengths, weights, similarity, key_norms, row_norms = ctx.saved_tensors
+        grad_z = weights * (grad_weights - (grad_weights * weights).sum(-1, keepdim=True))
+        grad_strengths = (grad_z * similarity).sum(-1)
+        grad_similarity = grad_z * strengths.unsqueeze(-1)
+        grad_dots = grad_similarity / (key_norms.unsqueeze(-1) * row_norms.unsqueeze(-2))
+        radial = grad_similarity * similarity  # g_K ⊙ K
+        key_scale = (radial.sum(-1) / (key_norms * key_norms)).unsqueeze(-1)  # (B, H, 1)
+        row_scale = (radial.sum(-2) / (row_norms * row_norms)).unsqueeze(-1)  # (B, N, 1)
+        grad_keys = torch.bmm(grad_dots, memory) - keys * key_scale
+        grad_memory = torch.bmm(grad_dots.transpose(1, 2), keys) - memory * row_scale
+        return grad_keys, grad_memory, grad_strengths
+
+
 def content_weights(
     keys: Tensor, memory: Tensor, strengths: Tensor, similarity: str = "cosine"
 ) -> Tensor:
@@ -49,8 +89,13 @@ def content_weights(
     strengths: (B, H) key strengths β_t ≥ 0.
     similarity: "cosine" (the paper's K) or "dot" (unnormalised k·M(i)).
     Returns (B, H, N) weights; each row sums to 1.
+
+    Eagerly, the cosine version runs :class:`CosineContentWeights`, whose backward pass is
+    written out; under ``torch.compile``, autograd's, which inductor fuses at least as well.
     """
     if similarity == "cosine":
+        if not torch.compiler.is_compiling():
+            return CosineContentWeights.apply(keys, memory, strengths)
         scores = cosine_similarity(keys, memory)
     elif similarity == "dot":
         scores = torch.einsum("bhm,bnm->bhn", keys, memory)
@@ -79,6 +124,23 @@ def shift_offsets(shift_width: int) -> range:
     return range(-half, half + 1)
 
 
+def _shift_sources(n: int, shift_width: int, direction: int, device) -> Tensor:
+    """(S, N) slot indices: [k, i] = (i − direction · offset_k) mod N. direction 1 gathers the
+    slot that offset k carries into slot i (eq 8); −1, the slot that slot i is carried to.
+    Eagerly, each is built once per size and device and kept."""
+    if torch.compiler.is_compiling():  # constants folded into the compiled graph
+        return _build_shift_sources(n, shift_width, direction, device)
+    return _kept_shift_sources(n, shift_width, direction, torch.device(device))
+
+
+def _build_shift_sources(n: int, shift_width: int, direction: int, device) -> Tensor:
+    offsets = torch.tensor(list(shift_offsets(shift_width)), device=device)
+    return (torch.arange(n, device=device).unsqueeze(0) - direction * offsets.unsqueeze(1)) % n
+
+
+_kept_shift_sources = functools.lru_cache(maxsize=64)(_build_shift_sources)
+
+
 def circular_shift(weights: Tensor, shift: Tensor) -> Tensor:
     """Rotation by a shift distribution, w̃_t(i) = Σ_j w^g_t(j) s_t(i − j mod N) (NTM eq 8).
 
@@ -87,12 +149,8 @@ def circular_shift(weights: Tensor, shift: Tensor) -> Tensor:
              k of the last axis is the probability of moving the focus by offset k − (S−1)/2.
     Returns (B, H, N). A one-hot shift on offset +1 moves every weight one slot up (i → i+1 mod N).
     """
-    n = weights.shape[-1]
-    offsets = torch.tensor(list(shift_offsets(shift.shape[-1])), device=weights.device)
-    # source[k, i] = (i − offset_k) mod N: the slot that offset k carries into slot i.
-    source = (torch.arange(n, device=weights.device).unsqueeze(0) - offsets.unsqueeze(1)) % n
-    rolled = weights[..., source]  # (B, H, S, N)
-    return torch.einsum("bhsn,bhs->bhn", rolled, shift)
+    rolled = weights[..., _shift_sources(weights.shape[-1], shift.shape[-1], 1, weights.device)]
+    return torch.einsum("bhsn,bhs->bhn", rolled, shift)  # rolled: (B, H, S, N)
 
 
 def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
@@ -105,6 +163,57 @@ def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
     """
     logs = torch.log(weights.clamp_min(SHARPEN_EPS))
     return torch.softmax(gamma.unsqueeze(-1) * logs, dim=-1)
+
+
+class LocationAddressing(torch.autograd.Function):
+    """Interpolation, shift and sharpening (NTM eqs 7-9) in one function with its backward pass
+    written out; arguments as in :func:`interpolate`, :func:`circular_shift` and :func:`sharpen`.
+    Returns w_t (B, H, N) and, not differentiable, w^g_t and w̃_t (B, H, N) for tracing.
+
+    With z = γ log max(w̃, ε), w = softmax(z) and gradients g (ε: ``SHARPEN_EPS``):
+
+        g_z = w ⊙ (g_w − Σ_i g_w(i) w(i)),   g_γ = Σ_i g_z(i) log max(w̃(i), ε)
+        g_w̃(i) = γ g_z(i) / w̃(i) where w̃(i) ≥ ε, else 0
+        g_s(k) = Σ_i g_w̃(i) w^g(i − offset_k),   g_w^g(j) = Σ_k s(k) g_w̃(j + offset_k)
+        g_g = Σ_j g_w^g(j) (w^c(j) − w_{t−1}(j)),   g_w^c = g g_w^g,   g_w_{t−1} = (1 − g) g_w^g
+
+    Differentiable once (no second derivatives).
+    """
+
+    @staticmethod
+    def forward(ctx, content_w, prev_w, gate, shift, gamma):
+        gate = gate.unsqueeze(-1)
+        gated = torch.lerp(prev_w, content_w, gate)
+        sources = _shift_sources(gated.shape[-1], shift.shape[-1], 1, gated.device)
+        rolled = gated[..., sources]  # (B, H, S, N)
+        shifted = (shift.unsqueeze(-2) @ rolled).squeeze(-2)
+        floored = shifted.clamp_min(SHARPEN_EPS)
+        logs = torch.log(floored)
+        weights = torch.softmax(gamma.unsqueeze(-1) * logs, dim=-1)
+        ctx.save_for_backward(
+            content_w, prev_w, gate, shift, gamma, rolled, shifted, floored, logs, weights
+        )
+        ctx.mark_non_differentiable(gated, shifted)
+        return weights, gated, shifted
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_weights, _grad_gated, _grad_shifted):
+        content_w, prev_w, gate, shift, gamma, rolled, shifted, floored, logs, weights = (
+            ctx.saved_tensors
+        )
+        grad_z = weights * (grad_weights - (grad_weights * weights).sum(-1, keepdim=True))
+        grad_gamma = (grad_z * logs).sum(-1)
+        # clamp_min passes the gradient where its input is at least the floor.
+        grad_shifted = torch.where(
+            shifted >= SHARPEN_EPS, grad_z * gamma.unsqueeze(-1) / floored, 0.0
+        )
+        grad_shift = (rolled @ grad_shifted.unsqueeze(-1)).squeeze(-1)
+        sources = _shift_sources(grad_shifted.shape[-1], shift.shape[-1], -1, shift.device)
+        grad_gated = (shift.unsqueeze(-2) @ grad_shifted[..., sources]).squeeze(-2)
+        grad_gate = (grad_gated * (content_w - prev_w)).sum(-1)
+        grad_content = gate * grad_gated
+        return grad_content, grad_gated - grad_content, grad_gate, grad_shift, grad_gamma
 
 
 def address(
@@ -121,12 +230,21 @@ def address(
 
     Arguments as in :func:`content_weights`, :func:`interpolate`, :func:`circular_shift` and
     :func:`sharpen`. Returns the final (B, H, N) weights w_t and the intermediate weights
-    (``content``, ``gated``, ``shifted``) for tracing.
+    (``content``, ``gated``, ``shifted``) for tracing; eagerly, ``gated`` and ``shifted`` are
+    not differentiable.
+
+    Eagerly, the addressing runs the two functions whose backward passes are written out
+    (:class:`CosineContentWeights`, :class:`LocationAddressing`): forward + backward in about
+    0.7x autograd's time at the copy NTM's sizes (``benchmarks/addressing_backward.py``).
+    Compiled, it runs the composite functions above, which inductor fuses at least as well.
     """
     w_c = content_weights(keys, memory, strengths, similarity)
-    w_g = interpolate(w_c, prev_w, gate)
-    w_s = circular_shift(w_g, shift)
-    w = sharpen(w_s, gamma)
+    if torch.compiler.is_compiling():
+        w_g = interpolate(w_c, prev_w, gate)
+        w_s = circular_shift(w_g, shift)
+        w = sharpen(w_s, gamma)
+    else:
+        w, w_g, w_s = LocationAddressing.apply(w_c, prev_w, gate, shift, gamma)
     return w, {"content": w_c, "gated": w_g, "shifted": w_s}
 
 

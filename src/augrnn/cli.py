@@ -45,7 +45,8 @@ def friendly_errors(fn):
         except TrainingDiverged as err:
             raise click.ClickException(
                 f"training stopped: {err}. The last good checkpoint is kept; try a lower "
-                "--optim.lr or gradient clipping (--optim.clip_norm=50)."
+                "--optim.lr, gradient clipping (--optim.clip_norm=50), or skipping the steps "
+                "whose gradients overflow (--train.skip_nonfinite=10)."
             ) from err
 
     return wrapper

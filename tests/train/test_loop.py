@@ -68,6 +68,70 @@ def test_nan_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_pat
     assert all(torch.isfinite(v).all() for v in payload["model"].values())
 
 
+class _NaNGradient(torch.autograd.Function):
+    """The identity, whose gradient is NaN: a finite loss with overflowing gradients."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return torch.full_like(grad, float("nan"))
+
+
+def _break_gradients_at(trainer, steps):
+    """Make the gradients of the given (1-based) training steps NaN, the loss staying finite."""
+    real_loss = trainer.task.loss
+
+    def loss(logits, batch):
+        broken = trainer.step + 1 in steps
+        return real_loss(_NaNGradient.apply(logits) if broken else logits, batch)
+
+    trainer.task.loss = loss
+
+
+def test_nan_gradients_stop_training_by_default(tmp_path):
+    trainer = Trainer(tiny_config("--train.steps=12 --train.eval_every=4"), tmp_path / "run")
+    _break_gradients_at(trainer, {7})
+    with pytest.raises(TrainingDiverged, match="gradients became NaN or infinite at step 7$"):
+        trainer.train(progress=False)
+
+
+def test_skip_nonfinite_skips_steps_with_nan_gradients_and_counts_them(tmp_path):
+    config = "--train.steps=12 --train.eval_every=4 --train.log_every=1 --train.skip_nonfinite=2"
+    trainer = Trainer(tiny_config(config), tmp_path / "run")
+    _break_gradients_at(trainer, {7, 8, 10})
+    before = {}
+    real_step = trainer._train_step
+
+    def step(batch):
+        if trainer.step + 1 == 7:
+            before.update({k: v.clone() for k, v in trainer.model.state_dict().items()})
+        result = real_step(batch)
+        if trainer.step + 1 == 8:  # after the second skipped step: nothing moved
+            for name, value in trainer.model.state_dict().items():
+                assert torch.equal(value, before[name]), name
+        return result
+
+    trainer._train_step = step
+    trainer.train(progress=False)
+    assert trainer.step == 12 and trainer.skipped_steps == 3
+    assert all(torch.isfinite(v).all() for v in trainer.model.state_dict().values())
+    rows = [row for row in read_metrics(tmp_path / "run") if row["split"] == "train"]
+    logged = {row["step"]: row.get("skipped_steps", 0) for row in rows}
+    assert logged[6] == 0 and logged[8] == 2 and logged[12] == 3
+    assert load_checkpoint(tmp_path / "run")["skipped_steps"] == 3
+
+
+def test_skip_nonfinite_stops_after_too_many_in_a_row(tmp_path):
+    config = "--train.steps=12 --train.eval_every=4 --train.skip_nonfinite=1"
+    trainer = Trainer(tiny_config(config), tmp_path / "run")
+    _break_gradients_at(trainer, {5, 6})
+    with pytest.raises(TrainingDiverged, match="at step 6 \\(2 steps in a row\\)"):
+        trainer.train(progress=False)
+
+
 def test_checkpoint_contents_and_errors(tmp_path):
     run = tmp_path / "run"
     Trainer(tiny_config("--train.steps=3 --train.eval_every=3"), run).train(progress=False)
@@ -176,9 +240,10 @@ def test_gradient_checkpointing_trains_exactly_as_without(tmp_path):
         ("--train.compile_chunk=0", "compile_chunk must be a positive integer"),
         ("--train.checkpoint_every=0", "checkpoint_every must be a positive integer"),
         ("--train.precision=half", "precision must be one of float32, bfloat16, float16"),
+        ("--train.skip_nonfinite=-1", "skip_nonfinite must be a non-negative integer"),
     ],
 )
-def test_bad_speed_options_are_clear_errors(override, message):
+def test_bad_training_options_are_clear_errors(override, message):
     with pytest.raises(ValueError, match=message):
         tiny_config(override)
 

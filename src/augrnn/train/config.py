@@ -186,8 +186,17 @@ class TrainConfig:
     #: "float32", or mixed precision under torch.autocast: "bfloat16", or "float16" (with loss
     #: scaling). Models keep what needs the range in float32 (the NTM's addressing and memory).
     precision: str = "float32"
+    #: Skip a step whose gradients are NaN or infinite (the optimiser does not move; in long
+    #: backpropagation through time a gradient can overflow float32 before any clipping), at
+    #: most this many steps in a row before stopping; 0: stop at the first. The metrics log
+    #: counts them as ``skipped_steps``.
+    skip_nonfinite: int = 0
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.skip_nonfinite, int) and self.skip_nonfinite >= 0):
+            raise ValueError(
+                f"train.skip_nonfinite must be a non-negative integer, got {self.skip_nonfinite!r}"
+            )
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"

@@ -240,6 +240,9 @@ class Trainer:
         self.elapsed = 0.0
         self.curriculum_length = tc.curriculum_start
         self.last_eval: dict[str, float] = {}
+        #: Steps skipped for non-finite gradients: in all, and in a row up to now.
+        self.skipped_steps = 0
+        self.nonfinite_in_row = 0
         if resume:
             self._restore(payload)
         self.eval_batches = evaluation_set(self.task, config)
@@ -257,6 +260,8 @@ class Trainer:
         self.elapsed = payload["elapsed"]
         self.curriculum_length = payload["curriculum_length"]
         self.last_eval = payload["eval_metrics"]
+        self.skipped_steps = payload.get("skipped_steps", 0)
+        self.nonfinite_in_row = payload.get("nonfinite_in_row", 0)
 
     def checkpoint(self) -> Path:
         return save_checkpoint(
@@ -274,6 +279,8 @@ class Trainer:
                 "elapsed": self.elapsed,
                 "curriculum_length": self.curriculum_length,
                 "eval_metrics": self.last_eval,
+                "skipped_steps": self.skipped_steps,
+                "nonfinite_in_row": self.nonfinite_in_row,
             },
         )
 
@@ -305,13 +312,25 @@ class Trainer:
         # With no norm limit, an infinite one still returns the total norm, in one fused pass.
         max_norm = oc.clip_norm if oc.clip_norm is not None else math.inf
         finite = bool(torch.isfinite(nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)))
+        scored_steps = float(batch.mask.sum()) / batch.mask.shape[1]
+        cost = task_loss.item() / math.log(2)
         if not finite and not self.scaler.is_enabled():
-            raise TrainingDiverged(f"the gradients became NaN or infinite at step {self.step + 1}")
+            allowed = self.config.train.skip_nonfinite
+            if self.nonfinite_in_row >= allowed:
+                in_row = f" ({allowed + 1} steps in a row)" if allowed else ""
+                raise TrainingDiverged(
+                    f"the gradients became NaN or infinite at step {self.step + 1}{in_row}"
+                )
+            self.nonfinite_in_row += 1
+            self.skipped_steps += 1
+            self.optimizer.zero_grad(set_to_none=True)
+            self.schedule.step()
+            return cost, scored_steps
+        self.nonfinite_in_row = 0
         self.scaler.step(self.optimizer)  # skipped when float16's scaled gradients overflowed
         self.scaler.update()
         self.schedule.step()
-        scored_steps = float(batch.mask.sum()) / batch.mask.shape[1]
-        return task_loss.item() / math.log(2), scored_steps
+        return cost, scored_steps
 
     def _advance_curriculum(self, cost_per_step: float) -> None:
         """Lengthen the curriculum by one once a batch at its longest length is below the
@@ -358,6 +377,8 @@ class Trainer:
                     }
                     if self.curriculum_length is not None:
                         values["curriculum_length"] = self.curriculum_length
+                    if self.skipped_steps:
+                        values["skipped_steps"] = self.skipped_steps
                     log.write("train", self.step, self.sequences, values)
                     postfix = {"seqs": self.sequences, "bits/seq": f"{running:.3f}"}
                     if self.last_eval:

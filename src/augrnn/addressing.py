@@ -35,10 +35,15 @@ def cosine_similarity(keys: Tensor, memory: Tensor) -> Tensor:
     memory: (B, N, M) memory M_t.
     Returns (B, H, N) similarities in [-1, 1]; 0 where a key or a row is all zeros.
     """
+    return _cosine_similarity_and_norms(keys, memory)[0]
+
+
+def _cosine_similarity_and_norms(keys: Tensor, memory: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`cosine_similarity` (B, H, N) with the key norms (B, H) and row norms (B, N)."""
     dots = torch.einsum("bhm,bnm->bhn", keys, memory)
-    key_norms = torch.sqrt((keys * keys).sum(-1) + NORM_EPS)  # (B, H)
-    row_norms = torch.sqrt((memory * memory).sum(-1) + NORM_EPS)  # (B, N)
-    return dots / (key_norms.unsqueeze(-1) * row_norms.unsqueeze(-2))
+    key_norms = torch.sqrt((keys * keys).sum(-1) + NORM_EPS)
+    row_norms = torch.sqrt((memory * memory).sum(-1) + NORM_EPS)
+    return dots / (key_norms.unsqueeze(-1) * row_norms.unsqueeze(-2)), key_norms, row_norms
 
 
 class CosineContentWeights(torch.autograd.Function):
@@ -55,10 +60,7 @@ class CosineContentWeights(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, keys: Tensor, memory: Tensor, strengths: Tensor) -> Tensor:
-        key_norms = torch.sqrt((keys * keys).sum(-1) + NORM_EPS)  # (B, H)
-        row_norms = torch.sqrt((memory * memory).sum(-1) + NORM_EPS)  # (B, N)
-        norms = key_norms.unsqueeze(-1) * row_norms.unsqueeze(-2)  # (B, H, N)
-        similarity = torch.bmm(keys, memory.transpose(1, 2)) / norms
+        similarity, key_norms, row_norms = _cosine_similarity_and_norms(keys, memory)
         weights = torch.softmax(strengths.unsqueeze(-1) * similarity, dim=-1)
         ctx.save_for_backward(keys, memory, strengths, weights, similarity, key_norms, row_norms)
         return weights

@@ -323,12 +323,10 @@ class Trainer:
                 )
             self.nonfinite_in_row += 1
             self.skipped_steps += 1
-            self.optimizer.zero_grad(set_to_none=True)
-            self.schedule.step()
-            return cost, scored_steps
-        self.nonfinite_in_row = 0
-        self.scaler.step(self.optimizer)  # skipped when float16's scaled gradients overflowed
-        self.scaler.update()
+        else:
+            self.nonfinite_in_row = 0
+            self.scaler.step(self.optimizer)  # skipped when float16's scaled gradients overflowed
+            self.scaler.update()
         self.schedule.step()
         return cost, scored_steps
 

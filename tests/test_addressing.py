@@ -107,6 +107,16 @@ def test_shift_keeps_distributions_and_matches_the_sum_definition(gen):
     torch.testing.assert_close(shifted, expected)
 
 
+@pytest.mark.parametrize("slots", [1, 2, 3])
+def test_shift_wider_than_the_memory_wraps_every_offset(gen, slots):
+    width = 7  # offsets −3 … 3, each wrapping around N more than once
+    w, s = distribution(B, H, slots, generator=gen), distribution(B, H, width, generator=gen)
+    expected = torch.zeros(B, H, slots)
+    for k, offset in enumerate(A.shift_offsets(width)):
+        expected += s[..., k : k + 1] * torch.roll(w, offset, dims=-1)
+    torch.testing.assert_close(A.circular_shift(w, s), expected)
+
+
 @pytest.mark.parametrize("width", [0, 2, -1])
 def test_shift_width_must_be_positive_and_odd(width):
     with pytest.raises(ValueError, match="positive odd"):

@@ -12,7 +12,6 @@ Vaswani et al. 2017) score one query against S source positions: the query is (.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
@@ -126,21 +125,15 @@ def shift_offsets(shift_width: int) -> range:
     return range(-half, half + 1)
 
 
-def _shift_sources(n: int, shift_width: int, direction: int, device) -> Tensor:
-    """(S, N) slot indices: [k, i] = (i − direction · offset_k) mod N. direction 1 gathers the
-    slot that offset k carries into slot i (eq 8); −1, the slot that slot i is carried to.
-    Eagerly, each is built once per size and device and kept."""
-    if torch.compiler.is_compiling():  # constants folded into the compiled graph
-        return _build_shift_sources(n, shift_width, direction, device)
-    return _kept_shift_sources(n, shift_width, direction, torch.device(device))
-
-
-def _build_shift_sources(n: int, shift_width: int, direction: int, device) -> Tensor:
-    offsets = torch.tensor(list(shift_offsets(shift_width)), device=device)
-    return (torch.arange(n, device=device).unsqueeze(0) - direction * offsets.unsqueeze(1)) % n
-
-
-_kept_shift_sources = functools.lru_cache(maxsize=64)(_build_shift_sources)
+def _rotated(weights: Tensor, offset: int) -> Tensor:
+    """weights (..., N) moved ``offset`` slots up, i → i + offset mod N, as two slices: compiled,
+    contiguous (vectorised) loads, where a gather through an index tensor loads slot by slot and
+    its backward scatters; eagerly, a copy instead of a slower gather."""
+    n = weights.shape[-1]
+    cut = n - offset % n
+    if cut == n:
+        return weights
+    return torch.cat([weights[..., cut:], weights[..., :cut]], -1)
 
 
 def circular_shift(weights: Tensor, shift: Tensor) -> Tensor:
@@ -151,8 +144,11 @@ def circular_shift(weights: Tensor, shift: Tensor) -> Tensor:
              k of the last axis is the probability of moving the focus by offset k − (S−1)/2.
     Returns (B, H, N). A one-hot shift on offset +1 moves every weight one slot up (i → i+1 mod N).
     """
-    rolled = weights[..., _shift_sources(weights.shape[-1], shift.shape[-1], 1, weights.device)]
-    return torch.einsum("bhsn,bhs->bhn", rolled, shift)  # rolled: (B, H, S, N)
+    shifted = None
+    for k, offset in enumerate(shift_offsets(shift.shape[-1])):
+        term = shift[..., k : k + 1] * _rotated(weights, offset)
+        shifted = term if shifted is None else shifted + term
+    return shifted
 
 
 def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
@@ -186,9 +182,9 @@ class LocationAddressing(torch.autograd.Function):
     def forward(ctx, content_w, prev_w, gate, shift, gamma):
         gate = gate.unsqueeze(-1)
         gated = torch.lerp(prev_w, content_w, gate)
-        sources = _shift_sources(gated.shape[-1], shift.shape[-1], 1, gated.device)
-        rolled = gated[..., sources]  # (B, H, S, N)
-        shifted = (shift.unsqueeze(-2) @ rolled).squeeze(-2)
+        offsets = shift_offsets(shift.shape[-1])
+        rolled = torch.stack([_rotated(gated, offset) for offset in offsets], -2)  # (B, H, S, N)
+        shifted = (shift.unsqueeze(-1) * rolled).sum(-2)
         floored = shifted.clamp_min(SHARPEN_EPS)
         logs = torch.log(floored)
         weights = torch.softmax(gamma.unsqueeze(-1) * logs, dim=-1)
@@ -210,9 +206,9 @@ class LocationAddressing(torch.autograd.Function):
         grad_shifted = torch.where(
             shifted >= SHARPEN_EPS, grad_z * gamma.unsqueeze(-1) / floored, 0.0
         )
-        grad_shift = (rolled @ grad_shifted.unsqueeze(-1)).squeeze(-1)
-        sources = _shift_sources(grad_shifted.shape[-1], shift.shape[-1], -1, shift.device)
-        grad_gated = (shift.unsqueeze(-2) @ grad_shifted[..., sources]).squeeze(-2)
+        grad_shift = (rolled * grad_shifted.unsqueeze(-2)).sum(-1)
+        # The adjoint of a shift by s is the shift by s reversed: offset k moves by −offset_k.
+        grad_gated = circular_shift(grad_shifted, shift.flip(-1))
         grad_gate = (grad_gated * (content_w - prev_w)).sum(-1)
         grad_content = gate * grad_gated
         return grad_content, grad_gated - grad_content, grad_gate, grad_shift, grad_gamma

@@ -5,7 +5,7 @@ from typing import NamedTuple
 import pytest
 import torch
 
-from augrnn.core import Core, Trace, emit, is_tracing, unroll
+from augrnn.core import Core, Trace, clamp_gradient, emit, is_tracing, unroll
 
 
 class CounterState(NamedTuple):
@@ -87,3 +87,14 @@ def test_unroll_rejects_non_sequences_and_core_rejects_wrong_width():
         unroll(Counter(D), torch.randn(T, B, D + 1))
     with pytest.raises(ValueError, match="floating-point"):
         unroll(Counter(D), torch.ones(T, B, D, dtype=torch.long))
+
+
+def test_clamp_gradient_is_the_identity_forward_and_clamps_backward():
+    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    y = clamp_gradient(x, 0.5)
+    assert torch.equal(y, x)
+    upstream = torch.tensor([[-2.0, -0.5, 0.1, 0.0]] * 3, dtype=torch.float64)
+    y.backward(upstream)
+    assert torch.equal(x.grad, upstream.clamp(-0.5, 0.5))
+    # within the bound, gradients are exact
+    assert torch.autograd.gradcheck(lambda t: clamp_gradient(t, 1e9).square(), (x,))

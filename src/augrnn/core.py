@@ -219,6 +219,29 @@ def tree_map(fn, *trees):
     raise TypeError(f"core states must be nested tuples of tensors, found {type(first).__name__}")
 
 
+class _ClampedGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, tensor: Tensor, bound: float) -> Tensor:
+        ctx.bound = bound
+        return tensor.view_as(tensor)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        return grad.clamp(-ctx.bound, ctx.bound), None
+
+
+def clamp_gradient(tensor: Tensor, bound: float) -> Tensor:
+    """``tensor`` unchanged, its gradient clamped elementwise to [−bound, bound] on the way back.
+
+    Applied to a recurrent state at every step, this is the clipping of derivatives inside
+    backpropagation through time that Graves (2013, "Generating sequences with recurrent neural
+    networks") applies to LSTMs: a gradient can then grow by at most one step's factor beyond
+    ``bound`` before the next clamp, however long the sequence, where a global-norm clip acts
+    only after the whole backward pass, too late if that has already overflowed.
+    """
+    return _ClampedGradient.apply(tensor, bound)
+
+
 def compile_fresh(fn, **compile_kwargs):
     """``torch.compile`` a private copy of the function, bound method or module ``fn`` (for a
     module: its ``forward``, without hooks).

@@ -106,6 +106,7 @@ def _core(config: ModelConfig, input_size: int, output_size: int, *, with_readou
             memory_init=config.memory_init,
             similarity=config.similarity,
             clip_controller_outputs=config.clip_controller_outputs,
+            clip_state_gradients=config.clip_state_gradients,
         )
     if config.kind in ("lstm", "gru", "rnn"):
         stack = build_controller(config.kind, input_size, config.hidden_size, config.num_layers)

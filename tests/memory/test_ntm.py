@@ -2,9 +2,10 @@
 
 import pytest
 import torch
+from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from augrnn.core import Trace, unroll
-from augrnn.memory.ntm import CONSTANT_MEMORY_VALUE, NTM, NTMCell, NTMState
+from augrnn.memory.ntm import CONSTANT_MEMORY_VALUE, NTM, NTMCell, NTMState, RecurrentModel
 
 # A different size for every dimension, so a transposed axis fails.
 T, B, IN, OUT, N, M, R, W = 6, 3, 4, 5, 7, 2, 2, 3
@@ -130,11 +131,40 @@ def test_initial_state_follows_dtype():
         (dict(controller="transformer"), "unknown controller"),
         (dict(similarity="l2"), "similarity must be one of"),
         (dict(clip_controller_outputs=-1.0), "clip_controller_outputs"),
+        (dict(clip_state_gradients=0.0), "clip_state_gradients must be positive"),
     ],
 )
 def test_bad_settings_are_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         small_cell(**kwargs)
+
+
+def test_state_gradients_are_clamped_at_every_step_and_compile():
+    torch.manual_seed(0)
+    bound = 1e-3
+    exact = small_cell()
+    clamped = small_cell(clip_state_gradients=bound)
+    clamped.load_state_dict(exact.state_dict())
+    xs = torch.randn(T, B, IN)
+
+    def state_gradients(cell, run):
+        state = cell.initial_state(B)
+        leaves = [t.detach().clone().requires_grad_() for t in tree_flatten(state)[0]]
+        ys, _ = run(xs, tree_unflatten(leaves, tree_flatten(state)[1]))
+        (1e3 * ys.square().sum()).backward()
+        return [leaf.grad for leaf in leaves]
+
+    grads = state_gradients(exact, lambda xs, s: unroll(exact, xs, s))
+    assert max(g.abs().max() for g in grads) > 100 * bound  # would be clamped
+    clamped_grads = state_gradients(clamped, lambda xs, s: unroll(clamped, xs, s))
+    for g in clamped_grads:
+        assert g.abs().max() <= bound
+        assert torch.isfinite(g).all()
+    # the same clamps inside a compiled step (one graph, autograd.Function traced)
+    model = RecurrentModel(clamped)
+    model.compile_step(backend="aot_eager")
+    for got, expected in zip(state_gradients(clamped, model), clamped_grads, strict=True):
+        torch.testing.assert_close(got, expected)
 
 
 def test_bad_inputs_are_clear_errors():

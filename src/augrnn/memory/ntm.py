@@ -24,6 +24,7 @@ from augrnn.controllers import build_controller
 from augrnn.core import (
     Core,
     Trace,
+    clamp_gradient,
     collecting_step_terms,
     compile_fresh,
     emit,
@@ -73,6 +74,10 @@ class NTMCell(Core):
         similarity: "cosine" (the paper's) or "dot".
         clip_controller_outputs: clip the head parameters before their activations to ±this value
             (Collier & Beel use 20); None leaves them unclipped.
+        clip_state_gradients: clamp the gradient reaching each step's incoming state (controller
+            state, memory, weights, reads) to ±this value elementwise in the backward pass
+            (:func:`augrnn.core.clamp_gradient`), so that it cannot grow from step to step until
+            it overflows; None (the default) leaves backpropagation exact.
     """
 
     def __init__(
@@ -91,6 +96,7 @@ class NTMCell(Core):
         memory_init: str = "constant",
         similarity: str = "cosine",
         clip_controller_outputs: float | None = 20.0,
+        clip_state_gradients: float | None = None,
     ):
         super().__init__()
         for name, value in {
@@ -114,6 +120,10 @@ class NTMCell(Core):
             raise ValueError(
                 f"clip_controller_outputs must be positive or None, got {clip_controller_outputs}"
             )
+        if clip_state_gradients is not None and not clip_state_gradients > 0:
+            raise ValueError(
+                f"clip_state_gradients must be positive or None, got {clip_state_gradients}"
+            )
         self.input_size = input_size
         self.output_size = output_size
         self.memory_slots = memory_slots
@@ -124,6 +134,7 @@ class NTMCell(Core):
         self.memory_init = memory_init
         self.similarity = similarity
         self.clip_controller_outputs = clip_controller_outputs
+        self.clip_state_gradients = clip_state_gradients
 
         self.controller = build_controller(
             controller, input_size + read_heads * memory_width, controller_size, controller_layers
@@ -234,6 +245,9 @@ class NTMCell(Core):
 
     def forward(self, x: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
         self.check_input(x)
+        if self.clip_state_gradients is not None:
+            bound = self.clip_state_gradients
+            state = tree_map(lambda t: clamp_gradient(t, bound), state)
         batch = x.shape[0]
         hidden, controller_state = self.controller(
             torch.cat([x, state.reads.reshape(batch, -1)], dim=-1), state.controller

@@ -54,6 +54,9 @@ class ModelConfig:
     memory_init: str = "constant"
     similarity: str = "cosine"
     clip_controller_outputs: float | None = 20.0
+    #: NTM: clamp the gradient of each step's incoming state to ±this value inside
+    #: backpropagation through time (None: exact gradients).
+    clip_state_gradients: float | None = None
     #: Width and depth of the recurrent stack (``kind = "lstm"``, ``"gru"``, ``"rnn"``); for
     #: ``kind = "seq2seq"`` the width of the decoder and of the two encoder directions together.
     hidden_size: int = 256

@@ -233,7 +233,7 @@ def address(
 
     Eagerly, the addressing runs the two functions whose backward passes are written out
     (:class:`CosineContentWeights`, :class:`LocationAddressing`): forward + backward in about
-    0.7x autograd's time at the copy NTM's sizes (``benchmarks/addressing_backward.py``).
+    0.8x autograd's time at the copy NTM's sizes (``benchmarks/addressing_backward.py``).
     Compiled, it runs the composite functions above, which inductor fuses at least as well.
     """
     w_c = content_weights(keys, memory, strengths, similarity)

@@ -45,7 +45,8 @@ def friendly_errors(fn):
         except TrainingDiverged as err:
             raise click.ClickException(
                 f"training stopped: {err}. The last good checkpoint is kept; try a lower "
-                "--optim.lr, gradient clipping (--optim.clip_norm=50), or skipping the steps "
+                "--optim.lr, gradient clipping (--optim.clip_norm=50), clamping an NTM's "
+                "state gradients (--model.clip_state_gradients=10), or skipping the steps "
                 "whose gradients overflow (--train.skip_nonfinite=10)."
             ) from err
 

@@ -167,6 +167,46 @@ def test_state_gradients_are_clamped_at_every_step_and_compile():
         torch.testing.assert_close(got, expected)
 
 
+def _cell_whose_gradient_grows_every_step(clip_state_gradients):
+    """A cell whose heads keep their previous weights (gate ≈ 0, no shift) and sharpen them
+    with γ ≈ 5 from uniform weights: uniform stays uniform going forward, and backpropagation
+    multiplies every non-uniform gradient component by γ at each step."""
+    cell = small_cell(
+        read_heads=1,
+        write_heads=1,
+        memory_init="learned",
+        clip_state_gradients=clip_state_gradients,
+    )
+    width, shifts = cell.memory_width, cell.shift_width
+    with torch.no_grad():
+        cell.head_params.weight.zero_()
+        write_params = width + shifts + 3 + 2 * width
+        for head in (cell.head_params.bias[:write_params], cell.head_params.bias[write_params:]):
+            head[width + 1] = -20.0  # g
+            head[width + 2 : width + 2 + shifts] = torch.tensor([-20.0, 20.0, -20.0])  # s
+            head[width + 2 + shifts] = 4.0  # γ = 1 + softplus(4)
+        cell.initial_read_logits.zero_()
+        cell.initial_write_logits.zero_()
+    return cell
+
+
+def test_clamped_state_gradients_stay_finite_where_exact_ones_overflow():
+    torch.manual_seed(0)
+    exact = _cell_whose_gradient_grows_every_step(None)
+    clamped = _cell_whose_gradient_grows_every_step(10.0)
+    clamped.load_state_dict(exact.state_dict())
+    xs = torch.randn(80, B, IN)  # γ^80 ≈ 1e56 overflows float32
+    outputs = []
+    for cell in (exact, clamped):
+        ys, _ = unroll(cell, xs)
+        ys[-1].sum().backward()
+        outputs.append(ys.detach())
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=0)
+    assert not all(torch.isfinite(p.grad).all() for p in exact.parameters())
+    for name, p in clamped.named_parameters():
+        assert torch.isfinite(p.grad).all(), name
+
+
 def test_bad_inputs_are_clear_errors():
     model = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M)
     with pytest.raises(ValueError, match=r"input_size 4, got \(6, 3, 5\)"):

@@ -245,18 +245,19 @@ class ACT(Core):
         ``state_dict`` is unchanged."""
         compile_kwargs.setdefault("fullgraph", True)
         object.__setattr__(
-            self, "_compiled_update", compile_fresh(self._ponder_update, **compile_kwargs)
+            self, "_compiled_update", compile_fresh(self._flagged_update, **compile_kwargs)
         )
 
     def forward(self, x: Tensor, state: ACTState) -> tuple[Tensor, ACTState]:
         self.check_input(x)
         if self.halting == "pondernet" and not self.training:
             return self._sampled_halting(x, state)
-        first, rest = self._ponder_inputs(x)
         batch = x.shape[0]
         inner_trace = Trace() if is_tracing() else None
-        compiled = getattr(self, "_compiled_update", None)
-        update = self._ponder_update if inner_trace is not None or compiled is None else compiled
+        compiled = None if inner_trace is not None else getattr(self, "_compiled_update", None)
+        if compiled is None:
+            first, rest = self._ponder_inputs(x)
+            readout = self._readout()
         zeros = x.new_zeros(batch)
         loop = _PonderLoop(
             core_state=state.core,
@@ -268,14 +269,16 @@ class ACT(Core):
             output=None,
             mean_state=None,
         )
-        readout = self._readout()
         probabilities, ponder_logits = [], []
         # p_t^n are needed by PonderNet's loss and the trace, y_t^n by PonderNet's loss only.
         keep_probabilities = self.halting == "pondernet" or inner_trace is not None
         for n in range(1, self.max_steps + 1):
-            x_n = first if n == 1 else rest
             last = self._last_step if n == self.max_steps else self._not_last_step
-            loop, p, y = update(x_n, loop, readout, last, inner_trace)
+            if compiled is not None:
+                loop, p, y = compiled(x, n == 1, loop, last)
+            else:
+                x_n = first if n == 1 else rest
+                loop, p, y = self._ponder_update(x_n, loop, readout, last, inner_trace)
             if keep_probabilities:
                 probabilities.append(p)
             if self.halting == "pondernet":
@@ -286,6 +289,16 @@ class ACT(Core):
         logits = torch.stack(ponder_logits, dim=1) if ponder_logits else None
         self._report(loop.steps, loop.remainder, probs, logits, inner_trace)
         return loop.output, ACTState(loop.mean_state)
+
+    def _flagged_update(
+        self, x: Tensor, first: bool, loop: _PonderLoop, last: Tensor
+    ) -> tuple[_PonderLoop, Tensor, Tensor]:
+        """:meth:`_ponder_update` from the input x (B, input_size) itself: the step that
+        :meth:`compile_step` compiles. The first-step flag and the read-out's stacked weights
+        are made inside the graph, where they cost no call of their own; the two values of
+        ``first`` compile a variant each, as the first step's sums already do."""
+        flag = x.new_full((x.shape[0], 1), 1.0 if first else 0.0)
+        return self._ponder_update(torch.cat([x, flag], dim=-1), loop, self._readout(), last, None)
 
     def _ponder_update(
         self,

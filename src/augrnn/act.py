@@ -236,13 +236,13 @@ class ACT(Core):
         return out[:, :-1], s, torch.sigmoid(out[:, -1])
 
     def compile_step(self, **compile_kwargs) -> None:
-        """Run untraced training steps through ``torch.compile``: one ponder step (the wrapped
-        core, the output and halting units, the halting bookkeeping and the mean-field sums) as
-        one graph (``fullgraph=True``), reused for every ponder step. The loop over ponder steps
-        stays in Python, since its length depends on the data; the first step, whose sums start
-        from constants, compiles a variant of its own. Traced calls and PonderNet's sampled
-        evaluation run eagerly. The compiled function is kept outside the module's children, so
-        ``state_dict`` is unchanged."""
+        """Run untraced training steps through ``torch.compile``: one ponder step (the input
+        with its first-step flag, the wrapped core, the output and halting units, the halting
+        bookkeeping and the mean-field sums) as one graph (``fullgraph=True``), reused for every
+        ponder step. The loop over ponder steps stays in Python, since its length depends on the
+        data; the first step, whose flag and sums start from constants, compiles a variant of
+        its own. Traced calls and PonderNet's sampled evaluation run eagerly. The compiled
+        function is kept outside the module's children, so ``state_dict`` is unchanged."""
         compile_kwargs.setdefault("fullgraph", True)
         object.__setattr__(
             self, "_compiled_update", compile_fresh(self._flagged_update, **compile_kwargs)

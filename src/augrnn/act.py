@@ -136,6 +136,12 @@ def _accumulate(total: Tensor | None, p: Tensor, value: Tensor) -> Tensor:
     return p * value if total is None else torch.addcmul(total, p, value)
 
 
+def _with_first_step_flag(x: Tensor, first: bool) -> Tensor:
+    """x (B, input_size) with the flag δ_{n,1} appended: (B, input_size + 1)."""
+    flag = x.new_full((x.shape[0], 1), 1.0 if first else 0.0)
+    return torch.cat([x, flag], dim=-1)
+
+
 def _select(choose: Tensor, new: Tensor, old: Tensor) -> Tensor:
     return torch.where(choose.view((-1,) + (1,) * (new.dim() - 1)), new, old)
 
@@ -213,8 +219,8 @@ class ACT(Core):
         return ACTState(self.core.initial_state(batch_size, device, dtype))
 
     def _ponder_inputs(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        flag = x.new_ones(x.shape[0], 1)
-        return torch.cat([x, flag], dim=-1), torch.cat([x, torch.zeros_like(flag)], dim=-1)
+        """The core's inputs at the first ponder step and at the others."""
+        return _with_first_step_flag(x, True), _with_first_step_flag(x, False)
 
     def _readout(self) -> tuple[Tensor, Tensor]:
         """W_y and W_h stacked, with their biases, so that y_t^n and h_t^n take one matrix
@@ -297,8 +303,8 @@ class ACT(Core):
         :meth:`compile_step` compiles. The first-step flag and the read-out's stacked weights
         are made inside the graph, where they cost no call of their own; the two values of
         ``first`` compile a variant each, as the first step's sums already do."""
-        flag = x.new_full((x.shape[0], 1), 1.0 if first else 0.0)
-        return self._ponder_update(torch.cat([x, flag], dim=-1), loop, self._readout(), last, None)
+        x_n = _with_first_step_flag(x, first)
+        return self._ponder_update(x_n, loop, self._readout(), last, None)
 
     def _ponder_update(
         self,

@@ -45,6 +45,11 @@ def _cosine_similarity_and_norms(keys: Tensor, memory: Tensor) -> tuple[Tensor, 
     return dots / (key_norms.unsqueeze(-1) * row_norms.unsqueeze(-2)), key_norms, row_norms
 
 
+def _softmax_backward(weights: Tensor, grad_weights: Tensor) -> Tensor:
+    """The gradient g_z = w ⊙ (g_w − Σ_i g_w(i) w(i)) of w = softmax(z) over the last axis."""
+    return weights * (grad_weights - (grad_weights * weights).sum(-1, keepdim=True))
+
+
 class CosineContentWeights(torch.autograd.Function):
     """w^c = softmax_i(β K[k, M(i)]) with the cosine K (NTM eqs 5-6) and its backward pass
     written out; shapes as in :func:`content_weights`. With z = β K and gradients g:
@@ -68,7 +73,7 @@ class CosineContentWeights(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_weights: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         keys, memory, strengths, weights, similarity, key_norms, row_norms = ctx.saved_tensors
-        grad_z = weights * (grad_weights - (grad_weights * weights).sum(-1, keepdim=True))
+        grad_z = _softmax_backward(weights, grad_weights)
         grad_strengths = (grad_z * similarity).sum(-1)
         grad_similarity = grad_z * strengths.unsqueeze(-1)
         grad_dots = grad_similarity / (key_norms.unsqueeze(-1) * row_norms.unsqueeze(-2))
@@ -200,7 +205,7 @@ class LocationAddressing(torch.autograd.Function):
         content_w, prev_w, gate, shift, gamma, rolled, shifted, floored, logs, weights = (
             ctx.saved_tensors
         )
-        grad_z = weights * (grad_weights - (grad_weights * weights).sum(-1, keepdim=True))
+        grad_z = _softmax_backward(weights, grad_weights)
         grad_gamma = (grad_z * logs).sum(-1)
         # clamp_min passes the gradient where its input is at least the floor.
         grad_shifted = torch.where(

@@ -60,6 +60,7 @@ def build_model(
             comparison_sharpness=config.comparison_sharpness,
             gradient_noise=config.gradient_noise,
             bidirectional=config.bidirectional_question,
+            selection_entropy=config.selection_entropy,
         )
     if config.kind == "seq2seq":
         if pondering:

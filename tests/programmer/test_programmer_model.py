@@ -4,6 +4,7 @@ import torch
 from augrnn.core import Trace
 from augrnn.models import build_model
 from augrnn.programmer import OPERATIONS, NeuralProgrammer
+from augrnn.programmer.model import operation_entropy
 from augrnn.tasks.table_qa import TableBatch, TableQAConfig, TableQATask
 from augrnn.train.config import ModelConfig
 
@@ -249,3 +250,46 @@ def test_a_bidirectional_question_is_built_from_the_config_and_trains():
     total.backward()
     for name, parameter in model.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_operation_entropy_is_one_when_uniform_over_the_available_operations_and_zero_when_sure():
+    steps, batch, ops = 3, 4, 7
+    uniform = torch.full((steps, batch, ops), 1 / ops)
+    assert torch.allclose(operation_entropy(uniform), torch.ones(batch))
+    sure = torch.nn.functional.one_hot(torch.randint(ops, (steps, batch)), ops).float()
+    assert torch.equal(operation_entropy(sure), torch.zeros(batch))
+    # An operation masked out everywhere (α = 0) does not count: uniform over the other 6 is 1.
+    masked = torch.cat(
+        [torch.full((steps, batch, ops - 1), 1 / (ops - 1)), torch.zeros(steps, batch, 1)], -1
+    )
+    assert torch.allclose(operation_entropy(masked), torch.ones(batch))
+    mixed = torch.softmax(torch.randn(steps, batch, ops, dtype=torch.float64), -1)
+    assert ((operation_entropy(mixed) > 0) & (operation_entropy(mixed) < 1)).all()
+
+
+def test_selection_entropy_lowers_the_total_by_each_episodes_loss_times_its_entropy():
+    task = TableQATask(TableQAConfig(columns=1, min_rows=4, max_rows=9))
+    batch = task.sample(32, torch.Generator().manual_seed(2))
+
+    def build(beta):
+        torch.manual_seed(0)
+        return NeuralProgrammer(
+            len(task.vocab), 1, embedding_size=6, hidden_size=10, selection_entropy=beta
+        )
+
+    plain, entropic = build(0.0), build(0.5)
+    total, task_loss = entropic.loss(task, batch)
+    assert torch.allclose(task_loss, plain.loss(task, batch)[1])
+    outputs, info = entropic(batch)
+    losses = task.loss_per_example(outputs, batch)
+    expected = (losses * (1 - 0.5 * operation_entropy(info["alpha_op"]))).mean()
+    assert torch.allclose(total, expected) and total < task_loss
+    # One column and no text: text_match is masked (α = 0), and the gradients stay finite.
+    total.backward()
+    for name, parameter in entropic.named_parameters():
+        assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="selection_entropy must be in"):
+            NeuralProgrammer(5, 1, selection_entropy=bad)
+    model = build_model(ModelConfig(kind="programmer", selection_entropy=0.3), len(task.vocab), 1)
+    assert model.selection_entropy == 0.3

@@ -72,12 +72,16 @@ class NeuralProgrammer(nn.Module):
         gradient_noise: float = 0.0,
         gradient_noise_decay: float = 0.55,
         bidirectional: bool = False,
+        selection_entropy: float = 0.0,
     ):
         super().__init__()
         if steps < 1:
             raise ValueError(f"program steps must be >= 1, got {steps}")
         if gradient_noise < 0:
             raise ValueError(f"gradient_noise must be >= 0, got {gradient_noise}")
+        if not 0.0 <= selection_entropy < 1.0:
+            raise ValueError(f"selection_entropy must be in [0, 1), got {selection_entropy}")
+        self.selection_entropy = selection_entropy
         self.gradient_noise = gradient_noise
         self.gradient_noise_decay = gradient_noise_decay
         #: The standard deviation of the noise the next backward pass adds (0: none).
@@ -230,7 +234,10 @@ class NeuralProgrammer(nn.Module):
         }
 
     def loss(self, task: Any, batch: TableBatch) -> tuple[Tensor, Tensor]:
-        """(total, task loss): the task's loss on the soft program's answers (the same here).
+        """(total, task loss): the task's loss on the soft program's answers; with
+        ``selection_entropy`` β > 0 the total is the mean over episodes of ℓ − β · ℓ̄ · H̄
+        (:func:`operation_entropy`; ℓ̄ is ℓ held constant). As β < 1 the total stays ≥
+        (1 − β) ℓ ≥ 0, so a right program (ℓ = 0) is still the optimum.
 
         In training mode with gradient noise, counts a step and sets the noise of the next
         backward pass."""
@@ -238,9 +245,14 @@ class NeuralProgrammer(nn.Module):
         if self.training and self.gradient_noise > 0:
             self._noise_std = self.noise_std(int(self.noise_step))
             self.noise_step += 1
-        outputs, _ = self(batch)
-        task_loss = task.loss(outputs, batch)
-        return task_loss, task_loss
+        outputs, info = self(batch)
+        if self.selection_entropy == 0:
+            task_loss = task.loss(outputs, batch)
+            return task_loss, task_loss
+        losses = task.loss_per_example(outputs, batch)
+        entropy = operation_entropy(info["alpha_op"])
+        total = losses - self.selection_entropy * losses.detach() * entropy
+        return total.mean(), losses.mean()
 
     def evaluation_logits(self, batch: TableBatch) -> ProgramOutputs:
         """The answers scored in evaluation: the argmax program's, as at the paper's test time,
@@ -274,6 +286,15 @@ class NeuralProgrammer(nn.Module):
         )
 
 
+def operation_entropy(alpha_op: Tensor) -> Tensor:
+    """H̄ (B,): the entropy of α_op (T, B, O), divided by log of the number of operations an
+    episode may choose (those with α > 0 somewhere), averaged over the T steps; in [0, 1]."""
+    available = (alpha_op > 0).any(0).sum(-1).clamp_min(2).to(alpha_op.dtype)
+    # The clamp keeps the gradient finite at masked operations' α = 0 (entr's is −∞ there).
+    entropy = -(alpha_op * alpha_op.clamp_min(1e-30).log()).sum(-1).mean(0)
+    return entropy / available.log()
+
+
 def program_text(
     ops: Sequence[int], columns: Sequence[int], pivots: Sequence[float], names: Sequence[str]
 ) -> str:
@@ -292,4 +313,4 @@ def program_text(
     return " -> ".join(steps)
 
 
-__all__ = ["OP", "NeuralProgrammer", "program_text"]
+__all__ = ["OP", "NeuralProgrammer", "operation_entropy", "program_text"]

@@ -4,7 +4,7 @@ import torch
 from augrnn.core import Trace
 from augrnn.models import build_model
 from augrnn.programmer import OPERATIONS, NeuralProgrammer
-from augrnn.programmer.model import operation_entropy
+from augrnn.programmer.model import mean_selection_entropy
 from augrnn.tasks.table_qa import TableBatch, TableQAConfig, TableQATask
 from augrnn.train.config import ModelConfig
 
@@ -252,19 +252,26 @@ def test_a_bidirectional_question_is_built_from_the_config_and_trains():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
 
 
-def test_operation_entropy_is_one_when_uniform_over_the_available_operations_and_zero_when_sure():
-    steps, batch, ops = 3, 4, 7
-    uniform = torch.full((steps, batch, ops), 1 / ops)
-    assert torch.allclose(operation_entropy(uniform), torch.ones(batch))
+def test_selection_entropy_is_one_when_uniform_over_the_available_choices_and_zero_when_sure():
+    steps, batch, ops, columns = 3, 4, 7, 5
+    uniform_ops = torch.full((steps, batch, ops), 1 / ops)
+    uniform_columns = torch.full((steps, batch, columns), 1 / columns)
+    assert torch.allclose(mean_selection_entropy(uniform_ops), torch.ones(batch))
+    assert torch.allclose(mean_selection_entropy(uniform_ops, uniform_columns), torch.ones(batch))
     sure = torch.nn.functional.one_hot(torch.randint(ops, (steps, batch)), ops).float()
-    assert torch.equal(operation_entropy(sure), torch.zeros(batch))
-    # An operation masked out everywhere (α = 0) does not count: uniform over the other 6 is 1.
+    assert torch.equal(mean_selection_entropy(sure), torch.zeros(batch))
+    # Sure operations, uniform columns: the mean of 0 and 1.
+    assert torch.allclose(mean_selection_entropy(sure, uniform_columns), torch.full((batch,), 0.5))
+    # A choice masked out everywhere (α = 0) does not count: uniform over the other 6 is 1.
     masked = torch.cat(
         [torch.full((steps, batch, ops - 1), 1 / (ops - 1)), torch.zeros(steps, batch, 1)], -1
     )
-    assert torch.allclose(operation_entropy(masked), torch.ones(batch))
+    assert torch.allclose(mean_selection_entropy(masked), torch.ones(batch))
+    # One column is no choice: it leaves the operations' entropy as it is.
+    one_column = torch.ones(steps, batch, 1)
     mixed = torch.softmax(torch.randn(steps, batch, ops, dtype=torch.float64), -1)
-    assert ((operation_entropy(mixed) > 0) & (operation_entropy(mixed) < 1)).all()
+    assert torch.equal(mean_selection_entropy(mixed, one_column), mean_selection_entropy(mixed))
+    assert ((mean_selection_entropy(mixed) > 0) & (mean_selection_entropy(mixed) < 1)).all()
 
 
 def test_selection_entropy_lowers_the_total_by_each_episodes_loss_times_its_entropy():
@@ -282,7 +289,8 @@ def test_selection_entropy_lowers_the_total_by_each_episodes_loss_times_its_entr
     assert torch.allclose(task_loss, plain.loss(task, batch)[1])
     outputs, info = entropic(batch)
     losses = task.loss_per_example(outputs, batch)
-    expected = (losses * (1 - 0.5 * operation_entropy(info["alpha_op"]))).mean()
+    entropy = mean_selection_entropy(info["alpha_op"], info["alpha_col"])
+    expected = (losses * (1 - 0.5 * entropy)).mean()
     assert torch.allclose(total, expected) and total < task_loss
     # One column and no text: text_match is masked (α = 0), and the gradients stay finite.
     total.backward()

@@ -31,6 +31,12 @@ et al. 2015b): with ``gradient_noise`` η > 0 every call of :meth:`NeuralProgram
 training mode counts a step t, and the next backward pass adds N(0, η / (1 + t)^γ) (γ =
 ``gradient_noise_decay``, 0.55) to each parameter's gradient through parameter hooks, so the
 generic Trainer needs no change. The step count is a buffer, saved with the checkpoint.
+
+Selection entropy (not in the paper; off by default): the selections saturate within the first
+few hundred steps, and a question type whose program is wrong by then stays wrong, because a
+saturated softmax passes almost no gradient. With ``selection_entropy`` β each episode's loss ℓ
+becomes ℓ − β · ℓ̄ · H̄ (ℓ̄ held constant, H̄ the normalised entropy of its selections), which
+keeps the selections of wrongly answered episodes soft and leaves right ones free to settle.
 """
 
 from __future__ import annotations
@@ -236,8 +242,10 @@ class NeuralProgrammer(nn.Module):
     def loss(self, task: Any, batch: TableBatch) -> tuple[Tensor, Tensor]:
         """(total, task loss): the task's loss on the soft program's answers; with
         ``selection_entropy`` β > 0 the total is the mean over episodes of ℓ − β · ℓ̄ · H̄
-        (:func:`operation_entropy`; ℓ̄ is ℓ held constant). As β < 1 the total stays ≥
-        (1 − β) ℓ ≥ 0, so a right program (ℓ = 0) is still the optimum.
+        (H̄: :func:`mean_selection_entropy` of α_op and α_col; ℓ̄: ℓ held constant). As β < 1
+        it stays ≥ (1 − β) ℓ ≥ 0, so a right program (ℓ = 0) is still the optimum; an episode
+        answered right gets no push towards softer selections, a wrong one keeps its
+        selections soft in proportion to its loss.
 
         In training mode with gradient noise, counts a step and sets the noise of the next
         backward pass."""
@@ -250,7 +258,7 @@ class NeuralProgrammer(nn.Module):
             task_loss = task.loss(outputs, batch)
             return task_loss, task_loss
         losses = task.loss_per_example(outputs, batch)
-        entropy = operation_entropy(info["alpha_op"])
+        entropy = mean_selection_entropy(info["alpha_op"], info["alpha_col"])
         total = losses - self.selection_entropy * losses.detach() * entropy
         return total.mean(), losses.mean()
 
@@ -286,13 +294,23 @@ class NeuralProgrammer(nn.Module):
         )
 
 
-def operation_entropy(alpha_op: Tensor) -> Tensor:
-    """H̄ (B,): the entropy of α_op (T, B, O), divided by log of the number of operations an
-    episode may choose (those with α > 0 somewhere), averaged over the T steps; in [0, 1]."""
-    available = (alpha_op > 0).any(0).sum(-1).clamp_min(2).to(alpha_op.dtype)
-    # The clamp keeps the gradient finite at masked operations' α = 0 (entr's is −∞ there).
-    entropy = -(alpha_op * alpha_op.clamp_min(1e-30).log()).sum(-1).mean(0)
-    return entropy / available.log()
+def mean_selection_entropy(*alphas: Tensor) -> Tensor:
+    """H̄ (B,): the mean normalised entropy of the selections that have a choice.
+
+    Each of ``alphas`` (T, B, n_i) is one selector's weights at every step (α_op, α_col). Its
+    entropy is divided by the log of the number of choices an episode may make (those with
+    α > 0 at some step) and averaged over the T steps, giving a value in [0, 1]; H̄ averages
+    that over the selectors with at least two choices (a one-column table's α_col has none).
+    """
+    entropies, counts = [], []
+    for alpha in alphas:
+        available = (alpha > 0).any(0).sum(-1).to(alpha.dtype)  # (B,)
+        # The clamp keeps the gradient finite at masked choices' α = 0 (entr's is −∞ there).
+        entropy = -(alpha * alpha.clamp_min(1e-30).log()).sum(-1).mean(0)
+        has_choice = available >= 2
+        entropies.append(torch.where(has_choice, entropy / available.clamp_min(2).log(), 0.0))
+        counts.append(has_choice.to(alpha.dtype))
+    return torch.stack(entropies).sum(0) / torch.stack(counts).sum(0).clamp_min(1)
 
 
 def program_text(
@@ -313,4 +331,4 @@ def program_text(
     return " -> ".join(steps)
 
 
-__all__ = ["OP", "NeuralProgrammer", "operation_entropy", "program_text"]
+__all__ = ["OP", "NeuralProgrammer", "mean_selection_entropy", "program_text"]

@@ -98,8 +98,8 @@ class ModelConfig:
     bidirectional_question: bool = False
     #: Neural Programmer: β of the loss-weighted selection entropy: each episode's loss ℓ
     #: becomes ℓ − β · ℓ̄ · H̄, with ℓ̄ its value held constant and H̄ the mean normalised
-    #: entropy of α_op over the steps, so that wrong programs stay soft while right ones
-    #: settle (0: the paper's loss).
+    #: entropy of the operation and column selections, so that wrong programs stay soft while
+    #: right ones settle (0: the paper's loss).
     selection_entropy: float = 0.0
 
 

@@ -274,6 +274,20 @@ def test_selection_entropy_is_one_when_uniform_over_the_available_choices_and_ze
     assert ((mean_selection_entropy(mixed) > 0) & (mean_selection_entropy(mixed) < 1)).all()
 
 
+def test_selection_entropy_gradients_match_finite_differences_and_stay_finite_when_saturated():
+    logits = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)
+    column_logits = torch.randn(3, 4, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda a, c: mean_selection_entropy(torch.softmax(a, -1), torch.softmax(c, -1)),
+        (logits, column_logits),
+    )
+    # Logits far apart: most α underflow to exactly 0; the gradient stays finite.
+    extreme = (torch.randn(3, 4, 6) * 1e4).requires_grad_()
+    entropy = mean_selection_entropy(torch.softmax(extreme, -1))
+    entropy.sum().backward()
+    assert torch.isfinite(entropy).all() and torch.isfinite(extreme.grad).all()
+
+
 def test_selection_entropy_lowers_the_total_by_each_episodes_loss_times_its_entropy():
     task = TableQATask(TableQAConfig(columns=1, min_rows=4, max_rows=9))
     batch = task.sample(32, torch.Generator().manual_seed(2))

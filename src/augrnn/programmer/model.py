@@ -305,7 +305,7 @@ def mean_selection_entropy(*alphas: Tensor) -> Tensor:
     entropies, counts = [], []
     for alpha in alphas:
         available = (alpha > 0).any(0).sum(-1).to(alpha.dtype)  # (B,)
-        # The clamp keeps the gradient finite at masked choices' α = 0 (entr's is −∞ there).
+        # The clamp keeps the gradient finite at masked choices' α = 0, where d(α log α)/dα = −∞.
         entropy = -(alpha * alpha.clamp_min(1e-30).log()).sum(-1).mean(0)
         has_choice = available >= 2
         entropies.append(torch.where(has_choice, entropy / available.clamp_min(2).log(), 0.0))

@@ -61,6 +61,7 @@ def build_model(
             gradient_noise=config.gradient_noise,
             bidirectional=config.bidirectional_question,
             selection_entropy=config.selection_entropy,
+            and_product=config.and_product,
         )
     if config.kind == "seq2seq":
         if pondering:

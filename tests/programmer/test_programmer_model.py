@@ -315,3 +315,16 @@ def test_selection_entropy_lowers_the_total_by_each_episodes_loss_times_its_entr
             NeuralProgrammer(5, 1, selection_entropy=bad)
     model = build_model(ModelConfig(kind="programmer", selection_entropy=0.3), len(task.vocab), 1)
     assert model.selection_entropy == 0.3
+
+
+def test_the_product_and_changes_only_the_soft_program_and_comes_from_the_config():
+    task, model, batch = _setup(question_types="count_between")
+    product = build_model(
+        ModelConfig(kind="programmer", embedding_size=6, hidden_size=10, and_product=True),
+        len(task.vocab),
+        3,
+    )
+    assert product.and_product and not model.and_product
+    product.load_state_dict(model.state_dict())
+    assert torch.equal(model(batch, hard=True)[0].scalar, product(batch, hard=True)[0].scalar)
+    assert not torch.allclose(model(batch)[0].scalar, product(batch)[0].scalar)

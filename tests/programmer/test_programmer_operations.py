@@ -145,3 +145,18 @@ def test_text_match_selects_rows_whose_word_the_question_holds():
         o.expand(2, -1), c.expand(2, -1), table, row_mask, torch.zeros(2), torch.zeros(2), matches
     )
     assert state.scalars[:, 0].tolist() == [2.0, 2.0]
+
+
+def test_the_product_and_is_the_minimum_on_hard_selectors_and_passes_both_a_gradient():
+    hard_a, hard_b = torch.tensor([[1.0, 1.0, 0.0, 0.0]]), torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    assert torch.equal(
+        ops.logical_and(hard_a, hard_b, product=True), ops.logical_and(hard_a, hard_b)
+    )
+    a = torch.tensor([[0.3, 0.8]], requires_grad=True)
+    b = torch.tensor([[0.6, 0.5]], requires_grad=True)
+    ops.logical_and(a, b, product=True).sum().backward()
+    assert torch.allclose(a.grad, b.detach()) and torch.allclose(b.grad, a.detach())
+    a.grad = b.grad = None
+    ops.logical_and(a, b).sum().backward()
+    # the minimum passes each entry's gradient to one selector only
+    assert torch.equal(a.grad + b.grad, torch.ones(1, 2)) and (a.grad * b.grad == 0).all()

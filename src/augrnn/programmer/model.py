@@ -37,6 +37,9 @@ few hundred steps, and a question type whose program is wrong by then stays wron
 saturated softmax passes almost no gradient. With ``selection_entropy`` β each episode's loss ℓ
 becomes ℓ − β · ℓ̄ · H̄ (ℓ̄ held constant, H̄ the normalised entropy of its selections), which
 keeps the selections of wrongly answered episodes soft and leaves right ones free to settle.
+
+With ``and_product`` (not in the paper; off by default) ``and`` is the product of the two row
+selectors instead of their minimum (:func:`augrnn.programmer.operations.logical_and`).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ class NeuralProgrammer(nn.Module):
         gradient_noise_decay: float = 0.55,
         bidirectional: bool = False,
         selection_entropy: float = 0.0,
+        and_product: bool = False,
     ):
         super().__init__()
         if steps < 1:
@@ -88,6 +92,7 @@ class NeuralProgrammer(nn.Module):
         if not 0.0 <= selection_entropy < 1.0:
             raise ValueError(f"selection_entropy must be in [0, 1), got {selection_entropy}")
         self.selection_entropy = selection_entropy
+        self.and_product = and_product
         self.gradient_noise = gradient_noise
         self.gradient_noise_decay = gradient_noise_decay
         #: The standard deviation of the noise the next backward pass adds (0: none).
@@ -228,6 +233,7 @@ class NeuralProgrammer(nn.Module):
                 self.comparison_sharpness,
                 hard,
                 matches,
+                self.and_product,
             )
             c = torch.cat([alpha_op @ self.op_inputs, alpha_col @ self.col_inputs], -1)
             alphas_op.append(alpha_op)

@@ -17,7 +17,10 @@ and ``min`` (rows holding a column's greatest / least entry among the selected r
 for the lookup questions "the greatest / least value of a column"; ``text_match`` selects the
 rows whose entry in the chosen text column is a word of the question, an exact match where the
 paper attends over the question's words; outputs that the chosen operation does not produce are
-0, as in the paper.
+0, as in the paper. ``and`` may be the product of the two row selectors instead of their minimum
+(``and_product``): the same on 0/1 selectors, but its gradient reaches both selectors, and the
+product of two identical soft selectors is smaller than either, so a blend of operations at
+the steps before it does not already give what ``and`` gives.
 """
 
 from __future__ import annotations
@@ -122,9 +125,10 @@ def lesser(table: Tensor, pivot: Tensor, sharpness: float = 20.0, hard: bool = F
     return torch.sigmoid(sharpness * (gap - 0.5))
 
 
-def logical_and(first: Tensor, second: Tensor) -> Tensor:
-    """Soft and of two row selectors, their minimum: (B, R), (B, R) -> (B, R)."""
-    return torch.minimum(first, second)
+def logical_and(first: Tensor, second: Tensor, product: bool = False) -> Tensor:
+    """Soft and of two row selectors, their minimum (or with ``product`` their product, the
+    same on 0/1 selectors): (B, R), (B, R) -> (B, R)."""
+    return first * second if product else torch.minimum(first, second)
 
 
 def logical_or(first: Tensor, second: Tensor) -> Tensor:
@@ -183,6 +187,7 @@ def program_step(
     sharpness: float = 20.0,
     hard: bool = False,
     matches: Tensor | None = None,
+    and_product: bool = False,
 ) -> ProgramState:
     """One step: every operation's result, mixed by α_op (B, O) and α_col (B, C + K).
 
@@ -193,7 +198,8 @@ def program_step(
                    + α_text_match Σ_k α_col_{C+k} m_k
     (row selectors are kept to the table's rows by ``row_mask`` (B, R)).
     table: (B, R, C); pivots: (B,); matches (m): (B, R, K) from :func:`text_matches`, or None
-    without text columns. ``hard`` makes greater/lesser exact comparisons.
+    without text columns. ``hard`` makes greater/lesser exact comparisons; ``and_product``
+    takes the product of the row selectors for ``and`` (see :func:`logical_and`).
     """
     rs_last, rs_before = state.row_selects[:, 0], state.row_selects[:, 1]
     numeric = table.shape[-1]
@@ -217,7 +223,7 @@ def program_step(
         + op("lesser")[:, None] * by_column(lesser(table, pivot_lesser, sharpness, hard))
         + op("max")[:, None] * by_column(extreme_rows(table, rs_last, largest=True))
         + op("min")[:, None] * by_column(extreme_rows(table, rs_last, largest=False))
-        + op("and")[:, None] * logical_and(rs_last, rs_before)
+        + op("and")[:, None] * logical_and(rs_last, rs_before, and_product)
         + op("or")[:, None] * logical_or(rs_last, rs_before)
         + op("reset")[:, None]
     )

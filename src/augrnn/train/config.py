@@ -101,6 +101,9 @@ class ModelConfig:
     #: entropy of the operation and column selections, so that wrong programs stay soft while
     #: right ones settle (0: the paper's loss).
     selection_entropy: float = 0.0
+    #: Neural Programmer: the soft ``and`` of two row selectors as their product instead of
+    #: their minimum (the same on 0/1 selectors).
+    and_product: bool = False
 
 
 @dataclass

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from augrnn.cli import main
@@ -50,12 +51,24 @@ def test_train_then_eval_prints_a_length_table(runner, tmp_path):
     result = runner.invoke(main, ["eval", str(run), "--lengths", "2,5", "--sequences", "8"])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[0].split()[:3] == ["length", "cost_bits", "bit_errors"]
-    assert [line.split()[0] for line in lines[1:]] == ["2", "5"]
+    assert lines[0].split()[:4] == ["length", "step", "cost_bits", "bit_errors"]
+    assert [line.split()[:2] for line in lines[1:]] == [["2", "4"], ["5", "4"]]
 
     result = runner.invoke(main, ["eval", str(run), "--lengths", "3", "--json", "--sequences", "8"])
     rows = json.loads(result.output)
     assert rows[0]["length"] == 3 and rows[0]["cost_bits"] > 0
+
+
+def test_eval_scores_the_best_validation_parameters_unless_told_last(runner, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY]
+    result = runner.invoke(main, [*args, "--train.eval_every=1", "--train.select_best=true"])
+    assert result.exit_code == 0, result.output
+    best_step = torch.load(run / "best.pt", weights_only=True)["step"]
+    result = runner.invoke(main, ["eval", str(run), "--json", "--sequences", "8"])
+    assert json.loads(result.output)[0]["step"] == best_step
+    result = runner.invoke(main, ["eval", str(run), "--json", "--sequences", "8", "--last"])
+    assert json.loads(result.output)[0]["step"] == 4
 
 
 def test_resume_continues_a_run(runner, tmp_path):

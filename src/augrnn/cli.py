@@ -143,14 +143,17 @@ def length_table(
     sequences: int,
     beam: int = 1,
     length_normalisation: float = 0.0,
+    best: bool = True,
 ) -> list[dict]:
-    """Held-out metrics of a trained run at each of ``lengths`` (all episodes at that length).
+    """Held-out metrics of a trained run at each of ``lengths`` (all episodes at that length),
+    of its best validation parameters where it kept them (``best``) or else its last; each row
+    names the training step of the parameters scored (``step``).
 
     Text-to-text runs add ``decoded_exact_match``: outputs generated until EOS (greedy, or beam
     search with ``beam`` > 1); digit_row runs add ``attention_on_digit``, the mean fraction of
     each output step's attention that falls on the digit it writes.
     """
-    config, task, model, _ = load_run(run_dir)
+    config, task, model, payload = load_run(run_dir, best=best)
     config.train.eval_sequences = sequences
     rows = []
     for length in lengths or [None]:
@@ -164,7 +167,13 @@ def length_table(
             metrics["attention_on_digit"] = held_out_attention_on_digits(
                 model, task, config.train.eval_seed, sequences, config.train.eval_batch_size, length
             )
-        rows.append({task.length_name: "train" if length is None else length, **metrics})
+        rows.append(
+            {
+                task.length_name: "train" if length is None else length,
+                "step": payload["model_step"],
+                **metrics,
+            }
+        )
     return rows
 
 
@@ -194,6 +203,11 @@ def format_table(rows: list[dict]) -> str:
     show_default=True,
     help="Text-to-text runs: α of the beam's length penalty ((5 + |Y|) / 6)^α.",
 )
+@click.option(
+    "--last",
+    is_flag=True,
+    help="Score the last checkpoint, not the best validation one (runs with select_best).",
+)
 @friendly_errors
 def eval_command(
     run_dir: Path,
@@ -202,13 +216,16 @@ def eval_command(
     as_json: bool,
     beam: int,
     length_normalisation: float,
+    last: bool,
 ) -> None:
     """Evaluate a trained run: its task's metrics on held-out episodes at each length."""
     if sequences < 1:
         raise click.BadParameter(f"--sequences must be >= 1, got {sequences}")
     if beam < 1:
         raise click.BadParameter(f"--beam must be >= 1, got {beam}")
-    rows = length_table(run_dir, _parse_lengths(lengths), sequences, beam, length_normalisation)
+    rows = length_table(
+        run_dir, _parse_lengths(lengths), sequences, beam, length_normalisation, best=not last
+    )
     click.echo(json.dumps(rows, indent=2) if as_json else format_table(rows))
 
 

@@ -324,3 +324,64 @@ def test_rmsprop_is_centred():
     weights = torch.nn.Linear(2, 2)
     optimizer = build_optimizer(weights.parameters(), OptimConfig(name="rmsprop", lr=1e-3))
     assert optimizer.defaults["centered"]
+
+
+def test_select_best_keeps_the_parameters_that_scored_best_on_the_validation_set(
+    tmp_path, monkeypatch
+):
+    import augrnn.train.loop as loop
+
+    run = tmp_path / "run"
+    config = tiny_config("--train.steps=20 --train.eval_every=5 --train.select_best=true")
+    trainer = Trainer(config, run)
+    scripted = iter([5.0, 3.0, 4.0, 6.0])  # validation costs: the best is the 2nd evaluation
+    snapshots, real_evaluate = {}, loop.evaluate
+
+    def evaluate(model, task, batches, device):
+        metrics = real_evaluate(model, task, batches, device)
+        if batches is trainer.validation_batches:
+            snapshots[trainer.step] = {k: v.clone() for k, v in model.state_dict().items()}
+            metrics["cost_bits"] = next(scripted)
+        return metrics
+
+    monkeypatch.setattr(loop, "evaluate", evaluate)
+    trainer.train(progress=False)
+    records = read_metrics(run)
+    validation = [r for r in records if r["split"] == "validation"]
+    held_out = [r for r in records if r["split"] == "eval"]
+    assert [r["step"] for r in validation] == [r["step"] for r in held_out] == [5, 10, 15, 20]
+    assert [r["cost_bits"] for r in validation] == [5.0, 3.0, 4.0, 6.0]
+    _, _, model, payload = load_run(run)
+    assert payload["model_step"] == 10 and payload["step"] == 20
+    assert payload["best_validation"] == 3.0
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, snapshots[10][name]), name
+    _, _, last, payload = load_run(run, best=False)
+    assert payload["model_step"] == 20
+    for name, value in last.state_dict().items():
+        assert torch.equal(value, snapshots[20][name]), name
+
+
+def test_the_validation_set_is_drawn_apart_from_the_held_out_set():
+    config = tiny_config("--train.select_best=true")
+    trainer = Trainer(config, "unused")
+    held_out, validation = trainer.eval_batches[0], trainer.validation_batches[0]
+    assert held_out.inputs.shape[1] == validation.inputs.shape[1]
+    assert not torch.equal(held_out.inputs, validation.inputs)
+
+
+def test_select_best_judges_the_target_on_the_validation_set_and_resumes_its_best(tmp_path):
+    run = tmp_path / "run"
+    config = tiny_config(
+        "--train.steps=10 --train.eval_every=5 --train.select_best=true --train.target=1e9"
+    )
+    trainer = Trainer(config, run)
+    trainer.last_eval = {"cost_bits": 2e9}  # a held-out figure alone must not stop it
+    result = trainer.train(progress=False)
+    assert result.reached_target and result.step == 5
+    assert trainer.last_validation["cost_bits"] < 1e9
+    more = tiny_config("--train.steps=10 --train.eval_every=5 --train.select_best=true")
+    resumed = Trainer(more, run, resume=True)
+    assert resumed.best_validation == trainer.best_validation
+    resumed.train(progress=False)
+    assert resumed.best_validation <= trainer.best_validation

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 
 CHECKPOINT_NAME = "checkpoint.pt"
+#: The parameters that scored best on the validation set (``train.select_best``).
+BEST_NAME = "best.pt"
 FORMAT_VERSION = 1
 
 
@@ -27,9 +29,15 @@ def checkpoint_path(run_dir: Path | str) -> Path:
     return Path(run_dir) / CHECKPOINT_NAME
 
 
-def save_checkpoint(run_dir: Path | str, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` (plus a format version) to ``run_dir/checkpoint.pt`` atomically."""
-    path = checkpoint_path(run_dir)
+def best_path(run_dir: Path | str) -> Path:
+    return Path(run_dir) / BEST_NAME
+
+
+def save_checkpoint(
+    run_dir: Path | str, payload: dict[str, Any], name: str = CHECKPOINT_NAME
+) -> Path:
+    """Write ``payload`` (plus a format version) to ``run_dir/name`` atomically."""
+    path = Path(run_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=path.parent)
     try:
@@ -44,12 +52,13 @@ def save_checkpoint(run_dir: Path | str, payload: dict[str, Any]) -> Path:
     return path
 
 
-def load_checkpoint(run_dir: Path | str) -> dict[str, Any]:
-    """Read a run's checkpoint; a clear :class:`CheckpointError` if it is missing or corrupt."""
+def load_checkpoint(run_dir: Path | str, name: str = CHECKPOINT_NAME) -> dict[str, Any]:
+    """Read a run's checkpoint (or ``name``, e.g. :data:`BEST_NAME`); a clear
+    :class:`CheckpointError` if it is missing or corrupt."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise CheckpointError(f"no run folder at {run_dir}")
-    path = checkpoint_path(run_dir)
+    path = Path(run_dir) / name
     if not path.is_file():
         raise CheckpointError(
             f"no checkpoint in {run_dir} (expected {path.name}); was the run started with "

@@ -168,6 +168,13 @@ class TrainConfig:
     #: Seed of the held-out evaluation set, kept apart from the training seed so every run of a
     #: preset is scored on the same sequences.
     eval_seed: int = 1_000_003
+    #: Also score every evaluation on a validation set (``eval_sequences`` episodes drawn as
+    #: the held-out set is, from ``validation_seed``) and keep the parameters with the best
+    #: validation headline metric in best.pt, which `augrnn eval`, `ask` and `viz` then read;
+    #: ``target`` is then judged on the validation set. Choosing a checkpoint never looks at
+    #: the held-out episodes.
+    select_best: bool = False
+    validation_seed: int = 2_000_003
     eval_every: int = 500
     eval_sequences: int = 1000
     eval_batch_size: int = 250

@@ -3,7 +3,9 @@
 Tasks own their loss and metrics; models map (T, B, input) to (T, B, output) logits. The loop
 samples batches from a seeded generator, steps the optimiser with the configured clipping,
 evaluates on a fixed held-out set, logs to ``metrics.jsonl`` (and TensorBoard when installed),
-and checkpoints atomically at every evaluation. A resumed run continues bit for bit.
+and checkpoints atomically at every evaluation. A resumed run continues bit for bit. With
+``train.select_best`` it also scores a validation set at each evaluation and keeps the best
+parameters on it in ``best.pt``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from torch import Tensor, nn
 from augrnn.core import collecting_step_terms
 from augrnn.models import build_model
 from augrnn.tasks import Batch, Task, get_task_class
-from augrnn.train.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from augrnn.train.checkpoint import (
+    BEST_NAME,
+    best_path,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+)
 from augrnn.train.config import Config, OptimConfig, config_from_dict
 
 METRICS_NAME = "metrics.jsonl"
@@ -88,11 +96,15 @@ def build_schedule(
     raise ValueError(f"optim.schedule must be one of {SCHEDULES}, got {config.schedule!r}")
 
 
-def evaluation_set(task: Task, config: Config, length: int | None = None) -> list[Batch]:
-    """The fixed held-out set: ``eval_sequences`` episodes from the run's evaluation seed, drawn
-    with ``task.sample_evaluation`` when the task keeps data apart for evaluation (e.g. images of
-    handwriting never seen in training), else with ``task.sample``."""
-    generator = torch.Generator().manual_seed(config.train.eval_seed + (length or 0))
+def evaluation_set(
+    task: Task, config: Config, length: int | None = None, seed: int | None = None
+) -> list[Batch]:
+    """The fixed held-out set: ``eval_sequences`` episodes from the run's evaluation seed (or
+    ``seed``: the validation set's), drawn with ``task.sample_evaluation`` when the task keeps
+    data apart for evaluation (e.g. images of handwriting never seen in training), else with
+    ``task.sample``."""
+    seed = config.train.eval_seed if seed is None else seed
+    generator = torch.Generator().manual_seed(seed + (length or 0))
     sample = getattr(task, "sample_evaluation", task.sample)
     remaining, batches = config.train.eval_sequences, []
     while remaining > 0:
@@ -240,12 +252,18 @@ class Trainer:
         self.elapsed = 0.0
         self.curriculum_length = tc.curriculum_start
         self.last_eval: dict[str, float] = {}
+        #: With ``select_best``: the last validation metrics and the best headline value so far.
+        self.last_validation: dict[str, float] = {}
+        self.best_validation: float | None = None
         #: Steps skipped for non-finite gradients: in all, and in a row up to now.
         self.skipped_steps = 0
         self.nonfinite_in_row = 0
         if resume:
             self._restore(payload)
         self.eval_batches = evaluation_set(self.task, config)
+        self.validation_batches = (
+            evaluation_set(self.task, config, seed=tc.validation_seed) if tc.select_best else None
+        )
 
     def _restore(self, payload: dict[str, Any]) -> None:
         self.model.load_state_dict(payload["model"])
@@ -262,6 +280,8 @@ class Trainer:
         self.last_eval = payload["eval_metrics"]
         self.skipped_steps = payload.get("skipped_steps", 0)
         self.nonfinite_in_row = payload.get("nonfinite_in_row", 0)
+        self.last_validation = payload.get("validation_metrics", {})
+        self.best_validation = payload.get("best_validation")
 
     def checkpoint(self) -> Path:
         return save_checkpoint(
@@ -281,6 +301,8 @@ class Trainer:
                 "eval_metrics": self.last_eval,
                 "skipped_steps": self.skipped_steps,
                 "nonfinite_in_row": self.nonfinite_in_row,
+                "validation_metrics": self.last_validation,
+                "best_validation": self.best_validation,
             },
         )
 
@@ -399,26 +421,54 @@ class Trainer:
         )
 
     def _evaluate_and_checkpoint(self, log: MetricsLog) -> None:
-        metrics = evaluate(self.model, self.task, self.eval_batches, self.config.train.device)
+        device = self.config.train.device
+        metrics = evaluate(self.model, self.task, self.eval_batches, device)
         self.last_eval = {**metrics, "step": self.step, "sequences": self.sequences}
         log.write("eval", self.step, self.sequences, {**metrics, "elapsed": self.elapsed})
+        if self.validation_batches is not None:
+            validation = evaluate(self.model, self.task, self.validation_batches, device)
+            self.last_validation = {**validation, "step": self.step}
+            log.write("validation", self.step, self.sequences, validation)
+            value = validation[self.task.headline_metric]
+            if self.best_validation is None or value < self.best_validation:
+                self.best_validation = value
+                # written before the checkpoint that records it, so a crash between the two
+                # leaves a best.pt at least as good as the checkpoint says
+                save_checkpoint(
+                    self.run_dir,
+                    {
+                        "model": self.model.state_dict(),
+                        "step": self.step,
+                        "validation_metrics": self.last_validation,
+                    },
+                    BEST_NAME,
+                )
         self.checkpoint()
 
     def _reached_target(self) -> bool:
+        """Whether the headline metric is below ``target``: on the validation set with
+        ``select_best``, else on the held-out set."""
         target = self.config.train.target
-        return (
-            target is not None
-            and bool(self.last_eval)
-            and self.last_eval[self.task.headline_metric] < target
-        )
+        judged = self.last_validation if self.validation_batches is not None else self.last_eval
+        return target is not None and bool(judged) and judged[self.task.headline_metric] < target
 
 
-def load_run(run_dir: Path | str) -> tuple[Config, Task, nn.Module, dict[str, Any]]:
-    """A trained run's config, task and model (in eval mode, on the CPU) and its checkpoint."""
+def load_run(
+    run_dir: Path | str, best: bool = True
+) -> tuple[Config, Task, nn.Module, dict[str, Any]]:
+    """A trained run's config, task and model (in eval mode, on the CPU) and its checkpoint.
+
+    With ``best`` and a ``best.pt`` in the run (``train.select_best``) the model holds the
+    parameters that scored best on the validation set, and the payload's ``"model_step"`` says
+    at which step; otherwise the last checkpoint's (``"model_step"``: its step)."""
     payload = load_checkpoint(run_dir)
     config = config_from_dict(payload["config"])
     task = get_task_class(config.task_name)(config.task)
     model = build_model(config.model, task.input_size, task.output_size, config.act)
-    model.load_state_dict(payload["model"])
+    state, payload["model_step"] = payload["model"], payload["step"]
+    if best and best_path(run_dir).is_file():
+        chosen = load_checkpoint(run_dir, BEST_NAME)
+        state, payload["model_step"] = chosen["model"], chosen["step"]
+    model.load_state_dict(state)
     model.eval()
     return config, task, model, payload

@@ -65,6 +65,7 @@ def test_eval_scores_the_best_validation_parameters_unless_told_last(runner, tmp
     result = runner.invoke(main, [*args, "--train.eval_every=1", "--train.select_best=true"])
     assert result.exit_code == 0, result.output
     best_step = torch.load(run / "best.pt", weights_only=True)["step"]
+    assert f"kept the best validation parameters, of step {best_step}:" in result.output
     result = runner.invoke(main, ["eval", str(run), "--json", "--sequences", "8"])
     assert json.loads(result.output)[0]["step"] == best_step
     result = runner.invoke(main, ["eval", str(run), "--json", "--sequences", "8", "--last"])

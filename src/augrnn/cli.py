@@ -23,7 +23,14 @@ from augrnn.train.config import (
     parse_override_args,
     preset_names,
 )
-from augrnn.train.loop import Trainer, TrainingDiverged, evaluate, evaluation_set, load_run
+from augrnn.train.loop import (
+    Trainer,
+    TrainingDiverged,
+    best_evaluation,
+    evaluate,
+    evaluation_set,
+    load_run,
+)
 from augrnn.train.sweep import markdown_table, run_sweep, split_axes, write_summary
 
 DEMO_LENGTHS = (20, 40, 60, 80, 120)
@@ -85,10 +92,17 @@ def _train(config, run_dir: Path, progress: bool, resume: bool = False):
 
 def _summary(result, headline: str) -> str:
     metric = result.eval_metrics.get(headline, float("nan"))
-    return (
+    text = (
         f"step {result.step:,}, {result.sequences:,} sequences, {result.elapsed:.0f} s; "
         f"held-out {headline} {metric:.4f}" + (" (target reached)" if result.reached_target else "")
     )
+    best = best_evaluation(result.run_dir)
+    if best is not None:
+        text += (
+            f"; kept the best validation parameters, of step {best['step']:,}: held-out "
+            f"{headline} {best[headline]:.4f}"
+        )
+    return text
 
 
 @main.command(

@@ -8,7 +8,14 @@ import torch
 
 from augrnn.train.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
 from augrnn.train.config import OptimConfig, load_preset, parse_override_args
-from augrnn.train.loop import Trainer, TrainingDiverged, build_optimizer, load_run, read_metrics
+from augrnn.train.loop import (
+    Trainer,
+    TrainingDiverged,
+    best_evaluation,
+    build_optimizer,
+    load_run,
+    read_metrics,
+)
 
 TINY = (
     "--task.bits=4 --task.max_length=4 --model.controller_size=32 --model.memory_slots=8 "
@@ -136,7 +143,8 @@ def test_checkpoint_contents_and_errors(tmp_path):
     run = tmp_path / "run"
     Trainer(tiny_config("--train.steps=3 --train.eval_every=3"), run).train(progress=False)
     config, task, model, payload = load_run(run)
-    assert payload["step"] == 3 and payload["sequences"] == 48
+    assert payload["step"] == payload["model_step"] == 3 and payload["sequences"] == 48
+    assert best_evaluation(run) is None and not (run / "best.pt").exists()
     assert config.task.bits == 4 and task.input_size == 5
     assert not model.training
     assert not list(run.glob(".checkpoint-*"))  # no temporary file left behind
@@ -354,6 +362,7 @@ def test_select_best_keeps_the_parameters_that_scored_best_on_the_validation_set
     _, _, model, payload = load_run(run)
     assert payload["model_step"] == 10 and payload["step"] == 20
     assert payload["best_validation"] == 3.0
+    assert best_evaluation(run) == held_out[1]
     for name, value in model.state_dict().items():
         assert torch.equal(value, snapshots[10][name]), name
     _, _, last, payload = load_run(run, best=False)

@@ -98,3 +98,19 @@ def test_summary_takes_mean_and_spread_over_seeds():
     assert row["err"] == pytest.approx(0.2)
     assert row["err_sd"] == pytest.approx(0.1414, abs=1e-4)
     assert "ponder_steps" not in row
+
+
+def test_a_run_that_kept_its_best_validation_parameters_is_scored_by_them(tmp_path):
+    from augrnn.train.checkpoint import BEST_NAME, save_checkpoint
+    from augrnn.train.sweep import SweepRun, _result_of
+
+    run = SweepRun((("act.tau", "0"),), 0, tmp_path / "run")
+    run.run_dir.mkdir()
+    rows = [
+        {"split": "eval", "step": step, "sequences": 8 * step, "elapsed": 1.0, "error": error}
+        for step, error in ((5, 0.4), (10, 0.1), (15, 0.3))
+    ]
+    (run.run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert _result_of(run)["step"] == 15 and _result_of(run)["metrics"]["error"] == 0.3
+    save_checkpoint(run.run_dir, {"model": {}, "step": 10}, BEST_NAME)
+    assert _result_of(run)["step"] == 10 and _result_of(run)["metrics"]["error"] == 0.1

@@ -453,6 +453,16 @@ class Trainer:
         return target is not None and bool(judged) and judged[self.task.headline_metric] < target
 
 
+def best_evaluation(run_dir: Path | str) -> dict[str, Any] | None:
+    """The held-out evaluation record (from ``metrics.jsonl``) of the parameters in the run's
+    ``best.pt``, or None for a run that kept none (without ``train.select_best``)."""
+    if not best_path(run_dir).is_file():
+        return None
+    step = load_checkpoint(run_dir, BEST_NAME)["step"]
+    evals = [r for r in read_metrics(run_dir) if r["split"] == "eval" and r["step"] == step]
+    return evals[-1] if evals else None
+
+
 def load_run(
     run_dir: Path | str, best: bool = True
 ) -> tuple[Config, Task, nn.Module, dict[str, Any]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from augrnn.train.config import ConfigError, load_preset
-from augrnn.train.loop import Trainer, read_metrics
+from augrnn.train.loop import Trainer, best_evaluation, read_metrics
 
 RESULT_NAME = "result.json"
 PONDER_METRIC = "ponder_steps"
@@ -134,7 +134,8 @@ def _result_of(run: SweepRun) -> dict[str, Any]:
     evals = [r for r in read_metrics(run.run_dir) if r["split"] == "eval"]
     if not evals:
         raise RuntimeError(f"run {run.run_dir} ended without an evaluation")
-    last = evals[-1]
+    # a run that kept its best validation parameters is scored by those
+    last = best_evaluation(run.run_dir) or evals[-1]
     return {
         "point": dict(run.point),
         "seed": run.seed,

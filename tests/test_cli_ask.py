@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from augrnn.cli import main
 from augrnn.programmer import OPERATIONS
-from augrnn.train.checkpoint import load_checkpoint, save_checkpoint
+from augrnn.train.checkpoint import BEST_NAME, load_checkpoint, save_checkpoint
 
 TINY = [
     "--task.columns=2",
@@ -34,15 +34,16 @@ def run(tmp_path_factory):
 
 
 def _choose(run_dir, op, column):
-    """Set the run's selector to choose ``op`` and ``column`` whatever the question."""
-    payload = load_checkpoint(run_dir)
+    """Set the run's selector to choose ``op`` and ``column`` whatever the question, in the
+    parameters ``ask`` reads: best.pt, the best validation parameters the preset keeps."""
+    payload = load_checkpoint(run_dir, BEST_NAME)
     state = payload["model"]
     for name, embeddings, index in (("op", "op_embeddings", op), ("col", "col_embeddings", column)):
         state[f"{name}_hidden.weight"][0] = 0.0
         state[f"{name}_hidden.bias"][0] = 1.0
         state[embeddings].zero_()
         state[embeddings][index, 0] = 50.0
-    save_checkpoint(run_dir, payload)
+    save_checkpoint(run_dir, payload, BEST_NAME)
 
 
 def _csv(tmp_path, text):

@@ -89,17 +89,18 @@ class _PonderLoop(NamedTuple):
     running:     1 for samples not yet halted, else 0 (floating point, so that it masks by
                  multiplication).
     halting_sum: ACT: Σ_{n'<n} h; PonderNet: Σ_{n'<n} p.
-    not_halted:  PonderNet: Π_{j<n} (1 − λ_j).
+    not_halted:  PonderNet: Π_{j<n} (1 − λ_j); None with ACT.
     steps, remainder: N(t) and R(t) so far.
-    output, mean_state: Σ p y and Σ p s so far (None before the first ponder step).
+    output, mean_state: Σ p y and Σ p s so far.
+    Before the first ponder step every field but core_state is None.
     """
 
     core_state: Any
-    running: Tensor
-    halting_sum: Tensor
-    not_halted: Tensor
-    steps: Tensor
-    remainder: Tensor
+    running: Tensor | None
+    halting_sum: Tensor | None
+    not_halted: Tensor | None
+    steps: Tensor | None
+    remainder: Tensor | None
     output: Tensor | None
     mean_state: Any
 
@@ -258,38 +259,29 @@ class ACT(Core):
         self.check_input(x)
         if self.halting == "pondernet" and not self.training:
             return self._sampled_halting(x, state)
-        batch = x.shape[0]
         inner_trace = Trace() if is_tracing() else None
         compiled = None if inner_trace is not None else getattr(self, "_compiled_update", None)
         if compiled is None:
             first, rest = self._ponder_inputs(x)
             readout = self._readout()
-        zeros = x.new_zeros(batch)
-        loop = _PonderLoop(
-            core_state=state.core,
-            running=x.new_ones(batch),
-            halting_sum=zeros,
-            not_halted=x.new_ones(batch),
-            steps=zeros,
-            remainder=zeros,
-            output=None,
-            mean_state=None,
-        )
+        # The bookkeeping starts inside the first ponder step (see _ponder_update).
+        loop = _PonderLoop(state.core, None, None, None, None, None, None, None)
         probabilities, ponder_logits = [], []
         # p_t^n are needed by PonderNet's loss and the trace, y_t^n by PonderNet's loss only.
         keep_probabilities = self.halting == "pondernet" or inner_trace is not None
         for n in range(1, self.max_steps + 1):
             last = self._last_step if n == self.max_steps else self._not_last_step
             if compiled is not None:
-                loop, p, y = compiled(x, n == 1, loop, last)
+                loop, p, y, any_running = compiled(x, n == 1, loop, last, keep_probabilities)
             else:
                 x_n = first if n == 1 else rest
                 loop, p, y = self._ponder_update(x_n, loop, readout, last, inner_trace)
+                any_running = loop.running.any()
             if keep_probabilities:
                 probabilities.append(p)
             if self.halting == "pondernet":
                 ponder_logits.append(y)
-            if not loop.running.any():
+            if not any_running:
                 break
         probs = torch.stack(probabilities, dim=1) if probabilities else None  # (B, n_max)
         logits = torch.stack(ponder_logits, dim=1) if ponder_logits else None
@@ -297,14 +289,21 @@ class ACT(Core):
         return loop.output, ACTState(loop.mean_state)
 
     def _flagged_update(
-        self, x: Tensor, first: bool, loop: _PonderLoop, last: Tensor
-    ) -> tuple[_PonderLoop, Tensor, Tensor]:
+        self, x: Tensor, first: bool, loop: _PonderLoop, last: Tensor, keep: bool
+    ) -> tuple[_PonderLoop, Tensor | None, Tensor | None, Tensor]:
         """:meth:`_ponder_update` from the input x (B, input_size) itself: the step that
-        :meth:`compile_step` compiles. The first-step flag and the read-out's stacked weights
-        are made inside the graph, where they cost no call of their own; the two values of
-        ``first`` compile a variant each, as the first step's sums already do."""
+        :meth:`compile_step` compiles. Returns the new loop state, p_t^n and y_t^n (None unless
+        ``keep``) and whether any sample still runs (0-d bool).
+
+        Whatever can be is made inside the graph, where it costs no call of its own: the
+        first-step flag, the read-out's stacked weights, the first step's constants (the two
+        values of ``first`` compile a variant each) and the test for samples still running.
+        Outputs nobody reads (p and y, unless ``keep``) are left out, since every output of
+        the graph costs time per call."""
         x_n = _with_first_step_flag(x, first)
-        return self._ponder_update(x_n, loop, self._readout(), last, None)
+        new_loop, p, y = self._ponder_update(x_n, loop, self._readout(), last, None)
+        any_running = new_loop.running.any()
+        return (new_loop, p, y, any_running) if keep else (new_loop, None, None, any_running)
 
     def _ponder_update(
         self,
@@ -321,6 +320,18 @@ class ACT(Core):
         whether n = M.
         """
         y, s, h = self._ponder_step(x_n, loop.core_state, readout, trace)
+        if loop.running is None:
+            # The first ponder step: its constants are made here, inside the compiled step,
+            # where they cost no call of their own.
+            zeros, ones = torch.zeros_like(h), torch.ones_like(h)
+            pondernet = self.halting == "pondernet"
+            loop = loop._replace(
+                running=ones,
+                halting_sum=zeros,
+                not_halted=ones if pondernet else None,
+                steps=zeros,
+                remainder=zeros,
+            )
         running, halting_sum, not_halted = loop.running, loop.halting_sum, loop.not_halted
         remainder = loop.remainder
         # After a sample halts its halting_sum means nothing: its p is 0 whatever it holds.

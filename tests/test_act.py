@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from augrnn.act import ACT, truncated_geometric_log_prior
+from augrnn.act import ACT, _PonderLoop, truncated_geometric_log_prior
 from augrnn.controllers import GRUController, LSTMController, RNNController
 from augrnn.core import Core, Trace, collecting_step_terms, unroll
 from augrnn.memory.ntm import NTMCell, RecurrentModel
@@ -393,3 +393,44 @@ def test_act_on_each_device_matches_a_float64_cpu_reference(device):
     torch.testing.assert_close(y.cpu().double(), y_ref, rtol=1e-4, atol=1e-5)
     for (name, p), q in zip(reference.named_parameters(), model.parameters(), strict=True):
         torch.testing.assert_close(q.grad.cpu().double(), p.grad, rtol=1e-3, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("halting", ["act", "pondernet"])
+@pytest.mark.parametrize("last", [False, True])
+def test_first_ponder_step_folds_constants_exactly(halting, last):
+    """Ponder step 1 with its constants folded in gives the general update's values and
+    gradients, for samples that halt there and samples that go on."""
+    torch.manual_seed(0)
+    act = ACT(LSTMController(4, 6), 3, halting=halting, epsilon=0.1).double()
+    nn.init.normal_(act.halting_layer.weight, std=3.0)  # h spread over (0, 1)
+    x = torch.randn(7, 3, dtype=torch.float64)
+    state = act.initial_state(7, dtype=torch.float64)
+    first, _ = act._ponder_inputs(x)
+    stop = torch.tensor(last)
+
+    def run(loop):
+        act.zero_grad()
+        new, p, y = act._ponder_update(first, loop, act._readout(), stop, None)
+        tensors = [t for t in new if isinstance(t, torch.Tensor)]
+        tensors += [t for part in (new.core_state, new.mean_state) for t in part] + [p, y]
+        draws = torch.Generator().manual_seed(0)
+        weighted = [
+            (t * torch.randn(t.shape, generator=draws, dtype=t.dtype)).sum()
+            for t in tensors
+            if t.requires_grad
+        ]
+        sum(weighted).backward()
+        return tensors, {n: q.grad.clone() for n, q in act.named_parameters()}
+
+    ones, zeros = torch.ones(7, dtype=torch.float64), torch.zeros(7, dtype=torch.float64)
+    general = _PonderLoop(
+        state.core, ones, zeros, ones if halting == "pondernet" else None, zeros, zeros, None, None
+    )
+    folded, folded_grads = run(_PonderLoop(state.core, *[None] * 7))
+    expected, expected_grads = run(general)
+    _, _, h = act._ponder_step(first, state.core, act._readout(), None)
+    assert 0 < int((h >= 0.9).sum()) < 7  # some samples halt at step 1, some go on
+    for got, want in zip(folded, expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    for name, grad in expected_grads.items():
+        torch.testing.assert_close(folded_grads[name], grad, rtol=0, atol=1e-12, msg=name)

@@ -7,7 +7,7 @@ from torch import nn
 
 from augrnn.act import ACT, _PonderLoop, truncated_geometric_log_prior
 from augrnn.controllers import GRUController, LSTMController, RNNController
-from augrnn.core import Core, Trace, collecting_step_terms, unroll
+from augrnn.core import Core, Trace, collecting_step_terms, tree_map, unroll
 from augrnn.memory.ntm import NTMCell, RecurrentModel
 from augrnn.tasks.base import Batch, Task
 from augrnn.train.config import load_preset, parse_override_args
@@ -423,9 +423,9 @@ def test_first_ponder_step_folds_constants_exactly(halting, last):
         return tensors, {n: q.grad.clone() for n, q in act.named_parameters()}
 
     ones, zeros = torch.ones(7, dtype=torch.float64), torch.zeros(7, dtype=torch.float64)
-    general = _PonderLoop(
-        state.core, ones, zeros, ones if halting == "pondernet" else None, zeros, zeros, None, None
-    )
+    pondernet_only = ones if halting == "pondernet" else None
+    no_sums = (torch.zeros(7, 3, dtype=torch.float64), tree_map(torch.zeros_like, state.core))
+    general = _PonderLoop(state.core, ones, zeros, pondernet_only, zeros, zeros, *no_sums)
     folded, folded_grads = run(_PonderLoop(state.core, *[None] * 7))
     expected, expected_grads = run(general)
     _, _, h = act._ponder_step(first, state.core, act._readout(), None)

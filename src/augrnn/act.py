@@ -341,10 +341,7 @@ class ACT(Core):
         # N(t): a sample still running at step n has taken n steps.
         steps = loop.steps + running
         output = _accumulate(loop.output, p, y)
-        if loop.mean_state is None:
-            mean_state = tree_map(lambda v: _accumulate(None, p, v), s)
-        else:
-            mean_state = tree_map(lambda t, v: _accumulate(t, p, v), loop.mean_state, s)
+        mean_state = tree_map(lambda t, v: _accumulate(t, p, v), loop.mean_state, s)
         new_loop = _PonderLoop(
             core_state=s,
             running=running * ~halts,

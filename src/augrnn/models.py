@@ -61,6 +61,8 @@ def build_model(
             gradient_noise=config.gradient_noise,
             bidirectional=config.bidirectional_question,
             selection_entropy=config.selection_entropy,
+            selection_penalty=config.selection_penalty,
+            selection_loss_cap=config.selection_loss_cap,
             and_product=config.and_product,
         )
     if config.kind == "seq2seq":

@@ -1,10 +1,12 @@
+import math
+
 import pytest
 import torch
 
 from augrnn.core import Trace
 from augrnn.models import build_model
 from augrnn.programmer import OPERATIONS, NeuralProgrammer
-from augrnn.programmer.model import mean_selection_entropy
+from augrnn.programmer.model import mean_selection_entropy, mean_selection_uniform_kl
 from augrnn.tasks.table_qa import TableBatch, TableQAConfig, TableQATask
 from augrnn.train.config import ModelConfig
 
@@ -315,6 +317,90 @@ def test_selection_entropy_lowers_the_total_by_each_episodes_loss_times_its_entr
             NeuralProgrammer(5, 1, selection_entropy=bad)
     model = build_model(ModelConfig(kind="programmer", selection_entropy=0.3), len(task.vocab), 1)
     assert model.selection_entropy == 0.3
+
+
+def test_uniform_kl_is_zero_when_uniform_and_grows_as_the_selections_saturate():
+    steps, batch, ops, columns = 3, 4, 7, 5
+    uniform_ops = torch.full((steps, batch, ops), 1 / ops)
+    uniform_columns = torch.full((steps, batch, columns), 1 / columns)
+    assert torch.allclose(
+        mean_selection_uniform_kl(uniform_ops, uniform_columns), torch.zeros(batch), atol=1e-6
+    )
+    scores = torch.randn(steps, batch, ops, dtype=torch.float64)
+    kls = [mean_selection_uniform_kl(torch.softmax(scores * scale, -1)) for scale in (1, 4, 16)]
+    assert (kls[0] > 0).all() and (kls[1] > kls[0]).all() and (kls[2] > kls[1]).all()
+    # KL(u ‖ α) = −log n − mean log α, over log n: checked on one selection by hand.
+    alpha = torch.tensor([[[0.5, 0.25, 0.25]]], dtype=torch.float64)
+    expected = (-math.log(3) - (math.log(0.5) + 2 * math.log(0.25)) / 3) / math.log(3)
+    assert mean_selection_uniform_kl(alpha).item() == pytest.approx(expected)
+    # A choice masked out everywhere (α = 0) does not count, nor does a single column.
+    masked = torch.cat(
+        [torch.full((steps, batch, ops - 1), 1 / (ops - 1)), torch.zeros(steps, batch, 1)], -1
+    )
+    assert torch.allclose(mean_selection_uniform_kl(masked), torch.zeros(batch), atol=1e-6)
+    one_column = torch.ones(steps, batch, 1)
+    mixed = torch.softmax(scores, -1)
+    assert torch.equal(
+        mean_selection_uniform_kl(mixed, one_column), mean_selection_uniform_kl(mixed)
+    )
+
+
+def test_uniform_kl_keeps_its_gradient_where_the_entropys_vanishes():
+    logits = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)
+    column_logits = torch.randn(3, 4, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda a, c: mean_selection_uniform_kl(torch.softmax(a, -1), torch.softmax(c, -1)),
+        (logits, column_logits),
+    )
+    # One step, one selection saturated on its first choice (α ≈ 1 − 5e-13).
+    saturated = torch.tensor([[[30.0, 0, 0, 0, 0, 0]]], dtype=torch.float64, requires_grad=True)
+    (kl_grad,) = torch.autograd.grad(
+        mean_selection_uniform_kl(torch.softmax(saturated, -1)).sum(), saturated
+    )
+    (entropy_grad,) = torch.autograd.grad(
+        mean_selection_entropy(torch.softmax(saturated, -1)).sum(), saturated
+    )
+    # (α − u) / log n: about (1 − 1/6) / log 6 on the saturated score, where the entropy's is
+    # about 1e-11.
+    assert kl_grad[0, 0, 0].item() == pytest.approx((1 - 1 / 6) / math.log(6), rel=1e-6)
+    assert entropy_grad.abs().max() < 1e-9
+
+
+def test_the_uniform_kl_penalty_adds_each_episodes_capped_loss_times_its_kl():
+    task = TableQATask(TableQAConfig(columns=3, min_rows=4, max_rows=9))
+    batch = task.sample(32, torch.Generator().manual_seed(2))
+
+    def build(**kw):
+        torch.manual_seed(0)
+        return NeuralProgrammer(len(task.vocab), 3, embedding_size=6, hidden_size=10, **kw)
+
+    cap = 5.0
+    model = build(selection_entropy=0.5, selection_penalty="uniform_kl", selection_loss_cap=cap)
+    total, task_loss = model.loss(task, batch)
+    assert torch.allclose(task_loss, build().loss(task, batch)[1])
+    outputs, info = model(batch)
+    losses = task.loss_per_example(outputs, batch)
+    assert (losses > cap).any() and (losses < cap).any()
+    kl = mean_selection_uniform_kl(info["alpha_op"], info["alpha_col"])
+    expected = (losses + 0.5 * losses.clamp_max(cap) * kl).mean()
+    assert torch.allclose(total, expected) and total > task_loss
+    total.backward()
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+    # The cap bounds the entropy's weight the same way.
+    capped = build(selection_entropy=0.5, selection_loss_cap=cap)
+    entropy = mean_selection_entropy(info["alpha_op"], info["alpha_col"])
+    expected = (losses - 0.5 * losses.clamp_max(cap) * entropy).mean()
+    assert torch.allclose(capped.loss(task, batch)[0], expected)
+    with pytest.raises(ValueError, match="selection_penalty must be one of"):
+        NeuralProgrammer(5, 1, selection_penalty="kl")
+    with pytest.raises(ValueError, match="selection_loss_cap must be positive"):
+        NeuralProgrammer(5, 1, selection_loss_cap=0.0)
+    config = ModelConfig(
+        kind="programmer", selection_penalty="uniform_kl", selection_loss_cap=100.0
+    )
+    built = build_model(config, len(task.vocab), 3)
+    assert built.selection_penalty == "uniform_kl" and built.selection_loss_cap == 100.0
 
 
 def test_the_product_and_changes_only_the_soft_program_and_comes_from_the_config():

@@ -37,6 +37,12 @@ few hundred steps, and a question type whose program is wrong by then stays wron
 saturated softmax passes almost no gradient. With ``selection_entropy`` β each episode's loss ℓ
 becomes ℓ − β · ℓ̄ · H̄ (ℓ̄ held constant, H̄ the normalised entropy of its selections), which
 keeps the selections of wrongly answered episodes soft and leaves right ones free to settle.
+The entropy's own gradient vanishes once a softmax has saturated, so it cannot bring back a
+selection that saturated on the wrong choice; ``selection_penalty = "uniform_kl"`` uses
+ℓ + β · ℓ̄ · K̄ instead, K̄ the normalised KL(u ‖ α) from the uniform choice u, whose gradient
+with respect to the scores, (α − u) / log n per step, stays whole however saturated α is.
+``selection_loss_cap`` bounds ℓ̄ in that weight, so that the question types with the largest
+losses (sums of hundreds) do not outweigh the rest.
 
 With ``and_product`` (not in the paper; off by default) ``and`` is the product of the two row
 selectors instead of their minimum (:func:`augrnn.programmer.operations.logical_and`).
@@ -65,6 +71,9 @@ from augrnn.programmer.operations import (
 if TYPE_CHECKING:
     from augrnn.tasks.table_qa import TableBatch
 
+#: What ``selection_entropy`` β weighs: the selections' entropy, or their KL from uniform.
+SELECTION_PENALTIES = ("entropy", "uniform_kl")
+
 
 class NeuralProgrammer(nn.Module):
     """The Neural Programmer over tables of ``columns`` columns (numeric ones, then any columns
@@ -82,6 +91,8 @@ class NeuralProgrammer(nn.Module):
         gradient_noise_decay: float = 0.55,
         bidirectional: bool = False,
         selection_entropy: float = 0.0,
+        selection_penalty: str = "entropy",
+        selection_loss_cap: float | None = None,
         and_product: bool = False,
     ):
         super().__init__()
@@ -91,7 +102,17 @@ class NeuralProgrammer(nn.Module):
             raise ValueError(f"gradient_noise must be >= 0, got {gradient_noise}")
         if not 0.0 <= selection_entropy < 1.0:
             raise ValueError(f"selection_entropy must be in [0, 1), got {selection_entropy}")
+        if selection_penalty not in SELECTION_PENALTIES:
+            raise ValueError(
+                f"selection_penalty must be one of {SELECTION_PENALTIES}, got {selection_penalty!r}"
+            )
+        if selection_loss_cap is not None and not selection_loss_cap > 0:
+            raise ValueError(
+                f"selection_loss_cap must be positive or None, got {selection_loss_cap}"
+            )
         self.selection_entropy = selection_entropy
+        self.selection_penalty = selection_penalty
+        self.selection_loss_cap = selection_loss_cap
         self.and_product = and_product
         self.gradient_noise = gradient_noise
         self.gradient_noise_decay = gradient_noise_decay
@@ -247,11 +268,13 @@ class NeuralProgrammer(nn.Module):
 
     def loss(self, task: Any, batch: TableBatch) -> tuple[Tensor, Tensor]:
         """(total, task loss): the task's loss on the soft program's answers; with
-        ``selection_entropy`` β > 0 the total is the mean over episodes of ℓ − β · ℓ̄ · H̄
-        (H̄: :func:`mean_selection_entropy` of α_op and α_col; ℓ̄: ℓ held constant). As β < 1
-        it stays ≥ (1 − β) ℓ ≥ 0, so a right program (ℓ = 0) is still the optimum; an episode
-        answered right gets no push towards softer selections, a wrong one keeps its
-        selections soft in proportion to its loss.
+        ``selection_entropy`` β > 0 the total is the mean over episodes of ℓ − β · w · H̄
+        (H̄: :func:`mean_selection_entropy` of α_op and α_col), or with ``selection_penalty =
+        "uniform_kl"`` of ℓ + β · w · K̄ (K̄: :func:`mean_selection_uniform_kl`); w is ℓ held
+        constant, at most ``selection_loss_cap``. An episode answered right (ℓ = 0) gets no
+        push towards softer selections, so a right program is still the optimum (with the
+        entropy, as β < 1, the total stays ≥ (1 − β) ℓ ≥ 0); a wrong one is pushed towards
+        soft selections in proportion to its loss.
 
         In training mode with gradient noise, counts a step and sets the noise of the next
         backward pass."""
@@ -264,8 +287,15 @@ class NeuralProgrammer(nn.Module):
             task_loss = task.loss(outputs, batch)
             return task_loss, task_loss
         losses = task.loss_per_example(outputs, batch)
-        entropy = mean_selection_entropy(info["alpha_op"], info["alpha_col"])
-        total = losses - self.selection_entropy * losses.detach() * entropy
+        weight = losses.detach()
+        if self.selection_loss_cap is not None:
+            weight = weight.clamp_max(self.selection_loss_cap)
+        selections = info["alpha_op"], info["alpha_col"]
+        beta = self.selection_entropy
+        if self.selection_penalty == "uniform_kl":
+            total = losses + beta * weight * mean_selection_uniform_kl(*selections)
+        else:
+            total = losses - beta * weight * mean_selection_entropy(*selections)
         return total.mean(), losses.mean()
 
     def evaluation_logits(self, batch: TableBatch) -> ProgramOutputs:
@@ -319,6 +349,27 @@ def mean_selection_entropy(*alphas: Tensor) -> Tensor:
     return torch.stack(entropies).sum(0) / torch.stack(counts).sum(0).clamp_min(1)
 
 
+def mean_selection_uniform_kl(*alphas: Tensor) -> Tensor:
+    """K̄ (B,): the mean normalised KL(u ‖ α) = −1 − (1/n) Σ_i log α_i / log n from the uniform
+    choice u over an episode's n available choices (those with α > 0 at some step) to each
+    selection, over the T steps and the selectors with at least two choices; each ``alphas`` is
+    (T, B, n_i). 0 when every selection is uniform, and unbounded as one saturates: its
+    gradient with respect to a step's scores is (α − u) / (T log n), which does not vanish when
+    the softmax saturates, as the entropy's does. α is clamped at 10⁻³⁰ inside the log, so
+    that choices whose α underflows to 0 at every step count as unavailable, and the rest
+    keep a finite log."""
+    values, counts = [], []
+    for alpha in alphas:
+        available = (alpha > 0).any(0)  # (B, n)
+        choices = available.sum(-1).to(alpha.dtype)  # (B,)
+        logs = torch.where(available.unsqueeze(0), alpha.clamp_min(1e-30).log(), 0.0)
+        mean_log = logs.sum(-1).mean(0) / choices.clamp_min(1)
+        has_choice = choices >= 2
+        values.append(torch.where(has_choice, -(1 + mean_log / choices.clamp_min(2).log()), 0.0))
+        counts.append(has_choice.to(alpha.dtype))
+    return torch.stack(values).sum(0) / torch.stack(counts).sum(0).clamp_min(1)
+
+
 def program_text(
     ops: Sequence[int], columns: Sequence[int], pivots: Sequence[float], names: Sequence[str]
 ) -> str:
@@ -337,4 +388,11 @@ def program_text(
     return " -> ".join(steps)
 
 
-__all__ = ["OP", "NeuralProgrammer", "mean_selection_entropy", "program_text"]
+__all__ = [
+    "OP",
+    "SELECTION_PENALTIES",
+    "NeuralProgrammer",
+    "mean_selection_entropy",
+    "mean_selection_uniform_kl",
+    "program_text",
+]

@@ -101,6 +101,13 @@ class ModelConfig:
     #: entropy of the operation and column selections, so that wrong programs stay soft while
     #: right ones settle (0: the paper's loss).
     selection_entropy: float = 0.0
+    #: Neural Programmer: what β weighs: "entropy" (ℓ − β · ℓ̄ · H̄) or "uniform_kl" (ℓ + β · ℓ̄
+    #: · K̄, K̄ the normalised KL from the uniform choice, whose gradient stays whole where a
+    #: softmax has saturated, so a selection saturated on a wrong choice can come back).
+    selection_penalty: str = "entropy"
+    #: Neural Programmer: the most ℓ̄ weighs in that term ("none": no bound), so that the
+    #: question types with the largest losses do not outweigh the rest.
+    selection_loss_cap: float | None = None
     #: Neural Programmer: the soft ``and`` of two row selectors as their product instead of
     #: their minimum (the same on 0/1 selectors).
     and_product: bool = False

@@ -40,9 +40,9 @@ keeps the selections of wrongly answered episodes soft and leaves right ones fre
 The entropy's own gradient vanishes once a softmax has saturated, so it cannot bring back a
 selection that saturated on the wrong choice; ``selection_penalty = "uniform_kl"`` uses
 ℓ + β · ℓ̄ · K̄ instead, K̄ the normalised KL(u ‖ α) from the uniform choice u, whose gradient
-with respect to the scores, (α − u) / log n per step, stays whole however saturated α is.
+with respect to a step's scores, (α − u) / (T log n), stays whole however saturated α is.
 ``selection_loss_cap`` bounds ℓ̄ in that weight, so that the question types with the largest
-losses (sums of hundreds) do not outweigh the rest.
+losses (a wrong sum's runs into the thousands) do not outweigh the rest.
 
 With ``and_product`` (not in the paper; off by default) ``and`` is the product of the two row
 selectors instead of their minimum (:func:`augrnn.programmer.operations.logical_and`).

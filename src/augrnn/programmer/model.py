@@ -330,6 +330,21 @@ class NeuralProgrammer(nn.Module):
         )
 
 
+def _mean_over_selectors(alphas: tuple[Tensor, ...], measure) -> Tensor:
+    """(B,): ``measure(alpha, available, choices)`` of each selector ``alpha`` (T, B, n_i),
+    averaged over the selectors with at least two choices (0 where none has). ``available``
+    (B, n_i) marks the choices an episode may make (α > 0 at some step), ``choices`` (B,)
+    counts them; ``measure`` returns a (B,) value."""
+    values, counts = [], []
+    for alpha in alphas:
+        available = (alpha > 0).any(0)
+        choices = available.sum(-1).to(alpha.dtype)
+        has_choice = choices >= 2
+        values.append(torch.where(has_choice, measure(alpha, available, choices), 0.0))
+        counts.append(has_choice.to(alpha.dtype))
+    return torch.stack(values).sum(0) / torch.stack(counts).sum(0).clamp_min(1)
+
+
 def mean_selection_entropy(*alphas: Tensor) -> Tensor:
     """H̄ (B,): the mean normalised entropy of the selections that have a choice.
 
@@ -338,15 +353,13 @@ def mean_selection_entropy(*alphas: Tensor) -> Tensor:
     α > 0 at some step) and averaged over the T steps, giving a value in [0, 1]; H̄ averages
     that over the selectors with at least two choices (a one-column table's α_col has none).
     """
-    entropies, counts = [], []
-    for alpha in alphas:
-        available = (alpha > 0).any(0).sum(-1).to(alpha.dtype)  # (B,)
+
+    def normalised_entropy(alpha: Tensor, available: Tensor, choices: Tensor) -> Tensor:
         # The clamp keeps the gradient finite at masked choices' α = 0, where d(α log α)/dα = −∞.
         entropy = -(alpha * alpha.clamp_min(1e-30).log()).sum(-1).mean(0)
-        has_choice = available >= 2
-        entropies.append(torch.where(has_choice, entropy / available.clamp_min(2).log(), 0.0))
-        counts.append(has_choice.to(alpha.dtype))
-    return torch.stack(entropies).sum(0) / torch.stack(counts).sum(0).clamp_min(1)
+        return entropy / choices.clamp_min(2).log()
+
+    return _mean_over_selectors(alphas, normalised_entropy)
 
 
 def mean_selection_uniform_kl(*alphas: Tensor) -> Tensor:
@@ -358,16 +371,13 @@ def mean_selection_uniform_kl(*alphas: Tensor) -> Tensor:
     the softmax saturates, as the entropy's does. α is clamped at 10⁻³⁰ inside the log, so
     that choices whose α underflows to 0 at every step count as unavailable, and the rest
     keep a finite log."""
-    values, counts = [], []
-    for alpha in alphas:
-        available = (alpha > 0).any(0)  # (B, n)
-        choices = available.sum(-1).to(alpha.dtype)  # (B,)
+
+    def normalised_kl(alpha: Tensor, available: Tensor, choices: Tensor) -> Tensor:
         logs = torch.where(available.unsqueeze(0), alpha.clamp_min(1e-30).log(), 0.0)
         mean_log = logs.sum(-1).mean(0) / choices.clamp_min(1)
-        has_choice = choices >= 2
-        values.append(torch.where(has_choice, -(1 + mean_log / choices.clamp_min(2).log()), 0.0))
-        counts.append(has_choice.to(alpha.dtype))
-    return torch.stack(values).sum(0) / torch.stack(counts).sum(0).clamp_min(1)
+        return -(1 + mean_log / choices.clamp_min(2).log())
+
+    return _mean_over_selectors(alphas, normalised_kl)
 
 
 def program_text(

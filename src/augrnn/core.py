@@ -242,15 +242,18 @@ def clamp_gradient(tensor: Tensor, bound: float) -> Tensor:
     return _ClampedGradient.apply(tensor, bound)
 
 
-def compile_fresh(fn, **compile_kwargs):
-    """``torch.compile`` a private copy of the function, bound method or module ``fn`` (for a
-    module: its ``forward``, without hooks).
+#: A C++ wrapper around the generated kernels instead of a Python one: a recurrent step is many
+#: small calls, so the per-call overhead is a large part of its time.
+DEFAULT_INDUCTOR_OPTIONS = {"cpp_wrapper": True}
+
+
+def copy_function(fn):
+    """A private copy of the function, bound method or module ``fn`` (for a module: its
+    ``forward``, without hooks), with a code object of its own.
 
     torch.compile keeps compiled variants (and its limit on recompiling) per code object, which
     every instance of a class shares; a copy gives each model its own, so models of different
-    sizes in one process do not use up each other's variants. With the default inductor backend
-    the kernels get a C++ wrapper (``options={"cpp_wrapper": True}``) unless ``options`` says
-    otherwise.
+    sizes in one process do not use up each other's variants.
     """
     if isinstance(fn, nn.Module):
         fn = fn.forward
@@ -265,12 +268,17 @@ def compile_fresh(fn, **compile_kwargs):
     )
     copy.__kwdefaults__ = func.__kwdefaults__
     copy.__qualname__ = func.__qualname__
-    target = copy if bound_to is None else types.MethodType(copy, bound_to)
+    return copy if bound_to is None else types.MethodType(copy, bound_to)
+
+
+def compile_fresh(fn, **compile_kwargs):
+    """``torch.compile`` a private copy (:func:`copy_function`) of the function, bound method or
+    module ``fn``. With the default inductor backend the kernels get a C++ wrapper
+    (``options={"cpp_wrapper": True}``) unless ``options`` says otherwise.
+    """
     if compile_kwargs.get("backend", "inductor") == "inductor":
-        # A C++ wrapper around the generated kernels instead of a Python one: a recurrent step
-        # is many small calls, so the per-call overhead is a large part of its time.
-        compile_kwargs.setdefault("options", {"cpp_wrapper": True})
-    return torch.compile(target, **compile_kwargs)
+        compile_kwargs.setdefault("options", dict(DEFAULT_INDUCTOR_OPTIONS))
+    return torch.compile(copy_function(fn), **compile_kwargs)
 
 
 def unroll(

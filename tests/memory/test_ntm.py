@@ -265,10 +265,28 @@ def test_compiled_step_matches_eager_and_keeps_the_state_dict():
     y_compiled.square().sum().backward()
     for (name, p), q in zip(eager.named_parameters(), compiled.parameters(), strict=True):
         torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
+    # the training steps called the compiled kernels directly (augrnn.compiled_step)
+    assert [v is not None for v in compiled._compiled_step._variants.values()] == [True]
     # tracing bypasses the compiled step and still records every step
     trace = Trace()
     compiled(xs, trace=trace)
     assert len(trace) == T
+
+
+def test_direct_chunked_steps_match_eager():
+    torch.manual_seed(0)
+    eager = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
+    compiled = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile_step(chunk_steps=2)
+    xs = torch.randn(5, B, IN)  # two 2-step chunks and one single step
+    y_eager, g_eager = _outputs_and_gradients(eager, xs)
+    y_compiled, g_compiled = _outputs_and_gradients(compiled, xs)
+    torch.testing.assert_close(y_compiled, y_eager, rtol=1e-4, atol=1e-5)
+    for name, grad in g_eager.items():
+        torch.testing.assert_close(g_compiled[name], grad, rtol=1e-3, atol=1e-5, msg=name)
+    for step in (compiled._compiled_chunk, compiled._compiled_step):
+        assert [v is not None for v in step._variants.values()] == [True]
 
 
 def _outputs_and_gradients(model: NTM, xs: torch.Tensor):

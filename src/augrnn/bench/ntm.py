@@ -8,9 +8,12 @@ contenders:
   with a linear read-out to the same 8 outputs and the same loss;
 - ``ntm_eager``: the copy NTM (LSTM controller of ``controller_size``, memory ``memory_slots`` x
   ``memory_width``, one read and one write head), eager;
-- ``ntm_compiled``: the same NTM after ``NTM.compile_step()``. Its first call compiles (tens of
+- ``ntm_compiled``: the same NTM after ``NTM.compile_step()``, whose training steps call the
+  compiled kernels directly (:mod:`augrnn.compiled_step`). Its first call compiles (tens of
   seconds on a CPU without torch's compile caches, less with them); it runs before the timing and
   its wall time (compiling plus one step) is reported as ``compile_s``;
+- ``ntm_compiled_wrapped``: the same with ``compile_step(direct=False)``, each step called
+  through torch.compile's own per-call wrappers;
 - ``ntm_compiled_chunk4``: the same with ``compile_step(chunk_steps=4)``, four steps per graph
   (41 steps: ten 4-step calls and one single step), which compiles for minutes.
 
@@ -43,8 +46,12 @@ from augrnn.memory.ntm import NTM
 from augrnn.tasks.copy import CopyTask
 
 NAME = "ntm"
-#: The compiled contenders and their steps per graph.
-COMPILED = {"ntm_compiled": 1, "ntm_compiled_chunk4": 4}
+#: The compiled contenders: their steps per graph, and whether the kernels are called directly.
+COMPILED = {
+    "ntm_compiled": (1, True),
+    "ntm_compiled_wrapped": (1, False),
+    "ntm_compiled_chunk4": (4, True),
+}
 DEFAULT_BATCH_SIZES = (1, 32)
 SIZES = {"length": 20, "controller_size": 100, "memory_slots": 128, "memory_width": 20}
 
@@ -95,7 +102,8 @@ def build_step(
         raise ValueError(f"unknown ntm contender {contender!r}")
     model.to(device)
     if contender in COMPILED:
-        model.compile_step(chunk_steps=COMPILED[contender])
+        chunk_steps, direct = COMPILED[contender]
+        model.compile_step(chunk_steps=chunk_steps, direct=direct)
     optimizer = adam(model.parameters(), lr=1e-4)
     sequence_model = contender != "lstm_cell"
 

@@ -20,8 +20,10 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 from torch.utils.checkpoint import checkpoint
 
 from augrnn import addressing
+from augrnn.compiled_step import DirectStep
 from augrnn.controllers import build_controller
 from augrnn.core import (
+    DEFAULT_INDUCTOR_OPTIONS,
     Core,
     Trace,
     clamp_gradient,
@@ -312,7 +314,7 @@ class RecurrentModel(nn.Module):
             )
         self._checkpoint_every = steps
 
-    def compile_step(self, chunk_steps: int = 1, **compile_kwargs) -> None:
+    def compile_step(self, chunk_steps: int = 1, direct: bool = True, **compile_kwargs) -> None:
         """Run untraced sequences through ``torch.compile``: the core's step as one graph
         (``fullgraph=True``), reused for every sequence length, and with ``chunk_steps`` = C > 1
         also C steps unrolled into one graph, so a T-step sequence makes T // C calls of that
@@ -335,11 +337,21 @@ class RecurrentModel(nn.Module):
             return
         compile_kwargs.setdefault("fullgraph", True)
         self.chunk_steps = chunk_steps
-        # Set past nn.Module.__setattr__: a compiled module must not become a child.
-        object.__setattr__(self, "_compiled_step", compile_fresh(self.core, **compile_kwargs))
+        step = compile_fresh(self.core, **compile_kwargs)
         chunk = (
             None if chunk_steps == 1 else compile_fresh(_run_steps_of(self.core), **compile_kwargs)
         )
+        if (
+            direct
+            and compile_kwargs.get("backend", "inductor") == "inductor"
+            and (compile_kwargs.get("mode") is None)
+        ):
+            options = compile_kwargs.get("options", DEFAULT_INDUCTOR_OPTIONS)
+            step = DirectStep(self.core.forward, self.core, step, options)
+            if chunk is not None:
+                chunk = DirectStep(_run_steps_of(self.core), self.core, chunk, options)
+        # Set past nn.Module.__setattr__: a compiled module must not become a child.
+        object.__setattr__(self, "_compiled_step", step)
         object.__setattr__(self, "_compiled_chunk", chunk)
 
     @property

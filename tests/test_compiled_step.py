@@ -1,0 +1,142 @@
+"""DirectStep: a compiled step called through its kernels directly, on a toy core with a nested
+state; the results must be those of the eager step, and whatever it cannot call directly must
+go to the ordinary compiled function."""
+
+from typing import NamedTuple
+
+import pytest
+import torch
+from torch import nn
+
+from augrnn.compiled_step import DirectStep
+from augrnn.core import Core
+
+T, B, IN, H = 4, 3, 5, 6
+
+
+class ToyState(NamedTuple):
+    h: torch.Tensor  # (B, H)
+    extra: tuple  # ((B, 2),): a tuple inside the state, as a controller's state is
+
+
+class ToyCore(Core):
+    """A tanh RNN whose state also keeps a decaying copy of two of its units."""
+
+    def __init__(self):
+        super().__init__()
+        self.input_size, self.output_size = IN, H
+        self.cell = nn.Linear(IN + H, H)
+        self.scale = nn.Parameter(torch.tensor(0.5))
+
+    def initial_state(self, batch_size, device=None, dtype=None):
+        return ToyState(torch.zeros(batch_size, H), (torch.zeros(batch_size, 2),))
+
+    def forward(self, x, state):
+        h = torch.tanh(self.cell(torch.cat([x, state.h], dim=-1)))
+        kept = self.scale * state.extra[0] + h[:, :2]
+        return 2 * h + kept.sum(-1, keepdim=True), ToyState(h, (kept,))
+
+
+class CountingFallback:
+    """The ordinary step (here eager), counting its calls."""
+
+    def __init__(self, core):
+        self.core, self.calls = core, 0
+
+    def __call__(self, x, state):
+        self.calls += 1
+        return self.core(x, state)
+
+
+def run(step, core, xs, state):
+    ys = []
+    for x in xs:
+        y, state = step(x, state)
+        ys.append(y)
+    return torch.stack(ys), state
+
+
+def outputs_and_gradients(step, core, xs):
+    """Outputs and the gradients of a loss on them (and the last state) with respect to the
+    parameters, the inputs and the initial state."""
+    core.zero_grad(set_to_none=True)
+    xs = xs.detach().clone().requires_grad_()
+    h0 = torch.randn(B, H, generator=torch.Generator().manual_seed(1)).requires_grad_()
+    state = ToyState(h0, (torch.zeros(B, 2),))  # part of the state needs no gradient
+    ys, last = run(step, core, xs, state)
+    (ys.square().sum() + last.extra[0].sum()).backward()
+    grads = {name: p.grad for name, p in core.named_parameters()}
+    return ys.detach(), grads, xs.grad, h0.grad
+
+
+def test_direct_calls_give_the_eager_outputs_and_gradients():
+    torch.manual_seed(0)
+    core = ToyCore()
+    fallback = CountingFallback(core)
+    direct = DirectStep(core.forward, core, fallback)
+    xs = torch.randn(T, B, IN)
+    expected = outputs_and_gradients(core, core, xs)
+    got = outputs_and_gradients(direct, core, xs)
+    torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=1e-6)
+    for name, grad in expected[1].items():
+        torch.testing.assert_close(got[1][name], grad, rtol=1e-5, atol=1e-6, msg=name)
+    torch.testing.assert_close(got[2], expected[2], rtol=1e-5, atol=1e-6)  # inputs
+    torch.testing.assert_close(got[3], expected[3], rtol=1e-5, atol=1e-6)  # initial state
+    assert fallback.calls == 0
+    # one variant serves the first step (state without gradient) and the later ones
+    assert [v is not None for v in direct._variants.values()] == [True]
+
+
+def test_without_gradients_or_with_frozen_parameters_it_stays_correct():
+    torch.manual_seed(0)
+    core = ToyCore()
+    fallback = CountingFallback(core)
+    direct = DirectStep(core.forward, core, fallback)
+    xs = torch.randn(T, B, IN)
+    with torch.no_grad():
+        ys, _ = run(direct, core, xs, core.initial_state(B))
+        torch.testing.assert_close(ys, run(core, core, xs, core.initial_state(B))[0])
+    assert fallback.calls == T and not direct._variants
+    # freezing a parameter compiles a variant of its own, which leaves its gradient empty
+    core.scale.requires_grad_(False)
+    _, grads, _, _ = outputs_and_gradients(direct, core, xs)
+    assert grads["scale"] is None and grads["cell.weight"] is not None
+    core.scale.requires_grad_(True)
+    expected = outputs_and_gradients(core, core, xs)
+    got = outputs_and_gradients(direct, core, xs)
+    for name, grad in expected[1].items():
+        torch.testing.assert_close(got[1][name], grad, rtol=1e-5, atol=1e-6, msg=name)
+    assert len(direct._variants) == 2  # scale frozen, then all trainable
+
+
+def test_a_step_that_cannot_be_captured_falls_back_with_a_warning():
+    torch.manual_seed(0)
+    core = ToyCore()
+
+    def step_with_a_graph_break(x, state):
+        torch._dynamo.graph_break()  # fullgraph capture fails on this
+        return core(x, state)
+
+    fallback = CountingFallback(core)
+    direct = DirectStep(step_with_a_graph_break, core, fallback)
+    xs = torch.randn(T, B, IN)
+    with pytest.warns(UserWarning, match="direct call was not possible"):
+        got = outputs_and_gradients(direct, core, xs)
+    expected = outputs_and_gradients(core, core, xs)
+    torch.testing.assert_close(got[0], expected[0])
+    assert fallback.calls == T
+    assert list(direct._variants.values()) == [None]
+
+
+def test_capturing_changes_no_parameter_gradient_or_random_stream():
+    torch.manual_seed(0)
+    core = ToyCore()
+    before = {k: v.clone() for k, v in core.state_dict().items()}
+    direct = DirectStep(core.forward, core, CountingFallback(core))
+    xs = torch.randn(T, B, IN)
+    rng = torch.get_rng_state()
+    run(direct, core, xs, core.initial_state(B))  # captures: compiles, runs forward + backward
+    assert torch.equal(torch.get_rng_state(), rng)
+    for k, v in core.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert all(p.grad is None for p in core.parameters())

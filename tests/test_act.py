@@ -340,8 +340,9 @@ def test_a_resumed_pondernet_run_ends_with_the_same_parameters(tmp_path):
     assert straight.last_eval == resumed.last_eval
 
 
+@pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
 @pytest.mark.parametrize("halting", ["act", "pondernet"])
-def test_compiled_ponder_step_matches_eager(halting):
+def test_compiled_ponder_step_matches_eager(halting, backend):
     torch.manual_seed(0)
     # M = 4 with a low halting bias: some samples run to M, so the last-step variant is used
     eager = RecurrentModel(
@@ -351,8 +352,9 @@ def test_compiled_ponder_step_matches_eager(halting):
         ACT(LSTMController(IN + 1, H), OUT, halting=halting, max_steps=4, halting_bias=-1.0)
     )
     compiled.load_state_dict(eager.state_dict())
-    # aot_eager checks the one-graph capture in seconds
-    compiled.compile_step(backend="aot_eager")
+    # aot_eager checks the one-graph capture in seconds; inductor's training steps call the
+    # compiled kernels directly (augrnn.compiled_step)
+    compiled.compile_step(backend=backend)
     assert compiled.state_dict().keys() == eager.state_dict().keys()
     xs = torch.randn(T, B, IN)
     results = []
@@ -368,6 +370,10 @@ def test_compiled_ponder_step_matches_eager(halting):
     assert m_compiled == pytest.approx(m_eager)
     for name, grad in g_eager.items():
         torch.testing.assert_close(g_compiled[name], grad, msg=name)
+    if backend == "inductor":
+        # the first ponder step and the later ones, each called directly
+        direct = compiled.core._compiled_update
+        assert None not in direct._variants.values() and len(direct.captured) == 2
     with pytest.raises(ValueError, match="chunk_steps must be 1"):
         compiled.compile_step(chunk_steps=2)
 

@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from augrnn.compiled_step import with_direct_calls
 from augrnn.core import (
     Core,
     Trace,
@@ -241,18 +242,20 @@ class ACT(Core):
         out = nn.functional.linear(features, *readout)
         return out[:, :-1], s, torch.sigmoid(out[:, -1])
 
-    def compile_step(self, **compile_kwargs) -> None:
+    def compile_step(self, direct: bool = True, **compile_kwargs) -> None:
         """Run untraced training steps through ``torch.compile``: one ponder step (the input
         with its first-step flag, the wrapped core, the output and halting units, the halting
         bookkeeping and the mean-field sums) as one graph (``fullgraph=True``), reused for every
         ponder step. The loop over ponder steps stays in Python, since its length depends on the
         data; the first step, whose flag and sums start from constants, compiles a variant of
         its own. Traced calls and PonderNet's sampled evaluation run eagerly. The compiled
-        function is kept outside the module's children, so ``state_dict`` is unchanged."""
+        function is kept outside the module's children, so ``state_dict`` is unchanged. With
+        ``direct`` (the default), training calls the compiled kernels directly
+        (:class:`augrnn.compiled_step.DirectStep`)."""
         compile_kwargs.setdefault("fullgraph", True)
-        object.__setattr__(
-            self, "_compiled_update", compile_fresh(self._flagged_update, **compile_kwargs)
-        )
+        compiled = compile_fresh(self._flagged_update, **compile_kwargs)
+        update = with_direct_calls(self._flagged_update, self, compiled, compile_kwargs, direct)
+        object.__setattr__(self, "_compiled_update", update)
 
     def forward(self, x: Tensor, state: ACTState) -> tuple[Tensor, ACTState]:
         self.check_input(x)

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from augrnn.compiled_step import DirectStep
 from augrnn.train.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
 from augrnn.train.config import OptimConfig, load_preset, parse_override_args
 from augrnn.train.loop import (
@@ -254,6 +255,17 @@ def test_gradient_checkpointing_trains_exactly_as_without(tmp_path):
 def test_bad_training_options_are_clear_errors(override, message):
     with pytest.raises(ValueError, match=message):
         tiny_config(override)
+
+
+def test_compile_direct_chooses_how_the_compiled_step_is_called(tmp_path):
+    direct = Trainer(tiny_config("--train.compile=true"), tmp_path / "a")
+    wrapped = Trainer(
+        tiny_config("--train.compile=true --train.compile_direct=false"), tmp_path / "b"
+    )
+    # compiling waits for the first step; here only the choice of caller is checked
+    assert isinstance(direct.model._compiled_step, DirectStep)
+    assert not isinstance(wrapped.model._compiled_step, DirectStep)
+    assert wrapped.model.is_compiled
 
 
 def test_checkpointing_a_model_without_steps_is_a_clear_error(tmp_path):

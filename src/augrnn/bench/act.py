@@ -13,7 +13,8 @@ backward (no optimiser, so the halting unit stays fixed). Cores: ``lstm`` (an LS
 ``controller_size``, memory ``memory_slots`` x ``memory_width``). Contenders per core and n:
 ``alone`` and ``act_eager``, and where ACT has ``compile_step`` and compiling is on,
 ``alone_compiled`` (the core and output layer as one ``torch.compile``d step) and
-``act_compiled`` (after ``ACT.compile_step()``), each compiled before the timing with a fresh
+``act_compiled`` (after ``ACT.compile_step()``), both calling their compiled kernels directly in
+training (:mod:`augrnn.compiled_step`), each compiled before the timing with a fresh
 compile cache (``compile_s``: the wall time of its first call, compiling plus one step).
 Reported per input step: milliseconds, and ``ratio_to_alone``, each variant against the core
 alone in the same mode (eager against eager, compiled against compiled).
@@ -40,6 +41,7 @@ from augrnn.bench.common import (
     time_alternating,
     with_defaults,
 )
+from augrnn.compiled_step import with_direct_calls
 from augrnn.controllers import LSTMController
 from augrnn.core import collecting_step_terms, compile_fresh
 from augrnn.memory.ntm import NTMCell
@@ -128,8 +130,11 @@ def _bare_step(
         return output_layer(features), state
 
     if compiled:
-        # compiled as ACT.compile_step() compiles its ponder step, so like is set beside like
-        ponder_step = compile_fresh(ponder_step, fullgraph=True, dynamic=False)
+        # compiled as ACT.compile_step() compiles its ponder step, with its kernels called
+        # directly, so like is set beside like
+        compile_kwargs: dict[str, Any] = {"fullgraph": True, "dynamic": False}
+        wrapped = compile_fresh(ponder_step, **compile_kwargs)
+        ponder_step = with_direct_calls(ponder_step, act, wrapped, compile_kwargs)
     flags = inputs.new_ones(*inputs.shape[:2], 1)
     flag_first = torch.cat([inputs, flags], -1)
     flag_rest = torch.cat([inputs, torch.zeros_like(flags)], -1)

@@ -20,10 +20,9 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 from torch.utils.checkpoint import checkpoint
 
 from augrnn import addressing
-from augrnn.compiled_step import DirectStep
+from augrnn.compiled_step import with_direct_calls
 from augrnn.controllers import build_controller
 from augrnn.core import (
-    DEFAULT_INDUCTOR_OPTIONS,
     Core,
     Trace,
     clamp_gradient,
@@ -323,6 +322,11 @@ class RecurrentModel(nn.Module):
         steps depends on the data) is asked to compile itself instead. The compiled functions
         are kept outside the module's children, so ``state_dict`` and checkpoints are the same
         as for the eager model.
+
+        With ``direct`` (the default) and inductor (the default backend, no ``mode``), training
+        steps call the compiled forward and backward kernels directly instead of through
+        torch.compile's per-call wrappers (:class:`augrnn.compiled_step.DirectStep`); the
+        results are the same.
         """
         if not isinstance(chunk_steps, int) or chunk_steps < 1:
             raise ValueError(f"chunk_steps must be a positive integer, got {chunk_steps!r}")
@@ -333,23 +337,22 @@ class RecurrentModel(nn.Module):
                 raise ValueError(
                     f"{type(self.core).__name__} compiles its own step; chunk_steps must be 1"
                 )
-            own_compile(**compile_kwargs)
+            own_compile(direct=direct, **compile_kwargs)
             return
         compile_kwargs.setdefault("fullgraph", True)
         self.chunk_steps = chunk_steps
-        step = compile_fresh(self.core, **compile_kwargs)
-        chunk = (
-            None if chunk_steps == 1 else compile_fresh(_run_steps_of(self.core), **compile_kwargs)
+        step = with_direct_calls(
+            self.core.forward,
+            self.core,
+            compile_fresh(self.core, **compile_kwargs),
+            compile_kwargs,
+            direct,
         )
-        if (
-            direct
-            and compile_kwargs.get("backend", "inductor") == "inductor"
-            and (compile_kwargs.get("mode") is None)
-        ):
-            options = compile_kwargs.get("options", DEFAULT_INDUCTOR_OPTIONS)
-            step = DirectStep(self.core.forward, self.core, step, options)
-            if chunk is not None:
-                chunk = DirectStep(_run_steps_of(self.core), self.core, chunk, options)
+        chunk = None
+        if chunk_steps > 1:
+            run_steps = _run_steps_of(self.core)
+            compiled_chunk = compile_fresh(run_steps, **compile_kwargs)
+            chunk = with_direct_calls(run_steps, self.core, compiled_chunk, compile_kwargs, direct)
         # Set past nn.Module.__setattr__: a compiled module must not become a child.
         object.__setattr__(self, "_compiled_step", step)
         object.__setattr__(self, "_compiled_chunk", chunk)

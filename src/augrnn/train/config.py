@@ -205,6 +205,9 @@ class TrainConfig:
     #: With ``compile``: also compile this many steps unrolled into one graph (fewer calls per
     #: sequence, much faster at small batches, but a longer compile); 1: single steps only.
     compile_chunk: int = 1
+    #: With ``compile``: call the compiled kernels directly in training instead of through
+    #: torch.compile's per-call wrappers (faster; see ``augrnn.compiled_step``).
+    compile_direct: bool = True
     #: Gradient checkpointing: keep every K-th state for the backward pass and recompute the
     #: steps between (memory grows with T/K + K instead of T); None: keep everything.
     checkpoint_every: int | None = None

@@ -234,7 +234,7 @@ class Trainer:
         if tc.checkpoint_every is not None:
             self.model.checkpoint_every = tc.checkpoint_every
         if tc.compile:
-            self.model.compile_step(chunk_steps=tc.compile_chunk)
+            self.model.compile_step(chunk_steps=tc.compile_chunk, direct=tc.compile_direct)
         self.optimizer = build_optimizer(self.model.parameters(), config.optim)
         # Mixed precision: autocast for the forward pass; float16 also scales the loss so small
         # gradients do not flush to zero (a step whose scaled gradients overflow is skipped).

@@ -155,3 +155,16 @@ def test_parameters_replaced_by_assignment_are_the_ones_used():
     torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=1e-6)
     for name, grad in expected[1].items():
         torch.testing.assert_close(got[1][name], grad, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_past_the_limit_of_captures_new_shapes_use_the_ordinary_step(monkeypatch):
+    monkeypatch.setattr("augrnn.compiled_step.MAX_CAPTURES", 1)
+    torch.manual_seed(0)
+    core = ToyCore()
+    fallback = CountingFallback(core)
+    direct = DirectStep(core.forward, core, fallback)
+    for batch in (B, B + 1):  # a second batch size: a second signature
+        xs = torch.randn(T, batch, IN)
+        ys, _ = run(direct, core, xs, core.initial_state(batch))
+        torch.testing.assert_close(ys, run(core, core, xs, core.initial_state(batch))[0])
+    assert len(direct.captured) == 1 and fallback.calls == T

@@ -28,8 +28,10 @@ from torch import Tensor, nn
 
 from augrnn.core import DEFAULT_INDUCTOR_OPTIONS, copy_function
 
-#: Compiled signatures kept per step before further ones use the ordinary compiled function.
-MAX_SIGNATURES = 8
+#: Signatures (argument shapes and layouts) a step compiles for direct calls; further ones (a
+#: step called with many batch sizes, say) use the ordinary compiled function, which compiles
+#: one variant for all sizes.
+MAX_CAPTURES = 6
 
 
 class DirectStep:
@@ -63,6 +65,7 @@ class DirectStep:
         self.fallback = fallback
         self.compile_options = dict(compile_options or {})
         self._registrations = -1
+        self._captures = 0
         self._params: list[nn.Parameter] = []
         self._tensor_ids: tuple[int, ...] = ()
         self._variants: dict[tuple, _Variant | None] = {}
@@ -81,11 +84,11 @@ class DirectStep:
             self._params = list(self.module.parameters())
             self._tensor_ids = tuple(map(id, (*self._params, *self.module.buffers())))
             self._registrations = _registrations[0]
-        trainable = (self._tensor_ids, tuple(p.requires_grad for p in self._params))
-        key = (spec, _signature(x), x.requires_grad, tuple(map(_signature, leaves)), trainable)
+        module_key = (self._tensor_ids, tuple(p.requires_grad for p in self._params))
+        key = (spec, _signature(x), x.requires_grad, tuple(map(_signature, leaves)), module_key)
         variant = self._variants.get(key, _MISSING)
         if variant is _MISSING:
-            variant = self._new_variant(x, spec, leaves, trainable)
+            variant = self._new_variant(x, spec, leaves, module_key)
             self._variants[key] = variant
         if variant is None:
             return self.fallback(x, *rest)
@@ -102,9 +105,9 @@ class DirectStep:
         return list(found.values())
 
     def _new_variant(
-        self, x: Tensor, spec: Any, leaves: list[Tensor], trainable: tuple
+        self, x: Tensor, spec: Any, leaves: list[Tensor], module_key: tuple
     ) -> _Variant | _Densified | None:
-        if len(self._variants) >= MAX_SIGNATURES or not any(trainable[1]):
+        if not any(module_key[1]):  # nothing to train: no backward pass to call directly
             return None
         broadcast = [i for i, t in enumerate(leaves) if _is_broadcast(t)]
         if not broadcast:
@@ -112,7 +115,8 @@ class DirectStep:
         # A broadcast state (an initial state expanded over the batch) is made dense and served
         # by the dense layout's variant, instead of compiling one of its own.
         dense = [t.contiguous() if i in broadcast else t for i, t in enumerate(leaves)]
-        dense_key = (spec, _signature(x), x.requires_grad, tuple(map(_signature, dense)), trainable)
+        dense_signatures = tuple(map(_signature, dense))
+        dense_key = (spec, _signature(x), x.requires_grad, dense_signatures, module_key)
         inner = self._variants.get(dense_key, _MISSING)
         if inner is _MISSING:
             inner = self._capture(x, _unflatten(iter(dense), spec))
@@ -120,6 +124,9 @@ class DirectStep:
         return None if inner is None else _Densified(inner, broadcast)
 
     def _capture(self, x: Tensor, rest: tuple) -> _Variant | None:
+        if self._captures >= MAX_CAPTURES:
+            return None
+        self._captures += 1
         try:
             return _capture(self.fn, self.module, x, rest, self.compile_options)
         except Exception as error:  # noqa: BLE001 - any failure falls back to the safe path

@@ -294,8 +294,7 @@ class _Variant:
         self.inputs = [s[1] if s[0] == "param" else None for s in sources]
         self.x_slots = [i for i, s in enumerate(sources) if s[0] == "x"]
         self.rest_slots = [(i, s[1]) for i, s in enumerate(sources) if s[0] == "rest"]
-        self.out_spec = out_spec
-        self.positions = positions
+        self.build = _builder(out_spec, positions)
 
         class Step(torch.autograd.Function):
             @staticmethod
@@ -322,12 +321,35 @@ class _Variant:
             inputs[i] = x
         for i, leaf in self.rest_slots:
             inputs[i] = leaves[leaf]
-        outputs = self.step.apply(*inputs)
-        returned = (
-            outputs[p[1]] if p[0] == "out" else x if p[0] == "x" else leaves[p[1]]
-            for p in self.positions
-        )
-        return _unflatten(returned, self.out_spec)
+        return self.build(self.step.apply(*inputs), x, leaves)
+
+
+def _builder(spec: Any, positions: list[tuple]) -> Callable[[tuple, Tensor, list], Any]:
+    """A function (outputs, x, leaves) → the step's returned structure (``spec``, as
+    :func:`_flatten` describes it), its k-th tensor taken from where ``positions[k]`` says;
+    generated once per variant, since taking a structure apart and rebuilding it node by node
+    costs several µs per call."""
+    namespace: dict[str, Any] = {}
+    tensors = iter(positions)
+
+    def code(node: Any) -> str:
+        if node is _TENSOR:
+            where = next(tensors)
+            return "x" if where[0] == "x" else f"{'o' if where[0] == 'out' else 'l'}[{where[1]}]"
+        kind, children = node
+        if kind == "constant":
+            name = f"c{len(namespace)}"
+            namespace[name] = children
+            return name
+        name = f"t{len(namespace)}"
+        namespace[name] = kind
+        parts = ", ".join(code(child) for child in children)
+        if hasattr(kind, "_fields"):
+            return f"{name}({parts})"
+        return f"{name}(({parts}{',' if len(children) == 1 else ''}))"
+
+    # The source is built from the spec's own types and constants, held in the namespace.
+    return eval(f"lambda o, x, l: {code(spec)}", namespace)
 
 
 def _graph_output_count(gm: torch.fx.GraphModule) -> int:

@@ -111,7 +111,7 @@ class DirectStep:
             return None
         broadcast = [i for i, t in enumerate(leaves) if _is_broadcast(t)]
         if not broadcast:
-            return self._capture(x, _unflatten(iter(leaves), spec))
+            return self._capture(x, _unflatten(leaves, spec))
         # A broadcast state (an initial state expanded over the batch) is made dense and served
         # by the dense layout's variant, instead of compiling one of its own.
         dense = [t.contiguous() if i in broadcast else t for i, t in enumerate(leaves)]
@@ -119,7 +119,7 @@ class DirectStep:
         dense_key = (spec, _signature(x), x.requires_grad, dense_signatures, module_key)
         inner = self._variants.get(dense_key, _MISSING)
         if inner is _MISSING:
-            inner = self._capture(x, _unflatten(iter(dense), spec))
+            inner = self._capture(x, _unflatten(dense, spec))
             self._variants[dense_key] = inner
         return None if inner is None else _Densified(inner, broadcast)
 
@@ -214,15 +214,9 @@ def _flatten(tree: Any) -> tuple[list[Tensor], Any]:
     return leaves, spec_of(tree)
 
 
-def _unflatten(leaves: Any, spec: Any) -> Any:
-    """The inverse of :func:`_flatten`; ``leaves`` an iterator over the tensors."""
-    if spec is _TENSOR:
-        return next(leaves)
-    kind, children = spec
-    if kind == "constant":
-        return children
-    values = [_unflatten(leaves, child) for child in children]
-    return kind(*values) if hasattr(kind, "_fields") else kind(values)
+def _unflatten(leaves: list[Tensor], spec: Any) -> Any:
+    """The inverse of :func:`_flatten` (at capture time; calls use a variant's builder)."""
+    return _builder(spec, [("rest", i) for i in range(len(leaves))])((), None, leaves)
 
 
 class _Capture:
@@ -386,7 +380,7 @@ def _capture(fn, module: nn.Module, x: Tensor, rest: tuple, options: dict) -> _V
     # AOTAutograd's cache would hand back whole compiled graphs without compiling the kernels
     # through the capture; inductor's own cache of kernels still applies.
     with _without_autograd_cache():
-        returned, out_spec = _flatten(compiled(x_copy, *_unflatten(iter(copies), spec)))
+        returned, out_spec = _flatten(compiled(x_copy, *_unflatten(copies, spec)))
         # The graph returns each distinct tensor once, and an input returned unchanged not at
         # all.
         inputs = {id(x_copy): ("x",), **{id(c): ("rest", i) for i, c in enumerate(copies)}}

@@ -69,17 +69,26 @@ def outputs_and_gradients(step, core, xs):
     return ys.detach(), grads, xs.grad, h0.grad
 
 
-def test_direct_calls_give_the_eager_outputs_and_gradients():
+def toy_direct():
+    """A seeded toy core, its counting fallback and its DirectStep."""
     torch.manual_seed(0)
     core = ToyCore()
     fallback = CountingFallback(core)
-    direct = DirectStep(core.forward, core, fallback)
+    return core, fallback, DirectStep(core.forward, core, fallback)
+
+
+def assert_same_gradients(got: dict, expected: dict) -> None:
+    for name, grad in expected.items():
+        torch.testing.assert_close(got[name], grad, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_direct_calls_give_the_eager_outputs_and_gradients():
+    core, fallback, direct = toy_direct()
     xs = torch.randn(T, B, IN)
     expected = outputs_and_gradients(core, core, xs)
     got = outputs_and_gradients(direct, core, xs)
     torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=1e-6)
-    for name, grad in expected[1].items():
-        torch.testing.assert_close(got[1][name], grad, rtol=1e-5, atol=1e-6, msg=name)
+    assert_same_gradients(got[1], expected[1])
     torch.testing.assert_close(got[2], expected[2], rtol=1e-5, atol=1e-6)  # inputs
     torch.testing.assert_close(got[3], expected[3], rtol=1e-5, atol=1e-6)  # initial state
     assert fallback.calls == 0
@@ -88,10 +97,7 @@ def test_direct_calls_give_the_eager_outputs_and_gradients():
 
 
 def test_without_gradients_or_with_frozen_parameters_it_stays_correct():
-    torch.manual_seed(0)
-    core = ToyCore()
-    fallback = CountingFallback(core)
-    direct = DirectStep(core.forward, core, fallback)
+    core, fallback, direct = toy_direct()
     xs = torch.randn(T, B, IN)
     with torch.no_grad():
         ys, _ = run(direct, core, xs, core.initial_state(B))
@@ -104,8 +110,7 @@ def test_without_gradients_or_with_frozen_parameters_it_stays_correct():
     core.scale.requires_grad_(True)
     expected = outputs_and_gradients(core, core, xs)
     got = outputs_and_gradients(direct, core, xs)
-    for name, grad in expected[1].items():
-        torch.testing.assert_close(got[1][name], grad, rtol=1e-5, atol=1e-6, msg=name)
+    assert_same_gradients(got[1], expected[1])
     assert len(direct._variants) == 2  # scale frozen, then all trainable
 
 
@@ -129,10 +134,8 @@ def test_a_step_that_cannot_be_captured_falls_back_with_a_warning():
 
 
 def test_capturing_changes_no_parameter_gradient_or_random_stream():
-    torch.manual_seed(0)
-    core = ToyCore()
+    core, _, direct = toy_direct()
     before = {k: v.clone() for k, v in core.state_dict().items()}
-    direct = DirectStep(core.forward, core, CountingFallback(core))
     xs = torch.randn(T, B, IN)
     rng = torch.get_rng_state()
     run(direct, core, xs, core.initial_state(B))  # captures: compiles, runs forward + backward
@@ -143,9 +146,7 @@ def test_capturing_changes_no_parameter_gradient_or_random_stream():
 
 
 def test_parameters_replaced_by_assignment_are_the_ones_used():
-    torch.manual_seed(0)
-    core = ToyCore()
-    direct = DirectStep(core.forward, core, CountingFallback(core))
+    core, _, direct = toy_direct()
     xs = torch.randn(T, B, IN)
     outputs_and_gradients(direct, core, xs)
     replacement = {k: torch.randn_like(v) for k, v in core.state_dict().items()}
@@ -153,16 +154,12 @@ def test_parameters_replaced_by_assignment_are_the_ones_used():
     expected = outputs_and_gradients(core, core, xs)
     got = outputs_and_gradients(direct, core, xs)
     torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=1e-6)
-    for name, grad in expected[1].items():
-        torch.testing.assert_close(got[1][name], grad, rtol=1e-5, atol=1e-6, msg=name)
+    assert_same_gradients(got[1], expected[1])
 
 
 def test_past_the_limit_of_captures_new_shapes_use_the_ordinary_step(monkeypatch):
     monkeypatch.setattr("augrnn.compiled_step.MAX_CAPTURES", 1)
-    torch.manual_seed(0)
-    core = ToyCore()
-    fallback = CountingFallback(core)
-    direct = DirectStep(core.forward, core, fallback)
+    core, fallback, direct = toy_direct()
     for batch in (B, B + 1):  # a second batch size: a second signature
         xs = torch.randn(T, batch, IN)
         ys, _ = run(direct, core, xs, core.initial_state(batch))

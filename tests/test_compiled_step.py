@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from augrnn.compiled_step import DirectStep
+from augrnn.compiled_step import DirectStep, _flatten, _matcher, _signature
 from augrnn.core import Core
 
 T, B, IN, H = 4, 3, 5, 6
@@ -165,3 +165,51 @@ def test_past_the_limit_of_captures_new_shapes_use_the_ordinary_step(monkeypatch
         ys, _ = run(direct, core, xs, core.initial_state(batch))
         torch.testing.assert_close(ys, run(core, core, xs, core.initial_state(batch))[0])
     assert len(direct.captured) == 1 and fallback.calls == T
+
+
+def test_a_matcher_takes_out_the_tensors_of_its_own_key_only():
+    x = torch.randn(B, IN)
+    rest = (ToyState(torch.randn(B, H), (torch.randn(B, 2),)), True, 3, None)
+    leaves, spec = _flatten(rest)
+    match = _matcher(spec, _signature(x), False, tuple(map(_signature, leaves)))
+    assert [id(t) for t in match(x, rest)] == [id(t) for t in leaves]
+    h, extra = rest[0]
+    others = {
+        "another constant": (rest[0], False, 3, None),
+        "a constant of another type": (rest[0], True, 3.0, None),
+        "None for a tensor": (ToyState(h, (None,)), True, 3, None),
+        "a plain tuple for a named one": ((h, extra), True, 3, None),
+        "a longer tuple": (ToyState(h, (extra[0], extra[0])), True, 3, None),
+        "another layout": (ToyState(torch.randn(H, B).t(), extra), True, 3, None),
+        "another dtype": (ToyState(h.double(), extra), True, 3, None),
+        "another batch size": (ToyState(h[:-1], extra), True, 3, None),
+    }
+    for name, other in others.items():
+        assert match(x, other) is None, name
+    assert match(x.double(), rest) is None and match(x.requires_grad_(), rest) is None
+
+
+def test_each_call_takes_the_variant_of_its_own_constants_and_layouts():
+    torch.manual_seed(0)
+    core = ToyCore()
+
+    def step(x, state, double, shift):
+        y, state = core(x, state)
+        return (2 * y if double else y) + (0.0 if shift is None else shift), state
+
+    direct = DirectStep(step, core, step)
+    h0 = torch.randn(B, H)
+    calls = [
+        (True, None, h0),
+        (False, None, h0),
+        (True, 1.5, h0),
+        (True, None, torch.randn(H, B).t()),  # the state in another layout
+    ]
+    for double, shift, h in calls * 2:  # the second round reuses the first's variants
+        x = torch.randn(B, IN)
+        state = ToyState(h, (torch.zeros(B, 2),))
+        got = direct(x, state, double, shift)
+        expected = step(x, state, double, shift)
+        torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(got[1].h, expected[1].h, rtol=1e-5, atol=1e-6)
+    assert len(direct._variants) == len(calls) and None not in direct._variants.values()

@@ -69,6 +69,10 @@ class DirectStep:
         self._params: list[nn.Parameter] = []
         self._tensor_ids: tuple[int, ...] = ()
         self._variants: dict[tuple, _Variant | None] = {}
+        # (matcher, module key, variant) for each key seen: a matcher is generated code that
+        # checks arguments against one key and takes out their tensors, several times faster
+        # than flattening them and building the key.
+        self._matchers: list[tuple[Callable, tuple, Any]] = []
 
     def __call__(self, x: Tensor, *rest: Any) -> Any:
         if (
@@ -77,7 +81,6 @@ class DirectStep:
             or torch.is_autocast_enabled(x.device.type)
         ):
             return self.fallback(x, *rest)
-        leaves, spec = _flatten(rest)
         if self._registrations != _registrations[0]:
             # A variant holds the parameters and buffers it was captured with, and a module
             # given new ones (load_state_dict(assign=True)) needs new variants.
@@ -85,11 +88,21 @@ class DirectStep:
             self._tensor_ids = tuple(map(id, (*self._params, *self.module.buffers())))
             self._registrations = _registrations[0]
         module_key = (self._tensor_ids, tuple(p.requires_grad for p in self._params))
-        key = (spec, _signature(x), x.requires_grad, tuple(map(_signature, leaves)), module_key)
+        for match, matched_module_key, variant in self._matchers:
+            if matched_module_key == module_key:
+                leaves = match(x, rest)
+                if leaves is not None:
+                    return self.fallback(x, *rest) if variant is None else variant(x, leaves)
+        leaves, spec = _flatten(rest)
+        signatures = tuple(map(_signature, leaves))
+        key = (spec, _signature(x), x.requires_grad, signatures, module_key)
         variant = self._variants.get(key, _MISSING)
         if variant is _MISSING:
             variant = self._new_variant(x, spec, leaves, module_key)
             self._variants[key] = variant
+        if len(self._matchers) < _MAX_MATCHERS:
+            match = _matcher(spec, _signature(x), x.requires_grad, signatures)
+            self._matchers.append((match, module_key, variant))
         if variant is None:
             return self.fallback(x, *rest)
         return variant(x, leaves)
@@ -158,8 +171,12 @@ def with_direct_calls(
     return DirectStep(fn, module, compiled, options)
 
 
+#: Keys a step keeps matchers for; calls with further keys take the slower general path.
+_MAX_MATCHERS = 2 * MAX_CAPTURES
 _MISSING: Any = object()
 _TENSOR = "tensor"
+_functorch_active = torch._C._are_functorch_transforms_active
+
 #: How many parameters and buffers any module has registered, so that a step notices new ones
 #: without walking its module at every call.
 _registrations = [0]
@@ -212,6 +229,64 @@ def _flatten(tree: Any) -> tuple[list[Tensor], Any]:
         raise TypeError(f"a step takes tensors, tuples and constants, found {type(node).__name__}")
 
     return leaves, spec_of(tree)
+
+
+def _matcher(
+    spec: Any, x_signature: tuple, x_requires_grad: bool, signatures: tuple
+) -> Callable[[Tensor, tuple], list[Tensor] | None]:
+    """A function (x, rest) → the tensors of ``rest`` in :func:`_flatten`'s order where x and
+    rest match one key: the structure ``spec`` with its constants, x of ``x_signature`` and
+    ``x_requires_grad``, tensors of ``signatures``; else None. Generated code, since walking a
+    structure node by node and building its key costs several µs per call."""
+    namespace: dict[str, Any] = {"Tensor": Tensor}
+
+    def constant(value: Any) -> str:
+        name = f"c{len(namespace)}"
+        namespace[name] = value
+        return name
+
+    def has_signature(path: str, signature: tuple) -> list[str]:
+        shape, stride, dtype, device = map(constant, signature)
+        return [
+            f"{path}.shape == {shape}",
+            f"{path}.stride() == {stride}",
+            f"{path}.dtype is {dtype}",
+            f"{path}.device == {device}",
+        ]
+
+    structure = [*has_signature("x", x_signature), f"x.requires_grad is {x_requires_grad}"]
+    paths: list[str] = []
+
+    def visit(node: Any, path: str) -> None:
+        if node is _TENSOR:
+            structure.append(f"isinstance({path}, Tensor)")
+            paths.append(path)
+            return
+        kind, children = node
+        if kind != "constant":
+            structure.extend(
+                [f"type({path}) is {constant(kind)}", f"len({path}) == {len(children)}"]
+            )
+            for i, child in enumerate(children):
+                visit(child, f"{path}[{i}]")
+        elif children is None or isinstance(children, bool):
+            structure.append(f"{path} is {children}")
+        else:
+            structure.extend(
+                [f"type({path}) is {constant(type(children))}", f"{path} == {constant(children)}"]
+            )
+
+    visit(spec, "r")
+    layouts = [c for i, sig in enumerate(signatures) for c in has_signature(f"l[{i}]", sig)]
+    source = (
+        "def match(x, r):\n"
+        f"    if not ({' and '.join(structure)}):\n"
+        "        return None\n"
+        f"    l = [{', '.join(paths)}]\n"
+        f"    return l if {' and '.join(layouts) or 'True'} else None\n"
+    )
+    exec(source, namespace)
+    return namespace["match"]
 
 
 def _unflatten(leaves: list[Tensor], spec: Any) -> Any:
@@ -283,7 +358,7 @@ class _Variant:
         layouts = [(tuple(n.meta["val"].shape), tuple(n.meta["val"].stride())) for n in tangents]
         with_gradient = [j for j, d in enumerate(differentiable) if d]
         without_gradient = [j for j, d in enumerate(differentiable) if not d]
-        forward_kernel, backward_kernel = capture.forward, capture.backward
+        forward_kernel, backward_kernel = map(_bare_callable, (capture.forward, capture.backward))
         # Parameters in their slots; the other slots are filled at each call.
         self.inputs = [s[1] if s[0] == "param" else None for s in sources]
         self.x_slots = [i for i, s in enumerate(sources) if s[0] == "x"]
@@ -308,6 +383,9 @@ class _Variant:
                 return tuple(backward_kernel([*ctx.saved_tensors, *incoming]))
 
         self.step = Step
+        # Function.apply's Python layer only prepares functorch transforms; outside them the
+        # C++ apply under it is called directly.
+        self.bare_apply = torch._C._FunctionBase.__dict__["apply"].__get__(None, Step)
 
     def __call__(self, x: Tensor, leaves: list[Tensor]) -> Any:
         inputs = self.inputs.copy()
@@ -315,7 +393,8 @@ class _Variant:
             inputs[i] = x
         for i, leaf in self.rest_slots:
             inputs[i] = leaves[leaf]
-        return self.build(self.step.apply(*inputs), x, leaves)
+        apply = self.step.apply if _functorch_active() else self.bare_apply
+        return self.build(apply(*inputs), x, leaves)
 
 
 def _builder(spec: Any, positions: list[tuple]) -> Callable[[tuple, Tensor, list], Any]:
@@ -344,6 +423,12 @@ def _builder(spec: Any, positions: list[tuple]) -> Callable[[tuple, Tensor, list
 
     # The source is built from the spec's own types and constants, held in the namespace.
     return eval(f"lambda o, x, l: {code(spec)}", namespace)
+
+
+def _bare_callable(compiled: Any) -> Callable[[list], Any]:
+    """The function a compiled graph's wrapper calls; the wrapper's own work (autotuning
+    caches, metrics) concerns compiling, not the calls after it."""
+    return getattr(compiled, "current_callable", None) or compiled
 
 
 def _graph_output_count(gm: torch.fx.GraphModule) -> int:

@@ -106,6 +106,19 @@ class _PonderLoop(NamedTuple):
     mean_state: Any
 
 
+class _PackedLoop(NamedTuple):
+    """:class:`_PonderLoop` as the compiled step passes it on: the four (B,) fields in one
+    ``ledger`` (B, 4), since each tensor that enters or leaves a compiled call costs time.
+    Its columns: running, halting_sum, steps, and then ρ so far (N + R, ACT) or not_halted
+    (PonderNet, whose R is 0). Before the first ponder step every field but core_state is None.
+    """
+
+    core_state: Any
+    ledger: Tensor | None
+    output: Tensor | None
+    mean_state: Any
+
+
 def _check_core(core: Any) -> None:
     missing = [
         name
@@ -267,7 +280,10 @@ class ACT(Core):
             first, rest = self._ponder_inputs(x)
             readout = self._readout()
         # The bookkeeping starts inside the first ponder step (see _first_update).
-        loop = _PonderLoop(state.core, None, None, None, None, None, None, None)
+        if compiled is None:
+            loop = _PonderLoop(state.core, None, None, None, None, None, None, None)
+        else:
+            loop = _PackedLoop(state.core, None, None, None)
         probabilities, ponder_logits = [], []
         # p_t^n are needed by PonderNet's loss and the trace, y_t^n by PonderNet's loss only.
         keep_probabilities = self.halting == "pondernet" or inner_trace is not None
@@ -287,25 +303,59 @@ class ACT(Core):
                 break
         probs = torch.stack(probabilities, dim=1) if probabilities else None  # (B, n_max)
         logits = torch.stack(ponder_logits, dim=1) if ponder_logits else None
-        self._report(loop.steps, loop.remainder, probs, logits, inner_trace)
+        if compiled is None:
+            steps, remainder = loop.steps, loop.remainder
+            cost = steps + remainder if self.halting == "act" else None
+        else:
+            steps, remainder = loop.ledger[:, 2], None
+            cost = loop.ledger[:, 3] if self.halting == "act" else None
+        self._report(steps, cost, remainder, probs, logits, inner_trace)
         return loop.output, ACTState(loop.mean_state)
 
     def _flagged_update(
-        self, x: Tensor, first: bool, loop: _PonderLoop, last: Tensor, keep: bool
-    ) -> tuple[_PonderLoop, Tensor | None, Tensor | None, Tensor]:
-        """:meth:`_ponder_update` from the input x (B, input_size) itself: the step that
-        :meth:`compile_step` compiles. Returns the new loop state, p_t^n and y_t^n (None unless
-        ``keep``) and whether any sample still runs (0-d bool).
+        self, x: Tensor, first: bool, packed: _PackedLoop, last: Tensor, keep: bool
+    ) -> tuple[_PackedLoop, Tensor | None, Tensor | None, Tensor]:
+        """:meth:`_ponder_update` from the input x (B, input_size) itself, on the packed loop
+        state: the step that :meth:`compile_step` compiles. Returns the new packed loop state,
+        p_t^n and y_t^n (None unless ``keep``) and whether any sample still runs (0-d bool).
 
         Whatever can be is made inside the graph, where it costs no call of its own: the
         first-step flag, the read-out's stacked weights, the first step's bookkeeping (the two
-        values of ``first`` compile a variant each) and the test for samples still running.
-        Outputs nobody reads (p and y, unless ``keep``) are left out, since every output of
-        the graph costs time per call."""
+        values of ``first`` compile a variant each), packing the ledger, ρ_t and the test for
+        samples still running. Outputs nobody reads (p and y, unless ``keep``) are left out,
+        since every output of the graph costs time per call."""
         x_n = _with_first_step_flag(x, first)
-        new_loop, p, y = self._ponder_update(x_n, loop, self._readout(), last, None)
+        new_loop, p, y = self._ponder_update(x_n, self._unpack(packed), self._readout(), last, None)
         any_running = new_loop.running.any()
-        return (new_loop, p, y, any_running) if keep else (new_loop, None, None, any_running)
+        new_packed = self._pack(new_loop)
+        return (new_packed, p, y, any_running) if keep else (new_packed, None, None, any_running)
+
+    def _pack(self, loop: _PonderLoop) -> _PackedLoop:
+        act = self.halting == "act"
+        fourth = loop.steps + loop.remainder if act else loop.not_halted
+        ledger = torch.stack([loop.running, loop.halting_sum, loop.steps, fourth], dim=1)
+        return _PackedLoop(loop.core_state, ledger, loop.output, loop.mean_state)
+
+    def _unpack(self, packed: _PackedLoop) -> _PonderLoop:
+        if packed.ledger is None:
+            return _PonderLoop(packed.core_state, None, None, None, None, None, None, None)
+        running, halting_sum, steps, fourth = packed.ledger.unbind(1)
+        if self.halting == "act":
+            # ρ − N gives R back exactly: R is nonzero only once a sample has halted, when N
+            # stops growing, and ρ = fl(N + R) with N >= 1 makes fl(ρ − N) exact (Sterbenz).
+            not_halted, remainder = None, fourth - steps
+        else:
+            not_halted, remainder = fourth, torch.zeros_like(fourth)
+        return _PonderLoop(
+            packed.core_state,
+            running,
+            halting_sum,
+            not_halted,
+            steps,
+            remainder,
+            packed.output,
+            packed.mean_state,
+        )
 
     def _ponder_update(
         self,
@@ -382,16 +432,19 @@ class ACT(Core):
     def _report(
         self,
         steps: Tensor,
-        remainder: Tensor,
+        cost: Tensor | None,
+        remainder: Tensor | None,
         probs: Tensor | None,
         ponder_logits: Tensor | None,
         inner_trace: Trace | None,
     ) -> None:
-        """Report the step terms and the trace. ``probs`` (B, n_max) and ``ponder_logits``
-        (B, n_max, output_size) are None where nothing reads them: ``probs`` without PonderNet
-        or a trace, ``ponder_logits`` without PonderNet."""
+        """Report the step terms and the trace: N(t) ``steps`` and ρ_t ``cost`` (ACT; None with
+        PonderNet) (B,). ``remainder`` R(t) (B,), ``probs`` (B, n_max) and ``ponder_logits``
+        (B, n_max, output_size) are None where nothing reads them: ``remainder`` and ``probs``
+        without a trace (``probs`` is kept with PonderNet), ``ponder_logits`` without
+        PonderNet."""
         if self.halting == "act":
-            add_step_term("ponder_cost", steps + remainder, self.tau)
+            add_step_term("ponder_cost", cost, self.tau)
         elif is_collecting_step_terms():
             log_prior = truncated_geometric_log_prior(self.prior, steps, probs.shape[1])
             # Where p = 0 the term is 0, and its gradient too: a finite stand-in for the −∞

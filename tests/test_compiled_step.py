@@ -213,3 +213,18 @@ def test_each_call_takes_the_variant_of_its_own_constants_and_layouts():
         torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(got[1].h, expected[1].h, rtol=1e-5, atol=1e-6)
     assert len(direct._variants) == len(calls) and None not in direct._variants.values()
+
+
+def test_a_second_backward_pass_gives_the_same_gradients_and_double_backward_fails_clearly():
+    core, _, direct = toy_direct()
+    xs = torch.randn(T, B, IN)
+    outputs_and_gradients(direct, core, xs)  # captures
+    ys, _ = run(direct, core, xs, core.initial_state(B))
+    loss = ys.square().sum()
+    params = list(core.parameters())
+    once = torch.autograd.grad(loss, params, retain_graph=True)
+    again = torch.autograd.grad(loss, params, retain_graph=True)
+    for a, b in zip(once, again, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)  # the saved tensors are intact
+    with pytest.raises(RuntimeError, match="cannot be differentiated twice"):
+        torch.autograd.grad(loss, params, create_graph=True)

@@ -376,6 +376,11 @@ class _Variant:
 
             @staticmethod
             def backward(ctx, *grads):
+                if torch.is_grad_enabled():  # create_graph=True
+                    raise RuntimeError(
+                        "a compiled step cannot be differentiated twice: its backward kernel "
+                        "records no graph; run the model uncompiled for higher-order gradients"
+                    )
                 incoming = [
                     _with_layout(grads[j], layout)
                     for j, layout in zip(with_gradient, layouts, strict=True)
@@ -445,11 +450,19 @@ def _with_layout(grad: Tensor, layout: tuple) -> Tensor:
     return out
 
 
-def _without_autograd_cache():
+def _capture_settings():
+    """AOTAutograd settings for a capture. Its cache would hand back whole compiled graphs
+    without compiling the kernels through the capture (inductor's own cache of kernels still
+    applies). Donated buffers would let the backward kernel overwrite the tensors it saved,
+    which only AOTAutograd's own wrapper guards against a second backward pass
+    (``retain_graph=True``)."""
     functorch_config = torch._functorch.config
-    if hasattr(functorch_config, "enable_autograd_cache"):
-        return functorch_config.patch(enable_autograd_cache=False)
-    return contextlib.nullcontext()
+    settings = {
+        name: False
+        for name in ("enable_autograd_cache", "donated_buffer")
+        if hasattr(functorch_config, name)
+    }
+    return functorch_config.patch(**settings) if settings else contextlib.nullcontext()
 
 
 def _capture(fn, module: nn.Module, x: Tensor, rest: tuple, options: dict) -> _Variant:
@@ -462,9 +475,7 @@ def _capture(fn, module: nn.Module, x: Tensor, rest: tuple, options: dict) -> _V
     copies = [t.detach().requires_grad_(t.is_floating_point()) for t in leaves]
     capture = _Capture(options)
     compiled = torch.compile(copy_function(fn), backend=capture, fullgraph=True, dynamic=False)
-    # AOTAutograd's cache would hand back whole compiled graphs without compiling the kernels
-    # through the capture; inductor's own cache of kernels still applies.
-    with _without_autograd_cache():
+    with _capture_settings():
         returned, out_spec = _flatten(compiled(x_copy, *_unflatten(copies, spec)))
         # The graph returns each distinct tensor once, and an input returned unchanged not at
         # all.

@@ -155,6 +155,7 @@ def test_parameters_replaced_by_assignment_are_the_ones_used():
     got = outputs_and_gradients(direct, core, xs)
     torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=1e-6)
     assert_same_gradients(got[1], expected[1])
+    assert len(direct._matchers) == 1  # the old parameters' matcher is dropped
 
 
 def test_past_the_limit_of_captures_new_shapes_use_the_ordinary_step(monkeypatch):

@@ -87,6 +87,7 @@ class DirectStep:
             self._params = list(self.module.parameters())
             self._tensor_ids = tuple(map(id, (*self._params, *self.module.buffers())))
             self._registrations = _registrations[0]
+            self._matchers = [m for m in self._matchers if m[1][0] == self._tensor_ids]
         module_key = (self._tensor_ids, tuple(p.requires_grad for p in self._params))
         for match, matched_module_key, variant in self._matchers:
             if matched_module_key == module_key:

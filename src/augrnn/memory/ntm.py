@@ -402,7 +402,11 @@ class RecurrentModel(nn.Module):
 
         def run(xs: Tensor, *flat: Tensor) -> tuple[Tensor, ...]:
             nonlocal out_spec
-            ys, new_state = self._run_segment(xs, tree_unflatten(list(flat), spec))
+            # The forward pass runs the step without gradients, whose compiled graph may lay
+            # its outputs out otherwise than the training graph does; dense copies let the
+            # recomputation call the training graph's compiled variant instead of another.
+            flat = [t.contiguous() for t in flat]
+            ys, new_state = self._run_segment(xs, tree_unflatten(flat, spec))
             new_flat, out_spec = tree_flatten(new_state)
             return (ys, *new_flat)
 

@@ -138,17 +138,35 @@ def _check_core(core: Any) -> None:
         )
 
 
-def _accumulate(total: Tensor | None, p: Tensor, value: Tensor) -> Tensor:
-    """total + p · value for p (B,) and value (B, ...): one fused op (``addcmul``); with no total
-    yet (the first ponder step), p · value. p is exactly 0 for samples that have halted, so
-    their continued computation adds nothing."""
-    if value.shape[0] != p.shape[0]:
-        raise ValueError(
-            f"ACT needs every state tensor of the wrapped core batch-first; got shape "
-            f"{tuple(value.shape)} for a batch of {p.shape[0]}"
-        )
-    p = p.view((-1,) + (1,) * (value.dim() - 1))
-    return p * value if total is None else torch.addcmul(total, p, value)
+def _accumulate(totals: Any, p: Tensor, values: Any) -> Any:
+    """totals + p · values over the matching tensors of nested tuples (a core state, or
+    (y, state)), for p (B,) and batch-first values (B, ...): one fused op each (``addcmul``);
+    with no totals yet (None, the first ponder step), p · values. p is viewed once per number
+    of dimensions, since each view is an operation of its own in eager mode. p is exactly 0 for
+    samples that have halted, so their continued computation adds nothing."""
+    views: dict[int, Tensor] = {}
+
+    def weighted(value: Tensor, total: Tensor | None = None) -> Tensor:
+        if value.shape[0] != p.shape[0]:
+            raise ValueError(
+                f"ACT needs every state tensor of the wrapped core batch-first; got shape "
+                f"{tuple(value.shape)} for a batch of {p.shape[0]}"
+            )
+        view = views.get(value.dim())
+        if view is None:
+            view = views[value.dim()] = p.view((-1,) + (1,) * (value.dim() - 1))
+        return view * value if total is None else torch.addcmul(total, view, value)
+
+    return tree_map(weighted, values) if totals is None else tree_map(weighted, values, totals)
+
+
+def _halting(reached: Tensor, last: Tensor | bool) -> Tensor:
+    """Which samples halt: those that ``reached`` the threshold, and all at n = M. ``last`` is a
+    0-d boolean tensor in the compiled step (which then does not specialise on n) and a Python
+    bool in eager mode (where a test against a tensor would cost an operation per step)."""
+    if isinstance(last, Tensor):
+        return reached | last
+    return torch.ones_like(reached) if last else reached
 
 
 def _with_first_step_flag(x: Tensor, first: bool) -> Tensor:
@@ -288,11 +306,12 @@ class ACT(Core):
         # p_t^n are needed by PonderNet's loss and the trace, y_t^n by PonderNet's loss only.
         keep_probabilities = self.halting == "pondernet" or inner_trace is not None
         for n in range(1, self.max_steps + 1):
-            last = self._last_step if n == self.max_steps else self._not_last_step
             if compiled is not None:
+                last = self._last_step if n == self.max_steps else self._not_last_step
                 loop, p, y, any_running = compiled(x, n == 1, loop, last, keep_probabilities)
             else:
                 x_n = first if n == 1 else rest
+                last = n == self.max_steps
                 loop, p, y = self._ponder_update(x_n, loop, readout, last, inner_trace)
                 any_running = loop.running.any()
             if keep_probabilities:
@@ -362,14 +381,14 @@ class ACT(Core):
         x_n: Tensor,
         loop: _PonderLoop,
         readout: tuple[Tensor, Tensor],
-        last: Tensor,
+        last: Tensor | bool,
         trace: Trace | None,
     ) -> tuple[_PonderLoop, Tensor, Tensor]:
         """Ponder step n: apply S, then update the halting sums, N(t), R(t), y_t and s_t.
 
         Returns the new loop state, p_t^n (B,) (zero for samples halted before n) and y_t^n
-        (B, output_size). ``readout``: :meth:`_readout`; ``last``: a 0-d boolean tensor,
-        whether n = M.
+        (B, output_size). ``readout``: :meth:`_readout`; ``last``: whether n = M (see
+        :func:`_halting`).
         """
         y, s, h = self._ponder_step(x_n, loop.core_state, readout, trace)
         if loop.running is None:
@@ -379,25 +398,26 @@ class ACT(Core):
         # After a sample halts its halting_sum means nothing: its p is 0 whatever it holds.
         if self.halting == "act":
             cumulative = halting_sum + h
-            halts = (cumulative >= 1 - self.epsilon) | last
+            halts = _halting(cumulative >= 1 - self.epsilon, last)
             p = torch.where(halts, 1 - halting_sum, h) * running
+            halting_now = halts * running
             # R(t) is the p of the step at which a sample halts.
-            remainder = torch.addcmul(remainder, halts * running, p)
+            remainder = torch.addcmul(remainder, halting_now, p)
             halting_sum = cumulative
         else:
             p_if_continuing = h * not_halted
-            halts = (halting_sum + p_if_continuing >= 1 - self.epsilon) | last
+            halts = _halting(halting_sum + p_if_continuing >= 1 - self.epsilon, last)
             # λ = 1 at a sample's last step: all the mass left goes there.
             p = torch.where(halts, not_halted, p_if_continuing) * running
+            halting_now = halts * running
             not_halted = not_halted * (1 - h)
             halting_sum = halting_sum + p
         # N(t): a sample still running at step n has taken n steps.
         steps = loop.steps + running
-        output = _accumulate(loop.output, p, y)
-        mean_state = tree_map(lambda t, v: _accumulate(t, p, v), loop.mean_state, s)
+        output, mean_state = _accumulate((loop.output, loop.mean_state), p, (y, s))
         new_loop = _PonderLoop(
             core_state=s,
-            running=running * ~halts,
+            running=running - halting_now,
             halting_sum=halting_sum,
             not_halted=not_halted,
             steps=steps,
@@ -408,14 +428,15 @@ class ACT(Core):
         return new_loop, p, y
 
     def _first_update(
-        self, y: Tensor, s: Any, h: Tensor, last: Tensor
+        self, y: Tensor, s: Any, h: Tensor, last: Tensor | bool
     ) -> tuple[_PonderLoop, Tensor, Tensor]:
         """:meth:`_ponder_update`'s bookkeeping at ponder step 1, where every sample runs and
         every sum is 0, with those constants folded in: the same values and gradients in about
         half the operations (which the eager step pays for one by one)."""
-        halts = (h >= 1 - self.epsilon) | last
+        halts = _halting(h >= 1 - self.epsilon, last)
         # ACT: R(t) = 1 − 0 for a sample halting here; PonderNet: all the mass left, 1.
         p = torch.where(halts, 1.0, h)
+        output, mean_state = _accumulate(None, p, (y, s))
         act = self.halting == "act"
         loop = _PonderLoop(
             core_state=s,
@@ -424,8 +445,8 @@ class ACT(Core):
             not_halted=None if act else 1 - h,
             steps=torch.ones_like(h),
             remainder=torch.where(halts, p, 0.0) if act else torch.zeros_like(h),
-            output=_accumulate(None, p, y),
-            mean_state=tree_map(lambda v: _accumulate(None, p, v), s),
+            output=output,
+            mean_state=mean_state,
         )
         return loop, p, y
 

@@ -406,3 +406,132 @@ def test_select_best_judges_the_target_on_the_validation_set_and_resumes_its_bes
     assert resumed.best_validation == trainer.best_validation
     resumed.train(progress=False)
     assert resumed.best_validation <= trainer.best_validation
+
+
+def _restarts_config(extra: str = ""):
+    return tiny_config(
+        "--train.steps=10 --train.eval_every=5 --train.select_best=true --train.restarts=3 "
+        "--train.restart_steps=4 " + extra
+    )
+
+
+def test_restarts_continue_the_trial_that_scored_best_on_the_validation_set(tmp_path, monkeypatch):
+    import augrnn.train.loop as loop
+
+    run = tmp_path / "run"
+    trainer = Trainer(_restarts_config("--train.log_every=2"), run)
+    scripted = iter([5.0, 2.0, 4.0])  # the trials' validation costs: the 2nd is the best
+    trial_ends, chosen, real_evaluate = [], {}, loop.evaluate
+
+    def evaluate(model, task, batches, device):
+        metrics = real_evaluate(model, task, batches, device)
+        state = {k: v.clone() for k, v in model.state_dict().items()}
+        if not trainer.search_finished and batches is trainer.validation_batches:
+            trial_ends.append(state)
+            metrics["cost_bits"] = next(scripted)
+        elif batches is trainer.eval_batches and not chosen:
+            chosen.update(state)
+        return metrics
+
+    monkeypatch.setattr(loop, "evaluate", evaluate)
+    result = trainer.train(progress=False)
+    records = read_metrics(run)
+    trials = [r for r in records if r["split"] == "trial"]
+    assert [(r["trial"], r["seed"], r["step"]) for r in trials] == [
+        (0, 0, 4),
+        (1, 1000, 4),
+        (2, 2000, 4),
+    ]
+    assert [r["cost_bits"] for r in trials] == [5.0, 2.0, 4.0]
+    # Each trial started afresh: their parameters differ.
+    first = next(iter(trial_ends[0]))
+    assert not torch.equal(trial_ends[0][first], trial_ends[1][first])
+    # The run went on from the second trial's parameters, at its step 4, to step 10.
+    for name, value in chosen.items():
+        assert torch.equal(value, trial_ends[1][name]), name
+    assert [r["step"] for r in records if r["split"] == "eval"] == [4, 5, 10]
+    assert result.step == 10 and trainer.best_trial == {"trial": 1, "seed": 1000, "validation": 2.0}
+    assert {r["split"] for r in records} >= {"trial_train", "train", "eval", "validation"}
+
+
+def test_a_run_stopped_during_its_trials_resumes_with_the_next_one_exactly(tmp_path, monkeypatch):
+    import augrnn.train.loop as loop
+
+    straight = Trainer(_restarts_config(), tmp_path / "a")
+    straight.train(progress=False)
+
+    interrupted = Trainer(_restarts_config(), tmp_path / "b")
+    real_evaluate, calls = loop.evaluate, []
+
+    def evaluate_then_stop(model, task, batches, device):
+        calls.append(batches)
+        if len(calls) == 2:  # the second trial's validation
+            raise KeyboardInterrupt
+        return real_evaluate(model, task, batches, device)
+
+    monkeypatch.setattr(loop, "evaluate", evaluate_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.train(progress=False)
+    monkeypatch.setattr(loop, "evaluate", real_evaluate)
+    saved = load_checkpoint(tmp_path / "b")
+    assert saved["trials"]["done"] == 1 and not saved["trials"]["finished"]
+    resumed = Trainer(_restarts_config(), tmp_path / "b", resume=True)
+    resumed.train(progress=False)
+
+    assert resumed.step == straight.step == 10
+    assert resumed.best_trial == straight.best_trial
+    for (name, p), q in zip(
+        straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(p, q), name
+    trials = [r["trial"] for r in read_metrics(tmp_path / "b") if r["split"] == "trial"]
+    assert trials == [0, 1, 2]
+
+
+def test_a_trial_that_reaches_the_target_ends_the_search(tmp_path):
+    run = tmp_path / "run"
+    trainer = Trainer(_restarts_config("--train.target=1e9"), run)
+    result = trainer.train(progress=False)
+    assert [r["trial"] for r in read_metrics(run) if r["split"] == "trial"] == [0]
+    assert result.reached_target and result.step == 4
+    assert load_checkpoint(run)["trials"] == {
+        "done": 1,
+        "best": trainer.best_trial,
+        "finished": True,
+    }
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("--train.restarts=0", "restarts must be a positive integer"),
+        ("--train.restarts=2 --train.select_best=true", "needs train.restart_steps"),
+        (
+            "--train.restarts=2 --train.restart_steps=10 --train.steps=10 --train.select_best=true",
+            "below train.steps",
+        ),
+        ("--train.restarts=2 --train.restart_steps=5", "needs train.select_best = true"),
+    ],
+)
+def test_bad_restart_settings_are_clear_errors(override, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_config(override)
+
+
+def test_a_trial_is_the_run_of_its_seed_step_for_step(tmp_path, monkeypatch):
+    import augrnn.train.loop as loop
+
+    trainer = Trainer(_restarts_config("--train.restarts=2"), tmp_path / "trials")
+    ends, real_evaluate = [], loop.evaluate
+
+    def evaluate(model, task, batches, device):
+        if not trainer.search_finished and batches is trainer.validation_batches:
+            ends.append({k: v.clone() for k, v in model.state_dict().items()})
+        return real_evaluate(model, task, batches, device)
+
+    monkeypatch.setattr(loop, "evaluate", evaluate)
+    trainer.train(progress=False)
+    alone = Trainer(tiny_config("--train.steps=4 --train.seed=1000"), tmp_path / "alone")
+    alone.train(progress=False)
+    for name, value in alone.model.state_dict().items():
+        assert torch.equal(value, ends[1][name]), name

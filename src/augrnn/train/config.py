@@ -182,6 +182,13 @@ class TrainConfig:
     #: the held-out episodes.
     select_best: bool = False
     validation_seed: int = 2_000_003
+    #: Random restarts: train this many trials of ``restart_steps`` steps each from fresh
+    #: initialisations (trial k from seed ``seed + 1000 k``, trial 0 from ``seed`` itself),
+    #: score each at its end on the validation set, and continue the best one (needs
+    #: ``select_best``). The trials' time counts towards ``max_minutes``; a trial that reaches
+    #: ``target`` ends the search. 1: no restarts.
+    restarts: int = 1
+    restart_steps: int | None = None
     eval_every: int = 500
     eval_sequences: int = 1000
     eval_batch_size: int = 250
@@ -221,6 +228,19 @@ class TrainConfig:
     skip_nonfinite: int = 0
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.restarts, int) and self.restarts >= 1):
+            raise ValueError(f"train.restarts must be a positive integer, got {self.restarts!r}")
+        if self.restarts > 1:
+            if not (isinstance(self.restart_steps, int) and 1 <= self.restart_steps < self.steps):
+                raise ValueError(
+                    "train.restarts > 1 needs train.restart_steps, the steps of each trial: a "
+                    f"positive integer below train.steps ({self.steps}), got {self.restart_steps!r}"
+                )
+            if not self.select_best:
+                raise ValueError(
+                    "train.restarts > 1 needs train.select_best = true: the trials are compared "
+                    "on the validation set"
+                )
         if not (isinstance(self.skip_nonfinite, int) and self.skip_nonfinite >= 0):
             raise ValueError(
                 f"train.skip_nonfinite must be a non-negative integer, got {self.skip_nonfinite!r}"

@@ -219,6 +219,34 @@ class Trainer:
             torch.set_num_threads(tc.threads)
         torch.manual_seed(tc.seed)
         self.task = get_task_class(config.task_name)(config.task)
+        # Mixed precision: autocast for the forward pass; float16 also scales the loss so small
+        # gradients do not flush to zero (a step whose scaled gradients overflow is skipped).
+        self.autocast = torch.autocast(
+            torch.device(tc.device).type,
+            dtype=torch.bfloat16 if tc.precision == "bfloat16" else torch.float16,
+            enabled=tc.precision != "float32",
+        )
+        self.elapsed = 0.0
+        #: With ``restarts``: the trials trained so far, the best one's trial number, seed and
+        #: validation headline value, and whether the search is over (all trials trained, or
+        #: one reached the target).
+        self.trials_done = 0
+        self.best_trial: dict[str, Any] | None = None
+        self.search_finished = False
+        self._start(tc.seed, reseed=False)
+        if resume:
+            self._restore(payload)
+        self.eval_batches = evaluation_set(self.task, config)
+        self.validation_batches = (
+            evaluation_set(self.task, config, seed=tc.validation_seed) if tc.select_best else None
+        )
+
+    def _start(self, seed: int, reseed: bool = True) -> None:
+        """A fresh model, optimiser and data stream from ``seed``, at step 0 (``reseed=False``:
+        torch's generator was seeded already, before the task was built)."""
+        config, tc = self.config, self.config.train
+        if reseed:
+            torch.manual_seed(seed)
         self.model = build_model(
             config.model, self.task.input_size, self.task.output_size, config.act
         )
@@ -236,20 +264,12 @@ class Trainer:
         if tc.compile:
             self.model.compile_step(chunk_steps=tc.compile_chunk, direct=tc.compile_direct)
         self.optimizer = build_optimizer(self.model.parameters(), config.optim)
-        # Mixed precision: autocast for the forward pass; float16 also scales the loss so small
-        # gradients do not flush to zero (a step whose scaled gradients overflow is skipped).
         device_type = torch.device(tc.device).type
-        self.autocast = torch.autocast(
-            device_type,
-            dtype=torch.bfloat16 if tc.precision == "bfloat16" else torch.float16,
-            enabled=tc.precision != "float32",
-        )
         self.scaler = torch.amp.GradScaler(device_type, enabled=tc.precision == "float16")
         self.schedule = build_schedule(self.optimizer, config.optim, tc.steps)
-        self.generator = torch.Generator().manual_seed(tc.seed)
+        self.generator = torch.Generator().manual_seed(seed)
         self.step = 0
         self.sequences = 0
-        self.elapsed = 0.0
         self.curriculum_length = tc.curriculum_start
         self.last_eval: dict[str, float] = {}
         #: With ``select_best``: the last validation metrics and the best headline value so far.
@@ -258,12 +278,6 @@ class Trainer:
         #: Steps skipped for non-finite gradients: in all, and in a row up to now.
         self.skipped_steps = 0
         self.nonfinite_in_row = 0
-        if resume:
-            self._restore(payload)
-        self.eval_batches = evaluation_set(self.task, config)
-        self.validation_batches = (
-            evaluation_set(self.task, config, seed=tc.validation_seed) if tc.select_best else None
-        )
 
     def _restore(self, payload: dict[str, Any]) -> None:
         self.model.load_state_dict(payload["model"])
@@ -282,29 +296,39 @@ class Trainer:
         self.nonfinite_in_row = payload.get("nonfinite_in_row", 0)
         self.last_validation = payload.get("validation_metrics", {})
         self.best_validation = payload.get("best_validation")
+        trials = payload.get("trials", {})
+        self.trials_done = trials.get("done", 0)
+        self.best_trial = trials.get("best")
+        self.search_finished = trials.get("finished", False)
 
     def checkpoint(self) -> Path:
-        return save_checkpoint(
-            self.run_dir,
-            {
-                "config": self.config.to_dict(),
-                "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "schedule": self.schedule.state_dict(),
-                "scaler": self.scaler.state_dict(),
-                "generator": self.generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "step": self.step,
-                "sequences": self.sequences,
-                "elapsed": self.elapsed,
-                "curriculum_length": self.curriculum_length,
-                "eval_metrics": self.last_eval,
-                "skipped_steps": self.skipped_steps,
-                "nonfinite_in_row": self.nonfinite_in_row,
-                "validation_metrics": self.last_validation,
-                "best_validation": self.best_validation,
-            },
-        )
+        return save_checkpoint(self.run_dir, self._payload())
+
+    def _payload(self) -> dict[str, Any]:
+        """Everything a resumed run needs, as the checkpoint holds it (the model's and the
+        optimiser's tensors by reference)."""
+        return {
+            "config": self.config.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "step": self.step,
+            "sequences": self.sequences,
+            "elapsed": self.elapsed,
+            "curriculum_length": self.curriculum_length,
+            "eval_metrics": self.last_eval,
+            "skipped_steps": self.skipped_steps,
+            "nonfinite_in_row": self.nonfinite_in_row,
+            "validation_metrics": self.last_validation,
+            "best_validation": self.best_validation,
+            "trials": self._trials(),
+        }
+
+    def _trials(self) -> dict[str, Any]:
+        return {"done": self.trials_done, "best": self.best_trial, "finished": self.search_finished}
 
     def sample_batch(self) -> tuple[Batch, bool]:
         """A training batch, and whether it is at the curriculum's current maximum length."""
@@ -359,27 +383,103 @@ class Trainer:
             self.curriculum_length += 1
 
     def train(self, progress: bool = True) -> TrainResult:
-        """Run until ``train.steps``, the target metric or the time limit; returns the summary."""
-        from tqdm.auto import tqdm
-
+        """Run until ``train.steps``, the target metric or the time limit; returns the summary.
+        With ``train.restarts``, the trials come first (see :meth:`_search`)."""
         tc = self.config.train
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2))
         log = MetricsLog(self.run_dir, tc.tensorboard)
+        try:
+            if tc.restarts > 1 and not self.search_finished:
+                self._search(log, progress)
+                # The chosen trial's held-out and validation figures, and its best.pt.
+                self._evaluate_and_checkpoint(log)
+            reached = self._reached_target()
+            self._run_steps(log, progress, tc.steps, reached, evaluate=True)
+        finally:
+            log.close()
+        return TrainResult(
+            self.run_dir,
+            self.step,
+            self.sequences,
+            self.elapsed,
+            self.last_eval,
+            self._reached_target(),
+        )
+
+    def _out_of_time(self) -> bool:
+        minutes = self.config.train.max_minutes
+        return minutes is not None and self.elapsed >= 60 * minutes
+
+    def _search(self, log: MetricsLog, progress: bool) -> None:
+        """Random restarts: train the trials not yet done (trial k from seed + 1000 k) for
+        ``restart_steps`` each, score each at its end on the validation set (logged as split
+        ``trial``), checkpoint the best so far after each (so that a resumed run goes on with
+        the next trial), and leave the trainer holding the best. Stops early once a trial
+        reaches ``target`` or the time runs out."""
+        tc = self.config.train
         headline = self.task.headline_metric
+        best = self._payload() if self.best_trial is not None else None
+        for trial in range(self.trials_done, tc.restarts):
+            seed = tc.seed + 1000 * trial
+            if trial > 0:
+                self._start(seed)
+            label = f"trial {trial + 1}/{tc.restarts}"
+            self._run_steps(log, progress, tc.restart_steps, False, evaluate=False, label=label)
+            validation = evaluate(
+                self.model, self.task, self.validation_batches, self.config.train.device
+            )
+            value = validation[headline]
+            log.write(
+                "trial",
+                self.step,
+                self.sequences,
+                {"trial": trial, "seed": seed, **validation, "elapsed": self.elapsed},
+            )
+            self.trials_done = trial + 1
+            if self.best_trial is None or value < self.best_trial["validation"]:
+                self.best_trial = {"trial": trial, "seed": seed, "validation": value}
+                best = self._payload()
+            reached = tc.target is not None and self.best_trial["validation"] < tc.target
+            self.search_finished = reached or self.trials_done == tc.restarts
+            best.update(elapsed=self.elapsed, trials=self._trials())
+            save_checkpoint(self.run_dir, best)
+            if self.search_finished or self._out_of_time():
+                break
+        # The model in hand has the best one's shapes: its tensors take the best one's values.
+        self._restore(best)
+
+    def _run_steps(
+        self,
+        log: MetricsLog,
+        progress: bool,
+        steps: int,
+        reached: bool,
+        *,
+        evaluate: bool,
+        label: str = "",
+    ) -> None:
+        """Train up to step ``steps`` (or the target, with ``evaluate``, or the time limit).
+        With ``evaluate``: evaluate and checkpoint every ``eval_every`` steps and at the end,
+        and log training figures as split ``train``; without (a trial), log them as split
+        ``trial_train`` and neither evaluate nor checkpoint."""
+        from tqdm.auto import tqdm
+
+        tc = self.config.train
+        headline = self.task.headline_metric
+        name = self.config.preset or self.config.task_name
         bar = tqdm(
-            total=tc.steps,
+            total=steps,
             initial=self.step,
             disable=not progress,
             unit="step",
             dynamic_ncols=True,
-            desc=self.config.preset or self.config.task_name,
+            desc=f"{name} {label}".strip(),
         )
-        reached = self._reached_target()
         start = time.perf_counter() - self.elapsed
         running: float | None = None
         try:
-            while self.step < tc.steps and not reached:
+            while self.step < steps and not reached and not self._out_of_time():
                 batch, at_curriculum_top = self.sample_batch()
                 cost, scored = self._train_step(batch)
                 self.step += 1
@@ -399,26 +499,22 @@ class Trainer:
                         values["curriculum_length"] = self.curriculum_length
                     if self.skipped_steps:
                         values["skipped_steps"] = self.skipped_steps
-                    log.write("train", self.step, self.sequences, values)
+                    log.write(
+                        "train" if evaluate else "trial_train", self.step, self.sequences, values
+                    )
                     postfix = {"seqs": self.sequences, "bits/seq": f"{running:.3f}"}
                     if self.last_eval:
                         postfix[f"eval {headline}"] = f"{self.last_eval[headline]:.3f}"
                     bar.set_postfix(postfix, refresh=False)
-                out_of_time = tc.max_minutes is not None and self.elapsed >= 60 * tc.max_minutes
-                if self.step % tc.eval_every == 0 or self.step == tc.steps or out_of_time:
+                if evaluate and (
+                    self.step % tc.eval_every == 0 or self.step == steps or self._out_of_time()
+                ):
                     self._evaluate_and_checkpoint(log)
                     reached = self._reached_target()
-                if out_of_time:
-                    break
-            if not self.last_eval or self.last_eval.get("step") != self.step:
+            if evaluate and (not self.last_eval or self.last_eval.get("step") != self.step):
                 self._evaluate_and_checkpoint(log)
-                reached = self._reached_target()
         finally:
             bar.close()
-            log.close()
-        return TrainResult(
-            self.run_dir, self.step, self.sequences, self.elapsed, self.last_eval, reached
-        )
 
     def _evaluate_and_checkpoint(self, log: MetricsLog) -> None:
         device = self.config.train.device

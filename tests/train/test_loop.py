@@ -535,3 +535,27 @@ def test_a_trial_is_the_run_of_its_seed_step_for_step(tmp_path, monkeypatch):
     alone.train(progress=False)
     for name, value in alone.model.state_dict().items():
         assert torch.equal(value, ends[1][name]), name
+
+
+def test_a_run_resumed_during_its_trials_without_time_left_trains_no_new_trial(
+    tmp_path, monkeypatch
+):
+    import augrnn.train.loop as loop
+
+    run = tmp_path / "run"
+    real_evaluate, calls = loop.evaluate, []
+
+    def evaluate_then_stop(model, task, batches, device):
+        calls.append(batches)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_evaluate(model, task, batches, device)
+
+    monkeypatch.setattr(loop, "evaluate", evaluate_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(_restarts_config(), run).train(progress=False)
+    monkeypatch.setattr(loop, "evaluate", real_evaluate)
+    resumed = Trainer(_restarts_config("--train.max_minutes=1e-9"), run, resume=True)
+    result = resumed.train(progress=False)
+    assert [r["trial"] for r in read_metrics(run) if r["split"] == "trial"] == [0]
+    assert resumed.trials_done == 1 and result.step == 4

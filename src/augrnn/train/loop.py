@@ -421,6 +421,8 @@ class Trainer:
         headline = self.task.headline_metric
         best = self._payload() if self.best_trial is not None else None
         for trial in range(self.trials_done, tc.restarts):
+            if best is not None and self._out_of_time():
+                break  # a run resumed without more time: no trial would train a step
             seed = tc.seed + 1000 * trial
             if trial > 0:
                 self._start(seed)

@@ -394,8 +394,7 @@ class Trainer:
                 self._search(log, progress)
                 # The chosen trial's held-out and validation figures, and its best.pt.
                 self._evaluate_and_checkpoint(log)
-            reached = self._reached_target()
-            self._run_steps(log, progress, tc.steps, reached, evaluate=True)
+            self._run_steps(log, progress, tc.steps, evaluate=True)
         finally:
             log.close()
         return TrainResult(
@@ -427,10 +426,9 @@ class Trainer:
             if trial > 0:
                 self._start(seed)
             label = f"trial {trial + 1}/{tc.restarts}"
-            self._run_steps(log, progress, tc.restart_steps, False, evaluate=False, label=label)
-            validation = evaluate(
-                self.model, self.task, self.validation_batches, self.config.train.device
-            )
+            self._run_steps(log, progress, tc.restart_steps, evaluate=False, label=label)
+            validation = evaluate(self.model, self.task, self.validation_batches, tc.device)
+            self.last_validation = {**validation, "step": self.step}
             value = validation[headline]
             log.write(
                 "trial",
@@ -442,8 +440,9 @@ class Trainer:
             if self.best_trial is None or value < self.best_trial["validation"]:
                 self.best_trial = {"trial": trial, "seed": seed, "validation": value}
                 best = self._payload()
-            reached = tc.target is not None and self.best_trial["validation"] < tc.target
-            self.search_finished = reached or self.trials_done == tc.restarts
+            # A trial that reaches the target is the best one: the search would have ended
+            # at an earlier one that did.
+            self.search_finished = self._reached_target() or self.trials_done == tc.restarts
             best.update(elapsed=self.elapsed, trials=self._trials())
             save_checkpoint(self.run_dir, best)
             if self.search_finished or self._out_of_time():
@@ -456,7 +455,6 @@ class Trainer:
         log: MetricsLog,
         progress: bool,
         steps: int,
-        reached: bool,
         *,
         evaluate: bool,
         label: str = "",
@@ -480,6 +478,7 @@ class Trainer:
         )
         start = time.perf_counter() - self.elapsed
         running: float | None = None
+        reached = evaluate and self._reached_target()
         try:
             while self.step < steps and not reached and not self._out_of_time():
                 batch, at_curriculum_top = self.sample_batch()

@@ -342,7 +342,7 @@ def test_a_resumed_pondernet_run_ends_with_the_same_parameters(tmp_path):
 
 @pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
 @pytest.mark.parametrize("halting", ["act", "pondernet"])
-def test_compiled_ponder_step_matches_eager(halting, backend):
+def test_compiled_ponder_step_matches_eager(halting, backend, device):
     torch.manual_seed(0)
     # M = 4 with a low halting bias: some samples run to M, so the last-step variant is used
     eager = RecurrentModel(
@@ -352,24 +352,28 @@ def test_compiled_ponder_step_matches_eager(halting, backend):
         ACT(LSTMController(IN + 1, H), OUT, halting=halting, max_steps=4, halting_bias=-1.0)
     )
     compiled.load_state_dict(eager.state_dict())
+    eager.to(device)
+    compiled.to(device)
     # aot_eager checks the one-graph capture in seconds; inductor's training steps call the
     # compiled kernels directly (augrnn.compiled_step)
     compiled.compile_step(backend=backend)
     assert compiled.state_dict().keys() == eager.state_dict().keys()
-    xs = torch.randn(T, B, IN)
+    xs = torch.randn(T, B, IN, device=device)
     results = []
     for model in (eager, compiled):
         with collecting_step_terms() as terms:
             ys, state = model(xs)
-        steps_mask = torch.ones(T, B)
+        steps_mask = torch.ones(T, B, device=device)
         (ys.square().sum() + state.core.h.sum() + terms.weighted_total(steps_mask)).backward()
         grads = {name: p.grad for name, p in model.named_parameters()}
         results.append((ys.detach(), grads, terms.means(steps_mask)))
     (y_eager, g_eager, m_eager), (y_compiled, g_compiled, m_compiled) = results
-    torch.testing.assert_close(y_compiled, y_eager)
-    assert m_compiled == pytest.approx(m_eager)
+    # on CUDA the compiled kernels sum in another order than the eager ones
+    tolerance = {} if device.type == "cpu" else {"rtol": 1e-4, "atol": 1e-5}
+    torch.testing.assert_close(y_compiled, y_eager, **tolerance)
+    assert m_compiled == pytest.approx(m_eager, rel=1e-5)
     for name, grad in g_eager.items():
-        torch.testing.assert_close(g_compiled[name], grad, msg=name)
+        torch.testing.assert_close(g_compiled[name], grad, msg=name, **tolerance)
     if backend == "inductor":
         # the first ponder step and the later ones, each called directly
         direct = compiled.core._compiled_update

@@ -4,8 +4,17 @@ from typing import NamedTuple
 
 import pytest
 import torch
+from torch import nn
 
-from augrnn.core import Core, Trace, clamp_gradient, emit, is_tracing, unroll
+from augrnn.core import (
+    Core,
+    Trace,
+    clamp_gradient,
+    default_inductor_options,
+    emit,
+    is_tracing,
+    unroll,
+)
 
 
 class CounterState(NamedTuple):
@@ -98,3 +107,10 @@ def test_clamp_gradient_is_the_identity_forward_and_clamps_backward():
     assert torch.equal(x.grad, upstream.clamp(-0.5, 0.5))
     # within the bound, gradients are exact
     assert torch.autograd.gradcheck(lambda t: clamp_gradient(t, 1e9).square(), (x,))
+
+
+def test_compiled_kernels_get_the_cpp_wrapper_on_the_cpu_only(device):
+    layer = nn.Linear(3, 2).to(device)
+    expected = {"cpp_wrapper": True} if device.type == "cpu" else {}
+    assert default_inductor_options(layer) == expected
+    assert default_inductor_options(nn.ReLU()) == {"cpp_wrapper": True}  # no parameters

@@ -284,7 +284,7 @@ class ACT(Core):
         ``direct`` (the default), training calls the compiled kernels directly
         (:class:`augrnn.compiled_step.DirectStep`)."""
         compile_kwargs.setdefault("fullgraph", True)
-        compiled = compile_fresh(self._flagged_update, **compile_kwargs)
+        compiled = compile_fresh(self._flagged_update, self, **compile_kwargs)
         update = with_direct_calls(self._flagged_update, self, compiled, compile_kwargs, direct)
         object.__setattr__(self, "_compiled_update", update)
 

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from augrnn.core import DEFAULT_INDUCTOR_OPTIONS, copy_function
+from augrnn.core import copy_function, default_inductor_options
 
 #: Signatures (argument shapes and layouts) a step compiles for direct calls; further ones (a
 #: step called with many batch sizes, say) use the ordinary compiled function, which compiles
@@ -159,7 +159,7 @@ def with_direct_calls(
     compile_kwargs: dict[str, Any],
     direct: bool = True,
 ) -> Callable[..., Any]:
-    """``compiled`` (``compile_fresh(fn, **compile_kwargs)``) behind a :class:`DirectStep`
+    """``compiled`` (``compile_fresh(fn, module, **compile_kwargs)``) behind a :class:`DirectStep`
     where direct calls apply: with ``direct``, and inductor (the default backend) in its default
     mode; ``compiled`` itself otherwise."""
     if (
@@ -168,7 +168,9 @@ def with_direct_calls(
         or compile_kwargs.get("mode") is not None
     ):
         return compiled
-    options = compile_kwargs.get("options", DEFAULT_INDUCTOR_OPTIONS)
+    options = compile_kwargs.get("options")
+    if options is None:
+        options = default_inductor_options(module)
     return DirectStep(fn, module, compiled, options)
 
 

@@ -242,9 +242,15 @@ def clamp_gradient(tensor: Tensor, bound: float) -> Tensor:
     return _ClampedGradient.apply(tensor, bound)
 
 
-#: A C++ wrapper around the generated kernels instead of a Python one: a recurrent step is many
-#: small calls, so the per-call overhead is a large part of its time.
-DEFAULT_INDUCTOR_OPTIONS = {"cpp_wrapper": True}
+def default_inductor_options(module: nn.Module) -> dict[str, Any]:
+    """Inductor's options for compiling a step of ``module``, by the device of its parameters.
+    On the CPU, a C++ wrapper around the generated kernels instead of a Python one: a recurrent
+    step is many small calls, so the per-call overhead is a large part of its time. On CUDA the
+    Python wrapper: the C++ one failed to compile these steps' backward graphs there (torch 2.11,
+    "CudaKernelParamCache not populated"). Compile after moving the module to its device."""
+    parameter = next(module.parameters(), None)
+    on_cpu = parameter is None or parameter.device.type == "cpu"
+    return {"cpp_wrapper": True} if on_cpu else {}
 
 
 def copy_function(fn):
@@ -271,13 +277,13 @@ def copy_function(fn):
     return copy if bound_to is None else types.MethodType(copy, bound_to)
 
 
-def compile_fresh(fn, **compile_kwargs):
+def compile_fresh(fn, module: nn.Module, **compile_kwargs):
     """``torch.compile`` a private copy (:func:`copy_function`) of the function, bound method or
-    module ``fn``. With the default inductor backend the kernels get a C++ wrapper
-    (``options={"cpp_wrapper": True}``) unless ``options`` says otherwise.
+    module ``fn``, a step of ``module``. With the default inductor backend, ``options`` defaults
+    to :func:`default_inductor_options` for ``module``.
     """
     if compile_kwargs.get("backend", "inductor") == "inductor":
-        compile_kwargs.setdefault("options", dict(DEFAULT_INDUCTOR_OPTIONS))
+        compile_kwargs.setdefault("options", default_inductor_options(module))
     return torch.compile(copy_function(fn), **compile_kwargs)
 
 

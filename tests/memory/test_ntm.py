@@ -250,14 +250,23 @@ def test_gradcheck_float64_through_a_tiny_ntm():
     assert torch.autograd.gradcheck(run, (xs,), atol=1e-5)
 
 
-def test_compiled_step_matches_eager_and_keeps_the_state_dict():
+def _eager_and_compiled(device: torch.device, **compile_kwargs) -> tuple[NTM, NTM]:
+    """Two copies of one small NTM on ``device``, the second compiled (after the move, so it
+    compiles for that device)."""
     torch.manual_seed(0)
     eager = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
     compiled = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
     compiled.load_state_dict(eager.state_dict())
-    compiled.compile_step(dynamic=False)
+    eager.to(device)
+    compiled.to(device)
+    compiled.compile_step(**compile_kwargs)
+    return eager, compiled
+
+
+def test_compiled_step_matches_eager_and_keeps_the_state_dict(device):
+    eager, compiled = _eager_and_compiled(device, dynamic=False)
     assert compiled.state_dict().keys() == eager.state_dict().keys()
-    xs = torch.randn(T, B, IN)
+    xs = torch.randn(T, B, IN, device=device)
     y_eager, _ = eager(xs)
     y_compiled, _ = compiled(xs)
     torch.testing.assert_close(y_compiled, y_eager, rtol=1e-4, atol=1e-5)
@@ -273,13 +282,9 @@ def test_compiled_step_matches_eager_and_keeps_the_state_dict():
     assert len(trace) == T
 
 
-def test_direct_chunked_steps_match_eager():
-    torch.manual_seed(0)
-    eager = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
-    compiled = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
-    compiled.load_state_dict(eager.state_dict())
-    compiled.compile_step(chunk_steps=2)
-    xs = torch.randn(5, B, IN)  # two 2-step chunks and one single step
+def test_direct_chunked_steps_match_eager(device):
+    eager, compiled = _eager_and_compiled(device, chunk_steps=2)
+    xs = torch.randn(5, B, IN, device=device)  # two 2-step chunks and one single step
     y_eager, g_eager = _outputs_and_gradients(eager, xs)
     y_compiled, g_compiled = _outputs_and_gradients(compiled, xs)
     torch.testing.assert_close(y_compiled, y_eager, rtol=1e-4, atol=1e-5)
@@ -353,14 +358,10 @@ def test_gradient_checkpointing_gives_the_same_gradients_and_stores_less():
     assert ckpt_nodes < plain_nodes / 10
 
 
-def test_checkpointed_compiled_steps_match_eager_with_one_compiled_variant():
-    torch.manual_seed(0)
-    eager = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
-    compiled = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
-    compiled.load_state_dict(eager.state_dict())
-    compiled.compile_step()
+def test_checkpointed_compiled_steps_match_eager_with_one_compiled_variant(device):
+    eager, compiled = _eager_and_compiled(device)
     compiled.checkpoint_every = 2
-    xs = torch.randn(5, B, IN)  # segments of 2, 2 and 1 steps
+    xs = torch.randn(5, B, IN, device=device)  # segments of 2, 2 and 1 steps
     y_eager, g_eager = _outputs_and_gradients(eager, xs)
     y_compiled, g_compiled = _outputs_and_gradients(compiled, xs)
     torch.testing.assert_close(y_compiled, y_eager, rtol=1e-4, atol=1e-5)
@@ -381,13 +382,14 @@ def test_checkpoint_every_rejects_a_bad_segment_length():
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_autocast_keeps_addressing_and_memory_in_float32(dtype):
+def test_autocast_keeps_addressing_and_memory_in_float32(dtype, device):
     torch.manual_seed(0)
     model = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
-    xs = torch.randn(T, B, IN)
+    model.to(device)
+    xs = torch.randn(T, B, IN, device=device)
     reference, _ = model(xs)
     trace = Trace()
-    with torch.autocast("cpu", dtype=dtype):
+    with torch.autocast(device.type, dtype=dtype):
         ys, state = model(xs, trace=trace)
     assert ys.dtype == dtype  # the read-out runs in low precision
     assert state.memory.dtype == torch.float32

@@ -30,9 +30,11 @@ def tiny_config(extra: str = ""):
     return load_preset("copy", parse_override_args((TINY + " " + extra).split()))
 
 
-def test_a_tiny_ntm_learns_a_tiny_copy_task(tmp_path):
+def test_a_tiny_ntm_learns_a_tiny_copy_task(tmp_path, device):
     """Copy of 1-4 vectors of 4 bits: from about 10 bits per sequence to under 0.5."""
-    config = tiny_config("--train.steps=800 --train.eval_every=50 --train.target=0.5")
+    config = tiny_config(
+        f"--train.steps=800 --train.eval_every=50 --train.target=0.5 --train.device={device.type}"
+    )
     result = Trainer(config, tmp_path / "run").train(progress=False)
     assert result.reached_target, result.eval_metrics
     assert result.eval_metrics["cost_bits"] < 0.5
@@ -274,13 +276,14 @@ def test_checkpointing_a_model_without_steps_is_a_clear_error(tmp_path):
         Trainer(config, tmp_path / "run")
 
 
-def test_bfloat16_training_follows_the_float32_trajectory(tmp_path):
+def test_bfloat16_training_follows_the_float32_trajectory(tmp_path, device):
     """Over 40 steps of the tiny copy task, autocast to bfloat16 lowers the training cost as
     float32 does (within 10% of it), from the same start."""
     costs = {}
     for precision in ("float32", "bfloat16"):
         config = tiny_config(
-            f"--train.steps=40 --train.eval_every=40 --train.precision={precision}"
+            f"--train.steps=40 --train.eval_every=40 --train.precision={precision} "
+            f"--train.device={device.type}"
         )
         Trainer(config, tmp_path / precision).train(progress=False)
         rows = [r for r in read_metrics(tmp_path / precision) if r["split"] == "train"]

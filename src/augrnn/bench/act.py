@@ -133,7 +133,7 @@ def _bare_step(
         # compiled as ACT.compile_step() compiles its ponder step, with its kernels called
         # directly, so like is set beside like
         compile_kwargs: dict[str, Any] = {"fullgraph": True, "dynamic": False}
-        wrapped = compile_fresh(ponder_step, **compile_kwargs)
+        wrapped = compile_fresh(ponder_step, act, **compile_kwargs)
         ponder_step = with_direct_calls(ponder_step, act, wrapped, compile_kwargs)
     flags = inputs.new_ones(*inputs.shape[:2], 1)
     flag_first = torch.cat([inputs, flags], -1)

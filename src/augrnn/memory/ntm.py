@@ -344,14 +344,14 @@ class RecurrentModel(nn.Module):
         step = with_direct_calls(
             self.core.forward,
             self.core,
-            compile_fresh(self.core, **compile_kwargs),
+            compile_fresh(self.core, self.core, **compile_kwargs),
             compile_kwargs,
             direct,
         )
         chunk = None
         if chunk_steps > 1:
             run_steps = _run_steps_of(self.core)
-            compiled_chunk = compile_fresh(run_steps, **compile_kwargs)
+            compiled_chunk = compile_fresh(run_steps, self.core, **compile_kwargs)
             chunk = with_direct_calls(run_steps, self.core, compiled_chunk, compile_kwargs, direct)
         # Set past nn.Module.__setattr__: a compiled module must not become a child.
         object.__setattr__(self, "_compiled_step", step)

@@ -444,3 +444,12 @@ def test_first_ponder_step_folds_constants_exactly(halting, last):
         torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
     for name, grad in expected_grads.items():
         torch.testing.assert_close(folded_grads[name], grad, rtol=0, atol=1e-12, msg=name)
+
+
+def test_a_ponder_step_compiled_on_one_device_called_on_another_is_a_clear_error():
+    act = ACT(LSTMController(IN + 1, H), OUT, max_steps=4)
+    act.compile_step(backend="aot_eager")
+    act.to("meta")  # another device, with no compute: the check comes first
+    state = act.initial_state(B, device="meta")
+    with pytest.raises(RuntimeError, match="ACT's step was compiled for cpu but is called on meta"):
+        act(torch.randn(B, IN, device="meta"), state)

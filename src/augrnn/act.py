@@ -49,7 +49,9 @@ from augrnn.core import (
     Trace,
     add_step_extra,
     add_step_term,
+    check_compiled_device,
     compile_fresh,
+    device_type,
     emit,
     is_collecting_step_terms,
     is_tracing,
@@ -287,6 +289,7 @@ class ACT(Core):
         compiled = compile_fresh(self._flagged_update, self, **compile_kwargs)
         update = with_direct_calls(self._flagged_update, self, compiled, compile_kwargs, direct)
         object.__setattr__(self, "_compiled_update", update)
+        object.__setattr__(self, "_compiled_device", device_type(self))
 
     def forward(self, x: Tensor, state: ACTState) -> tuple[Tensor, ACTState]:
         self.check_input(x)
@@ -294,6 +297,8 @@ class ACT(Core):
             return self._sampled_halting(x, state)
         inner_trace = Trace() if is_tracing() else None
         compiled = None if inner_trace is not None else getattr(self, "_compiled_update", None)
+        if compiled is not None:
+            check_compiled_device(self, self._compiled_device, x)
         if compiled is None:
             first, rest = self._ponder_inputs(x)
             readout = self._readout()

@@ -248,9 +248,23 @@ def default_inductor_options(module: nn.Module) -> dict[str, Any]:
     step is many small calls, so the per-call overhead is a large part of its time. On CUDA the
     Python wrapper: the C++ one failed to compile these steps' backward graphs there (torch 2.11,
     "CudaKernelParamCache not populated"). Compile after moving the module to its device."""
+    return {"cpp_wrapper": True} if device_type(module) == "cpu" else {}
+
+
+def device_type(module: nn.Module) -> str:
+    """The device type ("cpu", "cuda") of ``module``'s parameters; "cpu" if it has none."""
     parameter = next(module.parameters(), None)
-    on_cpu = parameter is None or parameter.device.type == "cpu"
-    return {"cpp_wrapper": True} if on_cpu else {}
+    return "cpu" if parameter is None else parameter.device.type
+
+
+def check_compiled_device(model: nn.Module, compiled_for: str, x: Tensor) -> None:
+    """A clear error where a step compiled on one device is called with inputs on another
+    (its kernels, and on the CPU their C++ wrapper, were generated for the first)."""
+    if x.device.type != compiled_for:
+        raise RuntimeError(
+            f"{type(model).__name__}'s step was compiled for {compiled_for} but is called on "
+            f"{x.device.type}: call compile_step() again after moving the model there"
+        )
 
 
 def copy_function(fn):

@@ -430,3 +430,11 @@ def test_a_state_dict_with_separate_read_and_write_maps_still_loads():
     restored.load_state_dict(old_format)
     for name, value in cell.state_dict().items():
         torch.testing.assert_close(restored.state_dict()[name], value, msg=name)
+
+
+def test_a_step_compiled_on_one_device_called_on_another_is_a_clear_error():
+    model = NTM(IN, OUT, controller_size=8, memory_slots=N, memory_width=M, read_heads=R)
+    model.compile_step(backend="aot_eager")
+    model.to("meta")  # another device, with no compute: the check comes first
+    with pytest.raises(RuntimeError, match="compiled for cpu but is called on meta: call compile"):
+        model(torch.randn(T, B, IN, device="meta"))

@@ -25,9 +25,11 @@ from augrnn.controllers import build_controller
 from augrnn.core import (
     Core,
     Trace,
+    check_compiled_device,
     clamp_gradient,
     collecting_step_terms,
     compile_fresh,
+    device_type,
     emit,
     is_tracing,
     tree_map,
@@ -356,6 +358,7 @@ class RecurrentModel(nn.Module):
         # Set past nn.Module.__setattr__: a compiled module must not become a child.
         object.__setattr__(self, "_compiled_step", step)
         object.__setattr__(self, "_compiled_chunk", chunk)
+        object.__setattr__(self, "_compiled_device", device_type(self.core))
 
     @property
     def is_compiled(self) -> bool:
@@ -367,6 +370,8 @@ class RecurrentModel(nn.Module):
     def forward(
         self, inputs: Tensor, state: Any = None, trace: Trace | None = None
     ) -> tuple[Tensor, Any]:
+        if self.is_compiled and trace is None:
+            check_compiled_device(self, self._compiled_device, inputs)
         self.check_inputs(inputs)
         if trace is not None or (not self.is_compiled and self.checkpoint_every is None):
             return unroll(self.core, inputs, state, batch_first=self.batch_first, trace=trace)

@@ -64,6 +64,7 @@ def build_model(
             selection_penalty=config.selection_penalty,
             selection_loss_cap=config.selection_loss_cap,
             and_product=config.and_product,
+            operation_noise=config.operation_noise,
         )
     if config.kind == "seq2seq":
         if pondering:

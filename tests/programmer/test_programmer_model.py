@@ -411,3 +411,33 @@ def test_the_product_and_changes_only_the_soft_program_and_comes_from_the_config
     product.load_state_dict(model.state_dict())
     assert torch.equal(model(batch, hard=True)[0].scalar, product(batch, hard=True)[0].scalar)
     assert not torch.allclose(model(batch)[0].scalar, product(batch)[0].scalar)
+
+
+def test_operation_noise_moves_only_the_training_selections_and_comes_from_the_config():
+    task, model, batch = _setup()
+    noisy = build_model(
+        ModelConfig(kind="programmer", embedding_size=6, hidden_size=10, operation_noise=1.0),
+        len(task.vocab),
+        3,
+    )
+    assert noisy.operation_noise == 1.0 and model.operation_noise == 0.0
+    noisy.load_state_dict(model.state_dict())
+    _, plain = model(batch)
+    _, first = noisy(batch)
+    _, second = noisy(batch)
+    # in training: every step of every episode perturbed, afresh at each call
+    assert not torch.allclose(first["alpha_op"], plain["alpha_op"])
+    assert not torch.allclose(first["alpha_op"], second["alpha_op"])
+    assert torch.allclose(first["alpha_op"].sum(-1), torch.ones(4, 5))
+    text_match = OPERATIONS.index("text_match")  # masked out without text columns, noise or not
+    assert (first["alpha_op"][..., text_match] == 0).all()
+    # the column scores get no noise: the first step's column choice, made before any noisy
+    # operation choice is fed back to the history RNN, is the plain one
+    assert torch.equal(first["alpha_col"][0], plain["alpha_col"][0])
+    noisy.eval()
+    model.eval()
+    assert torch.equal(noisy(batch)[1]["alpha_op"], model(batch)[1]["alpha_op"])
+    noisy.train()
+    assert torch.equal(noisy(batch, hard=True)[0].scalar, model(batch, hard=True)[0].scalar)
+    with pytest.raises(ValueError, match="operation_noise must be >= 0"):
+        NeuralProgrammer(len(task.vocab), 3, operation_noise=-0.1)

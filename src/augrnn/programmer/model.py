@@ -46,6 +46,14 @@ losses (a wrong sum's runs into the thousands) do not outweigh the rest.
 
 With ``and_product`` (not in the paper; off by default) ``and`` is the product of the two row
 selectors instead of their minimum (:func:`augrnn.programmer.operations.logical_and`).
+
+Operation noise (not in the paper; off by default): with ``operation_noise`` σ > 0, training
+adds N(0, σ²) to the operation selector's scores, independently at every step of every
+episode, before the softmax. Two steps that sit at the same blend of operations (``greater``
+and ``lesser`` alike at both steps before an ``and``) are a saddle of the soft program's loss,
+flat to first order in the direction that would give each step its own operation; the noise
+moves the steps apart at random, and the loss then pulls them the rest of the way. Evaluation
+and ``hard=True`` add none.
 """
 
 from __future__ import annotations
@@ -94,10 +102,13 @@ class NeuralProgrammer(nn.Module):
         selection_penalty: str = "entropy",
         selection_loss_cap: float | None = None,
         and_product: bool = False,
+        operation_noise: float = 0.0,
     ):
         super().__init__()
         if steps < 1:
             raise ValueError(f"program steps must be >= 1, got {steps}")
+        if operation_noise < 0:
+            raise ValueError(f"operation_noise must be >= 0, got {operation_noise}")
         if gradient_noise < 0:
             raise ValueError(f"gradient_noise must be >= 0, got {gradient_noise}")
         if not 0.0 <= selection_entropy < 1.0:
@@ -114,6 +125,7 @@ class NeuralProgrammer(nn.Module):
         self.selection_penalty = selection_penalty
         self.selection_loss_cap = selection_loss_cap
         self.and_product = and_product
+        self.operation_noise = operation_noise
         self.gradient_noise = gradient_noise
         self.gradient_noise_decay = gradient_noise_decay
         #: The standard deviation of the noise the next backward pass adds (0: none).
@@ -232,6 +244,8 @@ class NeuralProgrammer(nn.Module):
             h = torch.tanh(self.history(torch.cat([c, h], -1)))
             qh = torch.cat([q, h], -1)
             op_scores = torch.tanh(self.op_hidden(qh)) @ self.op_embeddings.T + op_mask
+            if self.operation_noise > 0 and self.training and not hard:
+                op_scores = op_scores + self.operation_noise * torch.randn_like(op_scores)
             alpha_op = torch.softmax(op_scores, -1)
             col_query = torch.tanh(self.col_hidden(qh))
             alpha_col = torch.softmax(torch.einsum("bh,bch->bc", col_query, columns), -1)

@@ -111,6 +111,9 @@ class ModelConfig:
     #: Neural Programmer: the soft ``and`` of two row selectors as their product instead of
     #: their minimum (the same on 0/1 selectors).
     and_product: bool = False
+    #: Neural Programmer: σ of Gaussian noise added in training to the operation selector's
+    #: scores, independently at every step of every episode (0: none, as in the paper).
+    operation_noise: float = 0.0
 
 
 @dataclass

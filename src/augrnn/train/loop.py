@@ -427,8 +427,7 @@ class Trainer:
                 self._start(seed)
             label = f"trial {trial + 1}/{tc.restarts}"
             self._run_steps(log, progress, tc.restart_steps, evaluate=False, label=label)
-            validation = evaluate(self.model, self.task, self.validation_batches, tc.device)
-            self.last_validation = {**validation, "step": self.step}
+            validation = self._validate()
             value = validation[headline]
             log.write(
                 "trial",
@@ -523,8 +522,7 @@ class Trainer:
         self.last_eval = {**metrics, "step": self.step, "sequences": self.sequences}
         log.write("eval", self.step, self.sequences, {**metrics, "elapsed": self.elapsed})
         if self.validation_batches is not None:
-            validation = evaluate(self.model, self.task, self.validation_batches, device)
-            self.last_validation = {**validation, "step": self.step}
+            validation = self._validate()
             log.write("validation", self.step, self.sequences, validation)
             value = validation[self.task.headline_metric]
             if self.best_validation is None or value < self.best_validation:
@@ -541,6 +539,13 @@ class Trainer:
                     BEST_NAME,
                 )
         self.checkpoint()
+
+    def _validate(self) -> dict[str, float]:
+        """The model's metrics on the validation set, also kept as ``last_validation``."""
+        device = self.config.train.device
+        validation = evaluate(self.model, self.task, self.validation_batches, device)
+        self.last_validation = {**validation, "step": self.step}
+        return validation
 
     def _reached_target(self) -> bool:
         """Whether the headline metric is below ``target``: on the validation set with

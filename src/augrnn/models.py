@@ -65,6 +65,7 @@ def build_model(
             selection_loss_cap=config.selection_loss_cap,
             and_product=config.and_product,
             operation_noise=config.operation_noise,
+            expected_extremes=config.expected_extremes,
         )
     if config.kind == "seq2seq":
         if pondering:

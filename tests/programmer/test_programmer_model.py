@@ -441,3 +441,16 @@ def test_operation_noise_moves_only_the_training_selections_and_comes_from_the_c
     assert torch.equal(noisy(batch, hard=True)[0].scalar, model(batch, hard=True)[0].scalar)
     with pytest.raises(ValueError, match="operation_noise must be >= 0"):
         NeuralProgrammer(len(task.vocab), 3, operation_noise=-0.1)
+
+
+def test_expected_extremes_change_only_the_soft_program_and_come_from_the_config():
+    task, model, batch = _setup(question_types="greatest,least")
+    extremes = build_model(
+        ModelConfig(kind="programmer", embedding_size=6, hidden_size=10, expected_extremes=True),
+        len(task.vocab),
+        3,
+    )
+    assert extremes.expected_extremes and not model.expected_extremes
+    extremes.load_state_dict(model.state_dict())
+    assert torch.equal(model(batch, hard=True)[0].lookup, extremes(batch, hard=True)[0].lookup)
+    assert not torch.allclose(model(batch)[0].lookup, extremes(batch)[0].lookup)

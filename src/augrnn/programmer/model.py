@@ -47,6 +47,14 @@ losses (a wrong sum's runs into the thousands) do not outweigh the rest.
 With ``and_product`` (not in the paper; off by default) ``and`` is the product of the two row
 selectors instead of their minimum (:func:`augrnn.programmer.operations.logical_and`).
 
+With ``expected_extremes`` (not in the paper; off by default) the soft ``max`` and ``min``
+(added for the "greatest / least" lookups) mark each row with the chance that it holds the
+extreme of a selection drawn row by row from the soft row selector
+(:func:`augrnn.programmer.operations.expected_extreme_rows`), instead of the extreme among the
+rows weighted above ½. With the latter, "the greatest a where t is w" under a blend of
+``reset`` and ``text_match`` marks the table's greatest row as long as ``reset`` weighs more
+than ½, and the loss then pushes ``max`` away rather than towards the matching rows.
+
 Operation noise (not in the paper; off by default): with ``operation_noise`` σ > 0, training
 adds N(0, σ²) to the operation selector's scores, independently at every step of every
 episode, before the softmax. Two steps that sit at the same blend of operations (``greater``
@@ -70,6 +78,7 @@ from augrnn.programmer.operations import (
     OP,
     OPERATIONS,
     ProgramOutputs,
+    extreme_orders,
     initial_state,
     pivot,
     program_step,
@@ -103,6 +112,7 @@ class NeuralProgrammer(nn.Module):
         selection_loss_cap: float | None = None,
         and_product: bool = False,
         operation_noise: float = 0.0,
+        expected_extremes: bool = False,
     ):
         super().__init__()
         if steps < 1:
@@ -126,6 +136,7 @@ class NeuralProgrammer(nn.Module):
         self.selection_loss_cap = selection_loss_cap
         self.and_product = and_product
         self.operation_noise = operation_noise
+        self.expected_extremes = expected_extremes
         self.gradient_noise = gradient_noise
         self.gradient_noise_decay = gradient_noise_decay
         #: The standard deviation of the noise the next backward pass adds (0: none).
@@ -236,6 +247,8 @@ class NeuralProgrammer(nn.Module):
             -1,
         )
         state = initial_state(row_mask, table.shape[-1])
+        # The table's order for the soft max and min, the same at every step.
+        orders = extreme_orders(table) if self.expected_extremes and not hard else None
         b = q.shape[0]
         h = q.new_zeros(b, self.history.out_features)
         c = q.new_zeros(b, self.history.in_features - self.history.out_features)
@@ -269,6 +282,7 @@ class NeuralProgrammer(nn.Module):
                 hard,
                 matches,
                 self.and_product,
+                orders,
             )
             c = torch.cat([alpha_op @ self.op_inputs, alpha_col @ self.col_inputs], -1)
             alphas_op.append(alpha_op)

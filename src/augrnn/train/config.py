@@ -114,6 +114,10 @@ class ModelConfig:
     #: Neural Programmer: σ of Gaussian noise added in training to the operation selector's
     #: scores, independently at every step of every episode (0: none, as in the paper).
     operation_noise: float = 0.0
+    #: Neural Programmer: the soft max and min mark each row with the chance that it holds the
+    #: extreme of a selection drawn row by row from the soft row selector, instead of the
+    #: extreme among the rows weighted above ½ (the same on 0/1 selectors).
+    expected_extremes: bool = False
 
 
 @dataclass

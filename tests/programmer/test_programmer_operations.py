@@ -215,3 +215,17 @@ def test_expected_extremes_reach_the_matching_rows_of_a_blend_the_threshold_miss
     assert expected[2] > 0
     (expected[2] - expected[1]).backward()
     assert text_weight.grad > 0  # more text_match: more of the answer, less of the wrong row
+
+
+def test_expected_extremes_match_their_definition_with_ties_and_rows_selected_outright():
+    generator = torch.Generator().manual_seed(1)
+    table = torch.randint(-4, 5, (B, 9, C), generator=generator).double()
+    rows = torch.rand(B, 9, generator=generator, dtype=torch.float64)
+    rows[:, ::3] = 1.0
+    for largest in (True, False):
+        beyond = table.unsqueeze(1) > table.unsqueeze(2)
+        if not largest:
+            beyond = table.unsqueeze(1) < table.unsqueeze(2)
+        # rs_i · Π_j (1 − [T_j beyond T_i] rs_j), j over the rows (dimension 2)
+        definition = rows.unsqueeze(-1) * (1 - beyond.double() * rows[:, None, :, None]).prod(2)
+        torch.testing.assert_close(ops.expected_extreme_rows(table, rows, largest), definition)

@@ -9,6 +9,7 @@ from augrnn.tasks.table_qa import (
     NUMBER,
     QUESTION_TYPES,
     TEMPLATES,
+    TEXT_COLUMNS,
     TableOutputs,
     TableQAConfig,
     TableQATask,
@@ -261,3 +262,20 @@ def test_equivalent_program_runs_both_programs_on_fresh_tables():
     # A pivot off by 30 changes the count of a comparison on some fresh table.
     shifted = task.equivalent_program(ops, cols, pivots + 30, batch)
     assert shifted[is_sum].all() and not shifted[~is_sum & (batch.is_lookup == 0)].any()
+
+
+def test_text_cells_are_drawn_row_by_row_one_draw_per_cell():
+    # The stream every published figure was trained on: the row count, the numeric entries,
+    # then one draw per text cell, row by row, column by column.
+    task = _task(columns=2, text_columns=3, min_rows=5, max_rows=9)
+    batch = task.sample(1, torch.Generator().manual_seed(3))
+    generator = torch.Generator().manual_seed(3)
+    rows = int(torch.randint(5, 10, (1,), generator=generator))
+    values = torch.randint(-100, 101, (rows, 2), generator=generator).float()
+    names = ("color", "city", "brand")
+    words = [
+        [TEXT_COLUMNS[name][int(torch.randint(0, 6, (1,), generator=generator))] for name in names]
+        for _ in range(rows)
+    ]
+    assert torch.equal(batch.table[0, :rows], values)
+    assert batch.text_table[0, :rows].tolist() == [task.vocab.encode(row) for row in words]

@@ -21,6 +21,7 @@ weighted by λ.
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,9 @@ TEXT_COLUMNS = {
     "city": ("paris", "rome", "oslo", "lima", "cairo", "delhi"),
     "brand": ("acme", "zenith", "nova", "apex", "orbit", "vertex"),
 }
+#: Every text column holds as many words, so that one call draws a table's cells.
+WORDS_PER_TEXT_COLUMN = 6
+assert all(len(words) == WORDS_PER_TEXT_COLUMN for words in TEXT_COLUMNS.values())
 NUMBER = "NUMBER"
 #: The operations whose column choice matters.
 OP_PRINT = OPERATIONS.index("print")
@@ -312,6 +316,11 @@ class TableQATask(Task):
     vocab: ClassVar[Vocabulary] = Vocabulary(_words(), separator=" ")
     config: TableQAConfig
 
+    @functools.cached_property
+    def _text_word_ids(self) -> Tensor:
+        """(text columns, WORDS_PER_TEXT_COLUMN): the word ids of each text column's words."""
+        return torch.tensor([self.vocab.encode(list(words)) for words in TEXT_COLUMNS.values()])
+
     @property
     def input_size(self) -> int:
         """The number of word ids."""
@@ -372,10 +381,17 @@ class TableQATask(Task):
             values = torch.randint(
                 -value_range, value_range + 1, (rows, columns), generator=generator
             ).float()
-            words = [
-                [TEXT_COLUMNS[name][draw(0, len(TEXT_COLUMNS[name]) - 1)] for name in text_names]
-                for _ in range(rows)
-            ]
+            words, cell_ids = [[] for _ in range(rows)], None
+            if text_names:
+                # Row by row, as many draws as cells: the same stream as one draw per cell.
+                cells = torch.randint(
+                    0, WORDS_PER_TEXT_COLUMN, (rows, text_columns), generator=generator
+                )
+                cell_ids = self._text_word_ids[torch.arange(text_columns), cells]
+                words = [
+                    [TEXT_COLUMNS[n][c] for n, c in zip(text_names, row, strict=True)]
+                    for row in cells.tolist()
+                ]
             kind = types[draw(0, len(types) - 1)]
             template = TEMPLATES[kind]
             phrasing = template.phrasings[0]
@@ -395,7 +411,9 @@ class TableQATask(Task):
             question = phrasing.format(**names).split()
             keys = {"a": a, "b": b, "t": columns + t, None: 0}
             program = [(OPERATIONS.index(op), keys[key]) for op, key in template.program]
-            episodes.append((kind, values, words, question, numbers, program, a, b, t, word))
+            episodes.append(
+                (kind, values, words, question, numbers, program, a, b, t, word, cell_ids)
+            )
 
         rows_max = max(e[1].shape[0] for e in episodes)
         q_len = max(len(e[3]) for e in episodes)
@@ -415,7 +433,7 @@ class TableQATask(Task):
         program_ops = torch.zeros(batch_size, PROGRAM_STEPS, dtype=torch.long)
         program_cols = torch.zeros(batch_size, PROGRAM_STEPS, dtype=torch.long)
         for i, episode in enumerate(episodes):
-            kind, values, words, text, numbers, program, a, b, t, word = episode
+            kind, values, words, text, numbers, program, a, b, t, word, cell_ids = episode
             rows = values.shape[0]
             question[: len(text), i] = torch.tensor(self.vocab.encode(text))
             lengths[i] = len(text)
@@ -425,7 +443,7 @@ class TableQATask(Task):
             number_mask[i, : len(numbers)] = 1.0
             table[i, :rows] = values
             if text_columns:
-                text_table[i, :rows] = torch.tensor([self.vocab.encode(r) for r in words])
+                text_table[i, :rows] = cell_ids
             row_mask[i, :rows] = 1.0
             qtype[i] = QUESTION_TYPES.index(kind)
             program_ops[i] = torch.tensor([op for op, _ in program])

@@ -400,28 +400,33 @@ def test_the_uniform_kl_penalty_adds_each_episodes_capped_loss_times_its_kl():
     assert built.selection_penalty == "uniform_kl" and built.selection_loss_cap == 100.0
 
 
-def test_the_product_and_changes_only_the_soft_program_and_comes_from_the_config():
-    task, model, batch = _setup(question_types="count_between")
-    product = build_model(
-        ModelConfig(kind="programmer", embedding_size=6, hidden_size=10, and_product=True),
-        len(task.vocab),
-        3,
-    )
-    assert product.and_product and not model.and_product
-    product.load_state_dict(model.state_dict())
-    assert torch.equal(model(batch, hard=True)[0].scalar, product(batch, hard=True)[0].scalar)
-    assert not torch.allclose(model(batch)[0].scalar, product(batch)[0].scalar)
+def _variant(task, model, **options) -> NeuralProgrammer:
+    """A 3-column model built from a config with ``options``, holding ``model``'s parameters."""
+    config = ModelConfig(kind="programmer", embedding_size=6, hidden_size=10, **options)
+    variant = build_model(config, len(task.vocab), 3)
+    variant.load_state_dict(model.state_dict())
+    return variant
+
+
+@pytest.mark.parametrize(
+    ("option", "question_types", "answer"),
+    [("and_product", "count_between", "scalar"), ("expected_extremes", "greatest,least", "lookup")],
+)
+def test_a_soft_operation_option_changes_only_the_soft_program_and_comes_from_the_config(
+    option, question_types, answer
+):
+    task, model, batch = _setup(question_types=question_types)
+    variant = _variant(task, model, **{option: True})
+    assert getattr(variant, option) and not getattr(model, option)
+    hard = [getattr(m(batch, hard=True)[0], answer) for m in (model, variant)]
+    assert torch.equal(*hard)
+    assert not torch.allclose(*[getattr(m(batch)[0], answer) for m in (model, variant)])
 
 
 def test_operation_noise_moves_only_the_training_selections_and_comes_from_the_config():
     task, model, batch = _setup()
-    noisy = build_model(
-        ModelConfig(kind="programmer", embedding_size=6, hidden_size=10, operation_noise=1.0),
-        len(task.vocab),
-        3,
-    )
+    noisy = _variant(task, model, operation_noise=1.0)
     assert noisy.operation_noise == 1.0 and model.operation_noise == 0.0
-    noisy.load_state_dict(model.state_dict())
     _, plain = model(batch)
     _, first = noisy(batch)
     _, second = noisy(batch)
@@ -441,16 +446,3 @@ def test_operation_noise_moves_only_the_training_selections_and_comes_from_the_c
     assert torch.equal(noisy(batch, hard=True)[0].scalar, model(batch, hard=True)[0].scalar)
     with pytest.raises(ValueError, match="operation_noise must be >= 0"):
         NeuralProgrammer(len(task.vocab), 3, operation_noise=-0.1)
-
-
-def test_expected_extremes_change_only_the_soft_program_and_come_from_the_config():
-    task, model, batch = _setup(question_types="greatest,least")
-    extremes = build_model(
-        ModelConfig(kind="programmer", embedding_size=6, hidden_size=10, expected_extremes=True),
-        len(task.vocab),
-        3,
-    )
-    assert extremes.expected_extremes and not model.expected_extremes
-    extremes.load_state_dict(model.state_dict())
-    assert torch.equal(model(batch, hard=True)[0].lookup, extremes(batch, hard=True)[0].lookup)
-    assert not torch.allclose(model(batch)[0].lookup, extremes(batch)[0].lookup)

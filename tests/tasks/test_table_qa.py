@@ -10,6 +10,7 @@ from augrnn.tasks.table_qa import (
     QUESTION_TYPES,
     TEMPLATES,
     TEXT_COLUMNS,
+    WORDS_PER_TEXT_COLUMN,
     TableOutputs,
     TableQAConfig,
     TableQATask,
@@ -265,6 +266,8 @@ def test_equivalent_program_runs_both_programs_on_fresh_tables():
 
 
 def test_text_cells_are_drawn_row_by_row_one_draw_per_cell():
+    # one call draws every column's cells, which needs as many words in each
+    assert {len(words) for words in TEXT_COLUMNS.values()} == {WORDS_PER_TEXT_COLUMN}
     # The stream every published figure was trained on: the row count, the numeric entries,
     # then one draw per text cell, row by row, column by column.
     task = _task(columns=2, text_columns=3, min_rows=5, max_rows=9)

@@ -45,7 +45,6 @@ TEXT_COLUMNS = {
 }
 #: Every text column holds as many words, so that one call draws a table's cells.
 WORDS_PER_TEXT_COLUMN = 6
-assert all(len(words) == WORDS_PER_TEXT_COLUMN for words in TEXT_COLUMNS.values())
 NUMBER = "NUMBER"
 #: The operations whose column choice matters.
 OP_PRINT = OPERATIONS.index("print")

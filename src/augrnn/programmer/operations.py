@@ -197,10 +197,9 @@ def expected_extreme_rows(
     # zeros takes a path some fifty times slower.
     unselected = 1 - ordered
     selected = unselected == 0
-    kept = torch.cumprod(unselected.masked_fill(selected, 1.0), 1)
+    kept = torch.cumprod(unselected.masked_fill(selected, 1.0), 1) * (selected.cumsum(1) == 0)
     before = torch.cat([torch.ones_like(kept[:, :1]), kept[:, :-1]], 1)
-    open_before = torch.cat([torch.ones_like(selected[:, :1]), selected.cumsum(1)[:, :-1] == 0], 1)
-    chance = ordered * (before * open_before).gather(1, order.tie_start)
+    chance = ordered * before.gather(1, order.tie_start)
     return torch.zeros_like(chance).scatter(1, order.order, chance)
 
 

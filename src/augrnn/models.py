@@ -66,6 +66,8 @@ def build_model(
             and_product=config.and_product,
             operation_noise=config.operation_noise,
             expected_extremes=config.expected_extremes,
+            program_search=config.program_search,
+            program_search_episodes=config.program_search_episodes,
         )
     if config.kind == "seq2seq":
         if pondering:

@@ -55,6 +55,17 @@ rows weighted above ½. With the latter, "the greatest a where t is w" under a b
 ``reset`` and ``text_match`` marks the table's greatest row as long as ``reset`` weighs more
 than ½, and the loss then pushes ``max`` away rather than towards the matching rows.
 
+Program search (not in the paper; off by default): with ``program_search`` λ > 0, training adds
+λ times the mean, over the first ``program_search_episodes`` episodes of the batch, of
+−log P(answer), the probability that a hard program drawn step by step from the selector
+gives the right answer (a scalar within ½, or exactly the lookup's cells), summed over every
+program of T steps by executing them all (:mod:`augrnn.programmer.search`). The soft
+program's loss reaches a step only through the weights of the steps after it, so a program
+whose last operation pays only once the steps before it are right (``sum(a) -> greater(b) ->
+sum(b) -> difference``) gets no gradient while the last step weighs ``difference`` little;
+−log P(answer) raises each step of the right programs directly. It needs only the answer;
+episodes that no program answers add nothing.
+
 Operation noise (not in the paper; off by default): with ``operation_noise`` σ > 0, training
 adds N(0, σ²) to the operation selector's scores, independently at every step of every
 episode, before the softmax. Two steps that sit at the same blend of operations (``greater``
@@ -84,6 +95,7 @@ from augrnn.programmer.operations import (
     program_step,
     text_matches,
 )
+from augrnn.programmer.search import answer_log_likelihood, lookup_log_likelihood
 
 if TYPE_CHECKING:
     from augrnn.tasks.table_qa import TableBatch
@@ -113,6 +125,8 @@ class NeuralProgrammer(nn.Module):
         and_product: bool = False,
         operation_noise: float = 0.0,
         expected_extremes: bool = False,
+        program_search: float = 0.0,
+        program_search_episodes: int = 16,
     ):
         super().__init__()
         if steps < 1:
@@ -121,6 +135,10 @@ class NeuralProgrammer(nn.Module):
             raise ValueError(f"operation_noise must be >= 0, got {operation_noise}")
         if gradient_noise < 0:
             raise ValueError(f"gradient_noise must be >= 0, got {gradient_noise}")
+        if program_search < 0:
+            raise ValueError(f"program_search must be >= 0, got {program_search}")
+        if program_search_episodes < 1:
+            raise ValueError(f"program_search_episodes must be >= 1, got {program_search_episodes}")
         if not 0.0 <= selection_entropy < 1.0:
             raise ValueError(f"selection_entropy must be in [0, 1), got {selection_entropy}")
         if selection_penalty not in SELECTION_PENALTIES:
@@ -137,6 +155,8 @@ class NeuralProgrammer(nn.Module):
         self.and_product = and_product
         self.operation_noise = operation_noise
         self.expected_extremes = expected_extremes
+        self.program_search = program_search
+        self.program_search_episodes = program_search_episodes
         self.gradient_noise = gradient_noise
         self.gradient_noise_decay = gradient_noise_decay
         #: The standard deviation of the noise the next backward pass adds (0: none).
@@ -214,8 +234,9 @@ class NeuralProgrammer(nn.Module):
         self, batch: TableBatch, hard: bool = False, trace: Trace | None = None
     ) -> tuple[ProgramOutputs, dict[str, Any]]:
         """Run T steps; returns the answers and ``{"alpha_op": (T, B, O), "alpha_col": (T, B,
-        C + K), "pivots": (B, 2)}``. Emits ``operation_weights``, ``column_weights`` and ``pivots``
-        per step."""
+        C + K), "log_alpha_op", "log_alpha_col"`` (the soft selections' logs, also with
+        ``hard``), ``"pivots": (B, 2), "matches": (B, R, K) or None}``. Emits
+        ``operation_weights``, ``column_weights`` and ``pivots`` per step."""
         if trace is None:
             return self._run(batch, hard, None)
         with tracing(trace):
@@ -252,7 +273,7 @@ class NeuralProgrammer(nn.Module):
         b = q.shape[0]
         h = q.new_zeros(b, self.history.out_features)
         c = q.new_zeros(b, self.history.in_features - self.history.out_features)
-        alphas_op, alphas_col = [], []
+        alphas_op, alphas_col, logs_op, logs_col = [], [], [], []
         for _ in range(self.steps):
             h = torch.tanh(self.history(torch.cat([c, h], -1)))
             qh = torch.cat([q, h], -1)
@@ -261,7 +282,10 @@ class NeuralProgrammer(nn.Module):
                 op_scores = op_scores + self.operation_noise * torch.randn_like(op_scores)
             alpha_op = torch.softmax(op_scores, -1)
             col_query = torch.tanh(self.col_hidden(qh))
-            alpha_col = torch.softmax(torch.einsum("bh,bch->bc", col_query, columns), -1)
+            col_scores = torch.einsum("bh,bch->bc", col_query, columns)
+            alpha_col = torch.softmax(col_scores, -1)
+            logs_op.append(torch.log_softmax(op_scores, -1))
+            logs_col.append(torch.log_softmax(col_scores, -1))
             if hard:
                 alpha_op = F.one_hot(alpha_op.argmax(-1), alpha_op.shape[-1]).to(q.dtype)
                 alpha_col = F.one_hot(alpha_col.argmax(-1), alpha_col.shape[-1]).to(q.dtype)
@@ -291,7 +315,10 @@ class NeuralProgrammer(nn.Module):
         return outputs, {
             "alpha_op": torch.stack(alphas_op),
             "alpha_col": torch.stack(alphas_col),
+            "log_alpha_op": torch.stack(logs_op),
+            "log_alpha_col": torch.stack(logs_col),
             "pivots": pivots,
+            "matches": matches,
         }
 
     def loss(self, task: Any, batch: TableBatch) -> tuple[Tensor, Tensor]:
@@ -311,20 +338,49 @@ class NeuralProgrammer(nn.Module):
             self._noise_std = self.noise_std(int(self.noise_step))
             self.noise_step += 1
         outputs, info = self(batch)
-        if self.selection_entropy == 0:
-            task_loss = task.loss(outputs, batch)
-            return task_loss, task_loss
         losses = task.loss_per_example(outputs, batch)
-        weight = losses.detach()
-        if self.selection_loss_cap is not None:
-            weight = weight.clamp_max(self.selection_loss_cap)
-        selections = info["alpha_op"], info["alpha_col"]
-        beta = self.selection_entropy
-        if self.selection_penalty == "uniform_kl":
-            total = losses + beta * weight * mean_selection_uniform_kl(*selections)
-        else:
-            total = losses - beta * weight * mean_selection_entropy(*selections)
-        return total.mean(), losses.mean()
+        task_loss = total = losses.mean()
+        if self.selection_entropy > 0:
+            weight = losses.detach()
+            if self.selection_loss_cap is not None:
+                weight = weight.clamp_max(self.selection_loss_cap)
+            selections = info["alpha_op"], info["alpha_col"]
+            beta = self.selection_entropy
+            if self.selection_penalty == "uniform_kl":
+                penalised = losses + beta * weight * mean_selection_uniform_kl(*selections)
+            else:
+                penalised = losses - beta * weight * mean_selection_entropy(*selections)
+            total = penalised.mean()
+        if self.training and self.program_search > 0:
+            total = total + self.program_search * self.search_loss(info, batch)
+        return total, task_loss
+
+    def search_loss(self, info: dict[str, Any], batch: TableBatch) -> Tensor:
+        """The mean of −log P(answer) over the first ``program_search_episodes`` episodes of
+        ``batch`` that some program answers (scalar answers:
+        :func:`~augrnn.programmer.search.answer_log_likelihood`; lookups:
+        :func:`~augrnn.programmer.search.lookup_log_likelihood`); 0 when none does. ``info``
+        is :meth:`forward`'s."""
+        chosen = torch.arange(min(self.program_search_episodes, batch.is_lookup.shape[0]))
+        chosen = chosen.to(batch.is_lookup.device)
+        lookup = batch.is_lookup[chosen] > 0.5
+        found, matches = [], info["matches"]
+        for episodes, search, answers in (
+            (chosen[~lookup], answer_log_likelihood, batch.answer_scalar),
+            (chosen[lookup], lookup_log_likelihood, batch.answer_lookup),
+        ):
+            log_likelihood = search(
+                info["log_alpha_op"][:, episodes],
+                info["log_alpha_col"][:, episodes],
+                batch.table[episodes],
+                batch.row_mask[episodes],
+                info["pivots"][episodes].detach(),
+                answers[episodes],
+                None if matches is None else matches[episodes],
+            )
+            found.append(log_likelihood[torch.isfinite(log_likelihood)])
+        log_likelihoods = torch.cat(found)
+        return -log_likelihoods.sum() / max(len(log_likelihoods), 1)
 
     def evaluation_logits(self, batch: TableBatch) -> ProgramOutputs:
         """The answers scored in evaluation: the argmax program's, as at the paper's test time,

@@ -118,6 +118,13 @@ class ModelConfig:
     #: extreme of a selection drawn row by row from the soft row selector, instead of the
     #: extreme among the rows weighted above ½ (the same on 0/1 selectors).
     expected_extremes: bool = False
+    #: Neural Programmer: λ of −log P(answer) in the training loss, the probability that a hard
+    #: program drawn from the selector answers right (a scalar, or a lookup's cells), summed
+    #: over every program (0: none, as in the paper).
+    program_search: float = 0.0
+    #: Neural Programmer: how many episodes of each batch (the first) program search executes
+    #: every program on.
+    program_search_episodes: int = 16
 
 
 @dataclass

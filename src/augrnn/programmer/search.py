@@ -142,25 +142,21 @@ def lookup_log_likelihood(
     """log P(answer) for lookup answers: the log of the total probability of the hard programs
     ending in ``print`` of a numeric column whose lookup answer is ``lookups`` (B, R, C) (0/1,
     over the table's rows) exactly; −∞ where none is. The other arguments and the result as in
-    :func:`answer_log_likelihood`. Every path's row selector before the last step is formed,
-    A^(T−1) of R rows per episode."""
+    :func:`answer_log_likelihood`."""
     actions = _check(log_alpha_op, log_alpha_col, table, matches)
     steps, batch = log_alpha_op.shape[:2]
     if batch == 0:
         return log_alpha_op.new_zeros(0)
     with torch.no_grad():
+        wanted = lookups * row_mask.unsqueeze(-1)
         state = _PathState.initial(table, row_mask)
         effects = _Effects(table, row_mask, pivots, matches)
-        for _ in range(steps - 1):
+        for _ in range(steps - 2):
             state = effects.expand(state, actions)
-        rows = state.rs_last.expand(*state.scalars.shape[:2], -1)  # (B, P, R)
-        wanted = lookups * row_mask.unsqueeze(-1)
-        # print(c) writes column c alone: right where the answer holds no other column's cells
-        # and its column c is the row selector.
-        cells = wanted.sum(1)  # (B, C)
-        alone = cells.sum(-1, keepdim=True) == cells
-        same = (rows.unsqueeze(-1) == wanted.unsqueeze(1)).all(2)  # (B, P, C)
-        right = same & alone.unsqueeze(1) & (cells > 0).unsqueeze(1)
+        if steps == 1:
+            right = _prints(state.rs_last.expand(batch, 1, -1), wanted)
+        else:
+            right = effects.last_prints(state, actions, wanted)
     final = [("print", c) for c in range(table.shape[-1])]
     return _log_total(right, actions, final, log_alpha_op, log_alpha_col, table.shape[-1])
 
@@ -219,6 +215,19 @@ def _last_step(state: _PathState, table: Tensor) -> Tensor:
     rs_last = state.rs_last.expand(*state.scalars.shape[:2], -1)
     difference = state.scalars[..., 2] - state.scalars[..., 0]
     return torch.cat([sums, rs_last.sum(-1, keepdim=True), difference.unsqueeze(-1)], -1)
+
+
+def _prints(rows: Tensor, wanted: Tensor) -> Tensor:
+    """Whether ``print`` of each numeric column over each row selector ``rows`` (B, P, R) writes
+    exactly the cells ``wanted`` (B, R, C) 0/1: (B, P, C). print(c) writes column c alone, so
+    only an answer held in one column, and not empty, can be right."""
+    cells = wanted.sum(1)  # (B, C)
+    column = cells.argmax(-1)  # the answer's column, where it has one
+    alone = (cells.sum(-1) == cells.max(-1).values) & (cells.max(-1).values > 0)  # (B,)
+    target = wanted.gather(2, column[:, None, None].expand(-1, wanted.shape[1], 1))  # (B, R, 1)
+    same = (rows == target.transpose(1, 2)).all(-1) & alone.unsqueeze(-1)  # (B, P)
+    which = torch.nn.functional.one_hot(column, wanted.shape[-1]).bool()  # (B, C)
+    return same.unsqueeze(-1) & which.unsqueeze(1)
 
 
 def _distinct_rows(rows: Tensor, owner: Tensor) -> tuple[Tensor, Tensor]:
@@ -356,6 +365,19 @@ class _Effects:
             # The difference s_{T−3} − s_{T−1}: s_{T−3} is the path's scalar before its newest.
             last[:, :, i, columns + 1] = state.scalars[..., 1] - scalar
         return last.flatten(1, 2)
+
+    def last_prints(
+        self, state: _PathState, actions: list[tuple[str, int | None]], wanted: Tensor
+    ) -> Tensor:
+        """:func:`_prints` over :meth:`expand`'s paths (B, P · A, C), without forming the
+        selectors that every path shares more than once."""
+        batch, paths = state.scalars.shape[:2]
+        shape = (batch, paths, len(actions), self.table.shape[-1])
+        right = torch.zeros(shape, dtype=torch.bool, device=self.table.device)
+        for i, (selected, _, _) in enumerate(self._each(state, actions, summary=False)):
+            if selected is not None:
+                right[:, :, i] = _prints(selected, wanted)
+        return right.flatten(1, 2)
 
 
 __all__ = ["answer_log_likelihood", "lookup_log_likelihood"]

@@ -84,6 +84,18 @@ def test_built_from_the_config_and_column_mismatch_is_an_error():
         model(TableQATask(TableQAConfig(columns=3)).sample(2, torch.Generator().manual_seed(0)))
 
 
+def _fit(model: NeuralProgrammer, task: TableQATask, steps: int, lr: float, seed: int) -> None:
+    """Adam on batches of 32 drawn with ``seed``, gradients clipped at norm 10."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        loss, _ = model.loss(task, task.sample(32, generator))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        optimizer.step()
+
+
 def test_learns_simple_single_column_questions(one_thread):
     torch.manual_seed(0)
     task = TableQATask(
@@ -98,16 +110,9 @@ def test_learns_simple_single_column_questions(one_thread):
         )
     )
     model = NeuralProgrammer(len(task.vocab), 1, embedding_size=32, hidden_size=32)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    generator = torch.Generator().manual_seed(1)
     evaluation = task.sample_evaluation(300, torch.Generator().manual_seed(2))
     before = task.metrics(model.evaluation_logits(evaluation), evaluation)["accuracy"]
-    for _ in range(300):
-        loss, _ = model.loss(task, task.sample(32, generator))
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        optimizer.step()
+    _fit(model, task, steps=300, lr=1e-2, seed=1)
     after = task.metrics(model.evaluation_logits(evaluation), evaluation)
     # A constant answer gets almost none right; sums and counts are learned within 300 steps
     # (with a quadratic loss on these small answers: see TableQAConfig.huber_delta).
@@ -516,14 +521,7 @@ def _train_difference(program_search: float, steps: int) -> float:
     model = NeuralProgrammer(
         len(task.vocab), 2, embedding_size=16, hidden_size=32, program_search=program_search
     )
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(steps):
-        loss, _ = model.loss(task, task.sample(32, generator))
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        optimizer.step()
+    _fit(model, task, steps, lr=3e-3, seed=0)
     evaluation = task.sample_evaluation(200, torch.Generator().manual_seed(1))
     return task.metrics(model.evaluation_logits(evaluation), evaluation)["accuracy"]
 

@@ -11,26 +11,24 @@ COLUMN_OPS = {"sum", "greater", "lesser", "max", "min", "print", "text_match"}
 SCALAR_OPS = {OP["sum"], OP["count"], OP["difference"]}
 
 
-def _brute_force(log_op, log_col, table, row_mask, pivots, answers, matches=None):
-    """Σ over every (operation, column) sequence, executed by run_program, of its probability
-    where its last operation gives a scalar within ½ of the answer: (B,) probabilities. A
-    numeric operation at the last step with a text column gives no scalar either."""
-    steps, batch, _ = log_op.shape
-    width = log_col.shape[-1]
+def _choices(width, matches):
+    """Every (operation, column) a step may take, columns of the other kind (no effect)
+    included."""
     choices = []
     for op in OPERATIONS:
         if op == "text_match" and matches is None:
             continue
         if op in COLUMN_OPS:
-            # Every column, those of the other kind (no effect) included.
             choices += [(OP[op], c) for c in range(width)]
         else:
             choices.append((OP[op], None))
-    total = torch.zeros(batch, dtype=log_op.dtype)
-    for program in itertools.product(choices, repeat=steps):
-        last_op, last_col = program[-1]
-        if last_op not in SCALAR_OPS or (last_op == OP["sum"] and last_col >= table.shape[-1]):
-            continue
+    return choices
+
+
+def _executed(programs, log_op, log_col, table, row_mask, pivots, matches):
+    """Each program, executed by run_program: (its final state, its log-probability (B,))."""
+    batch = log_op.shape[1]
+    for program in programs:
         ops = torch.tensor([[op for op, _ in program]] * batch)
         cols = torch.tensor([[0 if c is None else c for _, c in program]] * batch)
         state = run_program(ops, cols, table, row_mask, pivots[:, 0], pivots[:, 1], matches)
@@ -38,6 +36,23 @@ def _brute_force(log_op, log_col, table, row_mask, pivots, answers, matches=None
             log_op[t, :, op] + (0.0 if c is None else log_col[t, :, c])
             for t, (op, c) in enumerate(program)
         )
+        yield state, log_p
+
+
+def _brute_force(log_op, log_col, table, row_mask, pivots, answers, matches=None):
+    """Σ over every (operation, column) sequence, executed by run_program, of its probability
+    where its last operation gives a scalar within ½ of the answer: (B,) probabilities. A
+    numeric operation at the last step with a text column gives no scalar either."""
+    steps, batch, _ = log_op.shape
+    programs = [
+        program
+        for program in itertools.product(_choices(log_col.shape[-1], matches), repeat=steps)
+        if program[-1][0] in SCALAR_OPS
+        and not (program[-1][0] == OP["sum"] and program[-1][1] >= table.shape[-1])
+    ]
+    total = torch.zeros(batch, dtype=log_op.dtype)
+    args = (log_op, log_col, table, row_mask, pivots, matches)
+    for state, log_p in _executed(programs, *args):
         right = (state.scalars[:, 0] - answers).abs() < 0.5
         total = total + torch.where(right, log_p.exp(), 0.0)
     return total
@@ -158,28 +173,14 @@ def _brute_force_lookup(log_op, log_col, table, row_mask, pivots, lookups, match
     """Σ over every sequence ending in print of a numeric column, executed by run_program, of
     its probability where its lookup answer is ``lookups`` exactly: (B,) probabilities."""
     steps, batch, _ = log_op.shape
-    width, columns = log_col.shape[-1], table.shape[-1]
-    choices = []
-    for op in OPERATIONS:
-        if op == "text_match" and matches is None:
-            continue
-        if op in COLUMN_OPS:
-            choices += [(OP[op], c) for c in range(width)]
-        else:
-            choices.append((OP[op], None))
-    last = [(OP["print"], c) for c in range(columns)]
+    starts = itertools.product(_choices(log_col.shape[-1], matches), repeat=steps - 1)
+    last = [(OP["print"], c) for c in range(table.shape[-1])]
+    programs = [(*start, end) for start in starts for end in last]
     total = torch.zeros(batch, dtype=log_op.dtype)
-    for start in itertools.product(choices, repeat=steps - 1):
-        for program in [(*start, end) for end in last]:
-            ops = torch.tensor([[op for op, _ in program]] * batch)
-            cols = torch.tensor([[0 if c is None else c for _, c in program]] * batch)
-            state = run_program(ops, cols, table, row_mask, pivots[:, 0], pivots[:, 1], matches)
-            log_p = sum(
-                log_op[t, :, op] + (0.0 if c is None else log_col[t, :, c])
-                for t, (op, c) in enumerate(program)
-            )
-            right = (state.lookup == lookups).flatten(1).all(-1)
-            total = total + torch.where(right, log_p.exp(), 0.0)
+    args = (log_op, log_col, table, row_mask, pivots, matches)
+    for state, log_p in _executed(programs, *args):
+        right = (state.lookup == lookups).flatten(1).all(-1)
+        total = total + torch.where(right, log_p.exp(), 0.0)
     return total
 
 

@@ -329,7 +329,8 @@ class NeuralProgrammer(nn.Module):
         constant, at most ``selection_loss_cap``. An episode answered right (ℓ = 0) gets no
         push towards softer selections, so a right program is still the optimum (with the
         entropy, as β < 1, the total stays ≥ (1 − β) ℓ ≥ 0); a wrong one is pushed towards
-        soft selections in proportion to its loss.
+        soft selections in proportion to its loss. In training mode with ``program_search`` λ >
+        0 the total also adds λ · :meth:`search_loss`.
 
         In training mode with gradient noise, counts a step and sets the noise of the next
         backward pass."""

@@ -234,8 +234,9 @@ class NeuralProgrammer(nn.Module):
         self, batch: TableBatch, hard: bool = False, trace: Trace | None = None
     ) -> tuple[ProgramOutputs, dict[str, Any]]:
         """Run T steps; returns the answers and ``{"alpha_op": (T, B, O), "alpha_col": (T, B,
-        C + K), "log_alpha_op", "log_alpha_col"`` (the soft selections' logs, also with
-        ``hard``), ``"pivots": (B, 2), "matches": (B, R, K) or None}``. Emits
+        C + K), "log_alpha_op", "log_alpha_col"`` (the soft selections' logs, in training
+        with ``program_search`` and not ``hard``; None otherwise), ``"pivots": (B, 2),
+        "matches": (B, R, K) or None}``. Emits
         ``operation_weights``, ``column_weights`` and ``pivots`` per step."""
         if trace is None:
             return self._run(batch, hard, None)
@@ -274,6 +275,8 @@ class NeuralProgrammer(nn.Module):
         h = q.new_zeros(b, self.history.out_features)
         c = q.new_zeros(b, self.history.in_features - self.history.out_features)
         alphas_op, alphas_col, logs_op, logs_col = [], [], [], []
+        # The selections' logs serve program search alone, which runs in training.
+        searching = self.program_search > 0 and self.training and not hard
         for _ in range(self.steps):
             h = torch.tanh(self.history(torch.cat([c, h], -1)))
             qh = torch.cat([q, h], -1)
@@ -284,8 +287,9 @@ class NeuralProgrammer(nn.Module):
             col_query = torch.tanh(self.col_hidden(qh))
             col_scores = torch.einsum("bh,bch->bc", col_query, columns)
             alpha_col = torch.softmax(col_scores, -1)
-            logs_op.append(torch.log_softmax(op_scores, -1))
-            logs_col.append(torch.log_softmax(col_scores, -1))
+            if searching:
+                logs_op.append(torch.log_softmax(op_scores, -1))
+                logs_col.append(torch.log_softmax(col_scores, -1))
             if hard:
                 alpha_op = F.one_hot(alpha_op.argmax(-1), alpha_op.shape[-1]).to(q.dtype)
                 alpha_col = F.one_hot(alpha_col.argmax(-1), alpha_col.shape[-1]).to(q.dtype)
@@ -315,8 +319,8 @@ class NeuralProgrammer(nn.Module):
         return outputs, {
             "alpha_op": torch.stack(alphas_op),
             "alpha_col": torch.stack(alphas_col),
-            "log_alpha_op": torch.stack(logs_op),
-            "log_alpha_col": torch.stack(logs_col),
+            "log_alpha_op": torch.stack(logs_op) if searching else None,
+            "log_alpha_col": torch.stack(logs_col) if searching else None,
             "pivots": pivots,
             "matches": matches,
         }

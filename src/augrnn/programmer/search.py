@@ -119,10 +119,7 @@ def answer_log_likelihood(
     if batch == 0:
         return log_alpha_op.new_zeros(0)
     with torch.no_grad():
-        state = _PathState.initial(table, row_mask)
-        effects = _Effects(table, row_mask, pivots, matches)
-        for _ in range(steps - 2):
-            state = effects.expand(state, actions)
+        state, effects = _first_steps(actions, steps, table, row_mask, pivots, matches)
         last = _last_step(state, table) if steps == 1 else effects.last_step(state, actions)
         right = (last - answers[:, None, None]).abs() < tolerance
     columns = table.shape[-1]
@@ -149,16 +146,30 @@ def lookup_log_likelihood(
         return log_alpha_op.new_zeros(0)
     with torch.no_grad():
         wanted = lookups * row_mask.unsqueeze(-1)
-        state = _PathState.initial(table, row_mask)
-        effects = _Effects(table, row_mask, pivots, matches)
-        for _ in range(steps - 2):
-            state = effects.expand(state, actions)
+        state, effects = _first_steps(actions, steps, table, row_mask, pivots, matches)
         if steps == 1:
             right = _prints(state.rs_last.expand(batch, 1, -1), wanted)
         else:
             right = effects.last_prints(state, actions, wanted)
     final = [("print", c) for c in range(table.shape[-1])]
     return _log_total(right, actions, final, log_alpha_op, log_alpha_col, table.shape[-1])
+
+
+def _first_steps(
+    actions: list[tuple[str, int | None]],
+    steps: int,
+    table: Tensor,
+    row_mask: Tensor,
+    pivots: Tensor,
+    matches: Tensor | None,
+) -> tuple[_PathState, _Effects]:
+    """Every path of the first T − 2 steps (one path, the initial state, for T ≤ 2), executed,
+    and the effects that read the two steps left."""
+    state = _PathState.initial(table, row_mask)
+    effects = _Effects(table, row_mask, pivots, matches)
+    for _ in range(steps - 2):
+        state = effects.expand(state, actions)
+    return state, effects
 
 
 def _log_total(

@@ -503,6 +503,15 @@ def presets() -> None:
     help="Also time the torch.compile'd steps (each compiles for tens of seconds first).",
 )
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option(
+    "--size",
+    "size_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one of the benchmarks' sizes, e.g. --size hidden_size=512 --size ponder=1,4 "
+    "(repeatable; applies to every benchmark named, each of which must have it; an unknown "
+    "key lists the known ones).",
+)
 @friendly_errors
 def bench(
     names: tuple[str, ...],
@@ -514,6 +523,7 @@ def bench(
     memory: bool,
     compile: bool,
     device: str,
+    size_pairs: tuple[str, ...],
 ) -> None:
     """Time the augmented models against their baselines: the benchmarks NAMES (default: ntm act
     attention programmer peers; scaling, half an hour and 5 GB, runs only when named; an unknown
@@ -521,7 +531,7 @@ def bench(
     table per benchmark (medians over repeats, the contenders alternating within each repeat) and,
     with --json, writes every report to FILE."""
     from augrnn.bench import BENCHMARKS, Options
-    from augrnn.bench.common import set_threads
+    from augrnn.bench.common import parse_sizes, set_threads
 
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
@@ -545,13 +555,22 @@ def bench(
         device=device,
         threads=threads,
     )
+    default = [n for n, module in BENCHMARKS.items() if not getattr(module, "ON_REQUEST", False)]
+    names = names or tuple(default)
+    overrides = {}
+    for name in names:
+        try:
+            overrides[name] = parse_sizes(name, BENCHMARKS[name].SIZES, size_pairs)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--size") from None
     set_threads(threads)
     reports = {}
-    default = [n for n, module in BENCHMARKS.items() if not getattr(module, "ON_REQUEST", False)]
-    for name in names or default:
+    for name in names:
         module = BENCHMARKS[name]
         click.echo(f"== {name}: {module.__doc__.splitlines()[0]}")
-        report = module.run(options)
+        if overrides[name]:
+            click.echo("sizes: " + ", ".join(f"{k}={v}" for k, v in overrides[name].items()))
+        report = module.run(options, **overrides[name])
         click.echo(
             f"torch {report['torch']}, {report['threads']} threads, {report['device']}, "
             f"medians of {repeats}"

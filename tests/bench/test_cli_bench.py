@@ -28,6 +28,25 @@ def test_bench_writes_the_report_as_json(tmp_path, monkeypatch):
     ]
 
 
+def test_bench_sizes_override_the_benchmarks_own(tmp_path):
+    out = tmp_path / "bench.json"
+    sizes = ["length=2", "controller_size=4", "memory_slots=4", "memory_width=3"]
+    args = [arg for pair in sizes for arg in ("--size", pair)]
+    command = ["bench", *TINY_NTM, "--no-memory", "--json", str(out), *args]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert "sizes: length=2, controller_size=4, memory_slots=4, memory_width=3" in result.output
+    report = json.loads(out.read_text())["benchmarks"]["ntm"]
+    assert (report["length"], report["memory_slots"], report["memory_width"]) == (2, 4, 3)
+
+
+def test_bench_names_an_unknown_size_and_the_known_ones():
+    result = CliRunner().invoke(main, ["bench", "ntm", "--size", "hidden_size=8"])
+    assert result.exit_code == 2
+    assert "unknown ntm size 'hidden_size'" in result.output
+    assert "memory_slots" in result.output
+
+
 def test_bench_names_an_unknown_benchmark_and_the_known_ones():
     result = CliRunner().invoke(main, ["bench", "ntm", "lstm"])
     assert result.exit_code == 2

@@ -1,12 +1,19 @@
 """The shared timer, options and peak-memory measurement."""
 
+import re
 import time
 
 import pytest
 import torch
 
 from augrnn.bench import common
-from augrnn.bench.common import Options, format_table, measure_step_memory, time_alternating
+from augrnn.bench.common import (
+    Options,
+    format_table,
+    measure_step_memory,
+    parse_sizes,
+    time_alternating,
+)
 
 
 def test_time_alternating_calls_contenders_in_turn_and_takes_medians():
@@ -101,3 +108,28 @@ def test_format_table_aligns_columns():
     columns = [("a", lambda r: r["a"]), ("bb", lambda r: r["b"])]
     text = format_table(columns, [{"a": "xyz", "b": "1"}])
     assert text.splitlines() == ["  a  bb", "xyz   1"]
+
+
+SIZE_DEFAULTS = {"cores": ("lstm", "ntm"), "ponder": (1, 2, 4), "hidden_size": 128}
+
+
+def test_parse_sizes_reads_each_value_as_its_defaults_type():
+    sizes = parse_sizes("act", SIZE_DEFAULTS, ["hidden_size=1_024", "ponder=1,4", "cores=lstm"])
+    assert sizes == {"hidden_size": 1024, "ponder": (1, 4), "cores": ("lstm",)}
+    assert parse_sizes("act", SIZE_DEFAULTS, []) == {}
+
+
+@pytest.mark.parametrize(
+    ("pair", "message"),
+    [
+        ("hidden_size", "expected a size as KEY=VALUE"),
+        ("hidden_size=", "expected a size as KEY=VALUE"),
+        ("width=3", "unknown act size 'width'; known: ['cores', 'hidden_size', 'ponder']"),
+        ("hidden_size=big", "hidden_size takes integers, got 'big'"),
+        ("ponder=1,x", "ponder takes integers, got 'x'"),
+        ("hidden_size=0", "hidden_size must be at least 1, got 0"),
+    ],
+)
+def test_parse_sizes_rejects_bad_pairs_saying_what_was_expected(pair, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_sizes("act", SIZE_DEFAULTS, [pair])

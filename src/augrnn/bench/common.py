@@ -237,6 +237,37 @@ def with_defaults(
     return {**defaults, **sizes}
 
 
+def parse_sizes(benchmark: str, defaults: dict[str, Any], pairs: Sequence[str]) -> dict[str, Any]:
+    """Size overrides from ``KEY=VALUE`` strings, each value read as its default's type: an
+    integer, a string, or a comma-separated tuple of either (``ponder=1,4``). Raises
+    ``ValueError`` naming the known keys, or the expected form of a value."""
+    sizes: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key or not text:
+            raise ValueError(f"expected a size as KEY=VALUE, e.g. hidden_size=512, got {pair!r}")
+        if key not in defaults:
+            raise ValueError(f"unknown {benchmark} size {key!r}; known: {sorted(defaults)}")
+        default = defaults[key]
+        if isinstance(default, tuple):
+            sizes[key] = tuple(_parse_size(key, item, default[0]) for item in text.split(","))
+        else:
+            sizes[key] = _parse_size(key, text, default)
+    return sizes
+
+
+def _parse_size(key: str, text: str, like: Any) -> Any:
+    if isinstance(like, str):
+        return text
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{key} takes integers, got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"{key} must be at least 1, got {value}")
+    return value
+
+
 def peak_memory(
     benchmark: str, contender: str, params: dict[str, Any], options: Options
 ) -> int | None:

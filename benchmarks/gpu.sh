@@ -6,10 +6,13 @@
 # STAGEs (default: all, in this order): tests (the whole test suite, every device test on the
 # CPU and on CUDA; 2.5 minutes on an H200 machine with 16 cores), then the benchmarks on CUDA:
 # ntm, act, attention, programmer and scaling (memory sizes N up to 65,536; lengths 100 and
-# 1,000). The compiled contenders compile for about 20 s each on CUDA, so ntm and act take
-# several minutes. Each stage has its own time limit, so one that hangs cannot stop the others;
-# logs and JSON reports go to OUTDIR. PYTHON (default python3) must have torch with CUDA, pytest,
+# 1,000). The compiled contenders compile for about 20 s each on CUDA, so ntm runs each batch
+# size and act each core as a call of its own (act at 4 ponder steps only), each with its own
+# JSON report: a part cut off by its time limit loses only itself. `ntm act` take at most
+# 9.5 minutes. Each stage has its own time limit, so one that hangs cannot stop the others; logs
+# and JSON reports go to OUTDIR. PYTHON (default python3) must have torch with CUDA, pytest,
 # pytest-xdist and pytest-timeout. WORKERS (default 12) is the number of pytest processes.
+# DEVICE (default cuda) is where the benchmarks run (cpu: to try this script without a GPU).
 set -u
 out=${1:?usage: bash benchmarks/gpu.sh OUTDIR [tests ntm act attention programmer scaling]}
 shift
@@ -27,11 +30,11 @@ stage() {  # stage NAME SECONDS COMMAND...: run COMMAND with a time limit, loggi
     echo "== $name: exit ${PIPESTATUS[0]} after $((SECONDS - start))s" | tee -a "$log"
 }
 
-bench() {  # bench SECONDS NAME ARGS...
-    local limit=$1 name=$2
-    shift 2
-    stage "bench $name" "$limit" "$python" benchmarks/run.py "$name" --device cuda \
-        --json "$out/bench_$name.json" "$@"
+bench() {  # bench SECONDS NAME PART ARGS...: the report goes to bench_NAME[_PART].json
+    local limit=$1 name=$2 part=${3:+_$3}
+    shift 3
+    stage "bench $name$part" "$limit" "$python" benchmarks/run.py "$name" \
+        --device "${DEVICE:-cuda}" --json "$out/bench_$name$part.json" "$@"
 }
 
 stage gpu 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
@@ -45,17 +48,22 @@ for name in $stages; do
     tests)  # one CPU thread per worker: the workers share the machine's cores
         stage tests 300 env OMP_NUM_THREADS=1 "$python" -m pytest -q -p no:cacheprovider \
             -n "${WORKERS:-12}" --timeout 180 --junitxml "$out/junit.xml" tests ;;
-    ntm | act) bench 420 "$name" --repeats 5 --warmup 2 ;;
-    attention | programmer) bench 60 "$name" --repeats 5 --warmup 2 ;;
+    ntm)
+        bench 160 ntm batch32 --batch-sizes 32 --repeats 5 --warmup 2
+        bench 120 ntm batch1 --batch-sizes 1 --repeats 5 --warmup 2 ;;
+    act)
+        bench 100 act lstm --size cores=lstm --size ponder=4 --repeats 5 --warmup 2
+        bench 170 act ntm --size cores=ntm --size ponder=4 --repeats 5 --warmup 2 ;;
+    attention | programmer) bench 60 "$name" "" --repeats 5 --warmup 2 ;;
     scaling)
         stage "bench scaling (memory sizes; lengths 100 and 1,000)" 180 "$python" -c "
 import json, sys
 from augrnn.bench import scaling
 from augrnn.bench.common import Options
-report = scaling.run(Options(repeats=1, warmup=1, device='cuda'), lengths=(100, 1_000))
+report = scaling.run(Options(repeats=1, warmup=1, device=sys.argv[2]), lengths=(100, 1_000))
 print(scaling.table(report))
 open(sys.argv[1], 'w').write(json.dumps({'benchmarks': {'scaling': report}}, indent=2))
-" "$out/bench_scaling.json" ;;
+" "$out/bench_scaling.json" "${DEVICE:-cuda}" ;;
     *) echo "unknown stage $name; choose from tests ntm act attention programmer scaling" >&2
        exit 2 ;;
     esac

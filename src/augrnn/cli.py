@@ -569,7 +569,11 @@ def bench(
         module = BENCHMARKS[name]
         click.echo(f"== {name}: {module.__doc__.splitlines()[0]}")
         if overrides[name]:
-            click.echo("sizes: " + ", ".join(f"{k}={v}" for k, v in overrides[name].items()))
+            shown = {
+                k: ",".join(map(str, v)) if isinstance(v, tuple) else v
+                for k, v in overrides[name].items()
+            }
+            click.echo("sizes: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
         report = module.run(options, **overrides[name])
         click.echo(
             f"torch {report['torch']}, {report['threads']} threads, {report['device']}, "

@@ -40,6 +40,19 @@ def test_bench_sizes_override_the_benchmarks_own(tmp_path):
     assert (report["length"], report["memory_slots"], report["memory_width"]) == (2, 4, 3)
 
 
+def test_bench_sizes_read_tuples_as_comma_separated_lists(tmp_path):
+    out = tmp_path / "bench.json"
+    sizes = ["cores=lstm", "ponder=1,2", "hidden_size=4", "input_steps=2"]
+    args = [arg for pair in sizes for arg in ("--size", pair)]
+    command = ["bench", "act", "--repeats", "1", "--warmup", "0", "--batch-sizes", "2"]
+    command += ["--no-compile", "--no-memory", "--json", str(out), *args]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert "sizes: cores=lstm, ponder=1,2, hidden_size=4, input_steps=2" in result.output
+    rows = json.loads(out.read_text())["benchmarks"]["act"]["results"]
+    assert {(r["core"], r["ponder_steps"]) for r in rows} == {("lstm", 1), ("lstm", 2)}
+
+
 def test_bench_names_an_unknown_size_and_the_known_ones():
     result = CliRunner().invoke(main, ["bench", "ntm", "--size", "hidden_size=8"])
     assert result.exit_code == 2

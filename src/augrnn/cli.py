@@ -577,7 +577,8 @@ def bench(
         report = module.run(options, **overrides[name])
         click.echo(
             f"torch {report['torch']}, {report['threads']} threads, {report['device']}, "
-            f"medians of {repeats}"
+            f"medians of {repeats}; {report['processor'] or 'processor unknown'} "
+            f"({report['cpu_capability']}, {report['cpu_count']} cores)"
         )
         click.echo(module.table(report) + "\n")
         reports[name] = report

@@ -22,6 +22,8 @@ def test_bench_writes_the_report_as_json(tmp_path, monkeypatch):
     assert "ntm_eager" in result.output and "x LSTMCell" in result.output
     report = json.loads(out.read_text())["benchmarks"]["ntm"]
     assert report["controller_size"] == 4
+    assert report["cpu_count"] >= 1 and report["cpu_capability"]
+    assert f"({report['cpu_capability']}, {report['cpu_count']} cores)" in result.output
     assert [(r["batch_size"], r["contender"]) for r in report["results"]] == [
         (2, "lstm_cell"),
         (2, "ntm_eager"),

@@ -9,6 +9,7 @@ import torch
 from augrnn.bench import common
 from augrnn.bench.common import (
     Options,
+    cpu_model,
     format_table,
     measure_step_memory,
     parse_sizes,
@@ -108,6 +109,19 @@ def test_format_table_aligns_columns():
     columns = [("a", lambda r: r["a"]), ("bb", lambda r: r["b"])]
     text = format_table(columns, [{"a": "xyz", "b": "1"}])
     assert text.splitlines() == ["  a  bb", "xyz   1"]
+
+
+def test_cpu_model_reads_the_model_name_line(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Xeon 9\n")
+    assert cpu_model(str(cpuinfo)) == "Xeon 9"
+
+
+def test_cpu_model_falls_back_to_platform_without_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(common.platform, "processor", lambda: "arm64")
+    assert cpu_model(str(tmp_path / "missing")) == "arm64"
+    (tmp_path / "empty").write_text("processor\t: 0\n")
+    assert cpu_model(str(tmp_path / "empty")) == "arm64"
 
 
 SIZE_DEFAULTS = {"cores": ("lstm", "ntm"), "ponder": (1, 2, 4), "hidden_size": 128}

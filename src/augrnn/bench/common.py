@@ -27,6 +27,7 @@ import ctypes.util
 import gc
 import json
 import math
+import os
 import platform
 import resource
 import statistics
@@ -150,7 +151,9 @@ def environment(options: Options) -> dict[str, Any]:
         "python": platform.python_version(),
         "threads": torch.get_num_threads(),
         "machine": platform.machine(),
-        "processor": platform.processor(),
+        "processor": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_count": os.cpu_count(),
         "device": options.device
         if options.device == "cpu"
         else torch.cuda.get_device_name(torch.cuda.current_device()),
@@ -159,6 +162,18 @@ def environment(options: Options) -> dict[str, Any]:
         "min_time_s": options.min_time,
         "memory_method": memory_method(options.device) if options.memory else None,
     }
+
+
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The processor's model name: Linux's ``model name`` line, else ``platform.processor()``
+    (often empty on Linux, hence the file). Ratios between contenders move with it, since
+    memory-bound kernels and matrix products scale differently from one processor to another."""
+    with contextlib.suppress(OSError), open(cpuinfo) as lines:
+        for line in lines:
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                return value.strip()
+    return platform.processor()
 
 
 # -- peak memory -----------------------------------------------------------------------------

@@ -8,10 +8,12 @@ from torch import nn
 from augrnn.act import ACT, _PonderLoop, truncated_geometric_log_prior
 from augrnn.controllers import GRUController, LSTMController, RNNController
 from augrnn.core import Core, Trace, collecting_step_terms, tree_map, unroll
-from augrnn.memory.ntm import NTMCell, RecurrentModel
+from augrnn.memory.ntm import NTMCell
+from augrnn.sequence import RecurrentModel
 from augrnn.tasks.base import Batch, Task
 from augrnn.train.config import load_preset, parse_override_args
-from augrnn.train.loop import Trainer, read_metrics
+from augrnn.train.loop import Trainer
+from augrnn.train.runs import read_metrics
 
 B, IN, H, OUT, T = 3, 4, 6, 2, 5
 
@@ -306,9 +308,9 @@ def test_pondernet_distribution_loss_and_sampled_halting():
 
 
 TINY_PARITY = (
-    "--task.size=4 --model.hidden_size=32 --optim.lr=1e-2 --train.batch_size=64 "
+    "--task.size=4 --model.core.hidden_size=32 --optim.lr=1e-2 --train.batch_size=64 "
     "--train.eval_every=50 --train.eval_sequences=500 --train.tensorboard=false "
-    "--train.target=none --act.max_steps=4"
+    "--train.target=none --model.max_steps=4"
 )
 
 
@@ -317,7 +319,7 @@ def tiny_parity(extra: str):
 
 
 @pytest.mark.parametrize(
-    "halting", ["--act.tau=1e-2", "--act.halting=pondernet --act.epsilon=0.05"]
+    "halting", ["--model.tau=1e-2", "--model.halting=pondernet --model.epsilon=0.05"]
 )
 def test_a_tiny_pondering_rnn_learns_parity_of_four_entries(tmp_path, halting):
     config = tiny_parity(f"--train.steps=300 {halting}")
@@ -329,7 +331,7 @@ def test_a_tiny_pondering_rnn_learns_parity_of_four_entries(tmp_path, halting):
 
 
 def test_a_resumed_pondernet_run_ends_with_the_same_parameters(tmp_path):
-    pondernet = "--act.halting=pondernet --act.epsilon=0.05 --train.eval_every=5"
+    pondernet = "--model.halting=pondernet --model.epsilon=0.05 --train.eval_every=5"
     straight = Trainer(tiny_parity(f"{pondernet} --train.steps=10"), tmp_path / "a")
     straight.train(progress=False)
     Trainer(tiny_parity(f"{pondernet} --train.steps=5"), tmp_path / "b").train(progress=False)

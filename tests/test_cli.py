@@ -125,8 +125,8 @@ def test_interrupting_training_says_what_is_kept(runner, tmp_path, monkeypatch):
 def test_sweep_runs_in_parallel_processes_and_prints_the_table(runner, tmp_path):
     tiny_parity = [
         "--task.size=4",
-        "--model.hidden_size=8",
-        "--act.max_steps=4",
+        "--model.core.hidden_size=8",
+        "--model.max_steps=4",
         "--train.batch_size=8",
         "--train.steps=4",
         "--train.eval_every=2",
@@ -134,47 +134,14 @@ def test_sweep_runs_in_parallel_processes_and_prints_the_table(runner, tmp_path)
         "--train.tensorboard=false",
     ]
     out = tmp_path / "sweep"
-    args = ["sweep", "parity", "--act.tau=1e-3,1e-2", "--seeds", "1", "--jobs", "2"]
+    args = ["sweep", "parity", "--model.tau=1e-3,1e-2", "--seeds", "1", "--jobs", "2"]
     result = runner.invoke(main, [*args, "--out", str(out), *tiny_parity])
     assert result.exit_code == 0, result.output
     assert "| tau | seeds | sequence_error_rate |" in result.output
     assert (out / "tau=1e-3_seed0" / "result.json").is_file()
     assert (out / "sweep.png").is_file()
-    bad = runner.invoke(main, ["sweep", "parity", "--act.epsilon=0.5,2", "--out", str(out)])
+    bad = runner.invoke(main, ["sweep", "parity", "--model.epsilon=0.5,2", "--out", str(out)])
     assert bad.exit_code != 0 and "epsilon must lie in (0, 1)" in bad.output
-
-
-def test_predict_decodes_text_and_reports_unknown_characters(runner, tmp_path):
-    run = tmp_path / "reversal"
-    tiny = [
-        "--model.hidden_size=16",
-        "--model.embedding_size=8",
-        "--train.steps=4",
-        "--train.eval_every=2",
-        "--train.eval_sequences=16",
-        "--train.tensorboard=false",
-    ]
-    trained = runner.invoke(main, ["train", "reversal", "--run-dir", str(run), *tiny])
-    assert trained.exit_code == 0, trained.output
-    result = runner.invoke(main, ["predict", str(run), "12345", "12x4", "--attention"])
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert lines[0].startswith("12345 -> ")
-    assert "   12345" in result.output  # the attention picture's header
-    assert any(line.startswith("'12x4'") and "'x'" in line for line in lines)
-    saved = tmp_path / "attention.json"
-    beam = runner.invoke(main, ["predict", str(run), "54321", "--beam", "3", "--save", str(saved)])
-    assert beam.exit_code == 0 and beam.output.startswith("54321 -> ")
-    (record,) = json.loads(saved.read_text())
-    assert record["source"] == "54321" and len(record["attention"]) == len(record["tokens"])
-    assert all(len(row) == 5 and abs(sum(row) - 1) < 1e-5 for row in record["attention"])
-
-
-def test_predict_refuses_runs_that_are_not_text_to_text(runner, tmp_path):
-    run = tmp_path / "copy"
-    assert runner.invoke(main, ["train", "copy", "--run-dir", str(run), *TINY]).exit_code == 0
-    result = runner.invoke(main, ["predict", str(run), "hello"])
-    assert result.exit_code != 0 and "not a text-to-text task" in result.output
 
 
 def test_eval_of_text_and_image_runs_adds_decoded_and_attention_figures(runner, tmp_path):
@@ -185,7 +152,7 @@ def test_eval_of_text_and_image_runs_adds_decoded_and_attention_figures(runner, 
         runner.invoke(main, ["train", "reversal", "--run-dir", str(text_run), *small]).exit_code
         == 0
     )
-    image = ["train", "digit_row", "--run-dir", str(image_run), "--model.cnn_channels=8", *small]
+    image = ["train", "digit_row", "--run-dir", str(image_run), "--model.channels=8", *small]
     assert runner.invoke(main, image).exit_code == 0
     text = runner.invoke(
         main,
@@ -199,3 +166,33 @@ def test_eval_of_text_and_image_runs_adds_decoded_and_attention_figures(runner, 
     assert digits.exit_code == 0, digits.output
     (row,) = json.loads(digits.output)
     assert 0.0 <= row["attention_on_digit"] <= 1.0
+
+
+def test_decoding_options_are_refused_for_a_model_that_does_not_decode(runner, tmp_path):
+    run = tmp_path / "run"
+    runner.invoke(main, ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY])
+    result = runner.invoke(main, ["eval", str(run), "--beam", "3"])
+    assert result.exit_code != 0 and "--beam and --length-normalisation apply to models" in (
+        result.output
+    )
+
+
+def test_help_and_the_docstring_list_every_command(runner):
+    import augrnn.cli
+
+    listed = runner.invoke(main, ["--help"]).output
+    for name in main.commands:
+        assert name in listed
+        assert f"``{name}``" in augrnn.cli.__doc__
+    assert {"predict", "ask", "models"} <= set(main.commands)
+
+
+def test_models_lists_the_kinds_and_their_settings(runner):
+    result = runner.invoke(main, ["models"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "ntm                core" in result.output and "seq2seq            model" in result.output
+    )
+    assert (
+        "memory_slots = 128" in result.output and "core = (a [model.core] table)" in result.output
+    )

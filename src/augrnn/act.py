@@ -38,7 +38,8 @@ weight exactly 0, by multiplication, so they must stay finite (as every bounded 
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -58,6 +59,8 @@ from augrnn.core import (
     tracing,
     tree_map,
 )
+from augrnn.interface import ModelConfig, ModelKind, core_field
+from augrnn.registry import build_core, describe_model
 
 HALTING_SCHEMES = ("act", "pondernet")
 
@@ -213,6 +216,11 @@ class ACT(Core):
     ``remainder`` (B,), ``halting_probabilities`` (B, M) (p_t^n, zero beyond N(t)) and whatever
     the wrapped core emits at each ponder step, as ``ponder_<name>`` stacked over ponder steps.
     """
+
+    compiles_own_step: ClassVar[bool] = True
+    # The ponder cost (and PonderNet's per-step outputs) are step terms recorded in the forward
+    # pass, which gradient checkpointing runs without gradients.
+    checkpointable: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -551,3 +559,66 @@ class ACT(Core):
         per_step = task.loss_per_step(flat, batch.repeat(n_max)).reshape(time, n_max, size)
         expected = (per_step.permute(0, 2, 1) * probs).sum((0, 2)).mean()
         return expected + terms.weighted_total(steps_mask), expected
+
+
+@dataclass
+class ACTConfig(ModelConfig):
+    """ACT or PonderNet around any core (model kind ``act``): ``core`` is the wrapped core's
+    config (``[model.core]`` in a preset, with a ``kind`` of its own: an LSTM, GRU or RNN stack,
+    an NTM, ...), whose input gains the first-step flag and whose features (the stack's hidden
+    vector, the NTM's read-out of ``controller_size`` features) feed the halting unit and the
+    output layer. The defaults are the ACT paper's, except τ, which each task's preset sets."""
+
+    core: ModelConfig | None = core_field()
+    #: "act" (Graves 2016) or "pondernet" (Banino et al. 2021).
+    halting: str = "act"
+    #: τ, the weight of the ponder cost (ACT).
+    tau: float = 1e-3
+    #: ε: ACT halts once Σh ≥ 1 − ε (0.01); PonderNet unrolls until Σp ≥ 1 − ε (paper: 0.05).
+    epsilon: float = 0.01
+    #: M, the most ponder steps per input step.
+    max_steps: int = 100
+    #: Initial bias b_h of the halting unit.
+    halting_bias: float = 1.0
+    #: PonderNet's KL weight β and geometric prior λ_p.
+    beta: float = 0.01
+    prior: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.core is None:
+            raise ValueError(
+                "ACT needs the core it wraps: a [model.core] table with its kind, e.g. "
+                'kind = "lstm" (or --model.core.kind=lstm)'
+            )
+        check_halting_settings(
+            self.halting, self.tau, self.epsilon, self.max_steps, self.beta, self.prior
+        )
+
+    def summary(self, kind: str) -> str:
+        return f"{describe_model(self.core)} + {self.halting}"
+
+
+def build_act(config: ACTConfig, input_size: int, output_size: int | None) -> ACT:
+    """ACT around ``config.core``, built for the input plus the first-step flag and giving its
+    own features; ``output_size`` None (ACT nested in another wrapper) keeps their width."""
+    inner = build_core(config.core, input_size + 1, None)
+    return ACT(
+        inner,
+        inner.output_size if output_size is None else output_size,
+        halting=config.halting,
+        tau=config.tau,
+        epsilon=config.epsilon,
+        max_steps=config.max_steps,
+        halting_bias=config.halting_bias,
+        beta=config.beta,
+        prior=config.prior,
+    )
+
+
+MODEL_KINDS = {
+    "act": ModelKind(
+        ACTConfig,
+        build_core=build_act,
+        description="Adaptive Computation Time or PonderNet around any core",
+    )
+}

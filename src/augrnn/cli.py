@@ -1,36 +1,43 @@
-"""The ``augrnn`` command line: train, resume, eval, sweep, predict, viz, demo, tasks, presets."""
+"""The ``augrnn`` command line.
+
+Its own commands: ``train``, ``resume``, ``eval``, ``sweep``, ``viz``, ``demo``, ``tasks``,
+``models``, ``presets`` and ``bench``. Model kinds add theirs (:attr:`~augrnn.interface.
+ModelKind.commands`): ``predict`` (the encoder-decoder, ``seq2seq``) and ``ask`` (the Neural
+Programmer, ``programmer``), and any a plugin's kinds bring. ``augrnn --help`` lists them all.
+"""
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import json
 import time
+import warnings
 from pathlib import Path
 
 import click
 import torch
 
-from augrnn.attention.seq2seq import Seq2Seq, decoded_exact_match
-from augrnn.attention.show_attend_tell import ShowAttendTell, held_out_attention_on_digits
-from augrnn.tasks import TASKS
-from augrnn.tasks.text import Seq2SeqTask
-from augrnn.train.checkpoint import CheckpointError, load_checkpoint
+from augrnn.cli_support import friendly_errors
+from augrnn.interface import EvaluationContext, is_core_field
+from augrnn.registry import (
+    PluginWarning,
+    describe_model,
+    import_reference,
+    models,
+    task_class,
+    tasks,
+)
+from augrnn.train.checkpoint import load_checkpoint
 from augrnn.train.config import (
-    ConfigError,
     apply_overrides,
     config_from_dict,
     load_preset,
     parse_override_args,
     preset_names,
 )
-from augrnn.train.loop import (
-    Trainer,
-    TrainingDiverged,
-    best_evaluation,
-    evaluate,
-    evaluation_set,
-    load_run,
-)
+from augrnn.train.evaluation import evaluate, evaluation_set
+from augrnn.train.loop import Trainer
+from augrnn.train.runs import best_evaluation, load_run
 from augrnn.train.sweep import markdown_table, run_sweep, split_axes, write_summary
 
 DEMO_LENGTHS = (20, 40, 60, 80, 120)
@@ -38,26 +45,6 @@ OVERRIDES_HELP = (
     "OVERRIDES are --section.key=value pairs, e.g. --train.batch_size=32 --task.max_length=30; "
     "an unknown key lists the valid ones."
 )
-
-
-def friendly_errors(fn):
-    """Turn the errors a user can cause into one-line messages instead of stack traces."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (ConfigError, CheckpointError, FileExistsError, ValueError) as err:
-            raise click.ClickException(str(err)) from err
-        except TrainingDiverged as err:
-            raise click.ClickException(
-                f"training stopped: {err}. The last good checkpoint is kept; try a lower "
-                "--optim.lr, gradient clipping (--optim.clip_norm=50), clamping an NTM's "
-                "state gradients (--model.clip_state_gradients=10), or skipping the steps "
-                "whose gradients overflow (--train.skip_nonfinite=10)."
-            ) from err
-
-    return wrapper
 
 
 def default_run_dir(name: str) -> Path:
@@ -74,7 +61,7 @@ def _train(config, run_dir: Path, progress: bool, resume: bool = False):
     trainer = Trainer(config, run_dir, resume=resume)
     params = sum(p.numel() for p in trainer.model.parameters())
     click.echo(
-        f"{config.model.kind.upper()} ({params:,} parameters) on {config.task_name}; "
+        f"{describe_model(config.model).upper()} ({params:,} parameters) on {config.task_name}; "
         f"run folder {run_dir}",
         err=True,
     )
@@ -161,26 +148,32 @@ def length_table(
 ) -> list[dict]:
     """Held-out metrics of a trained run at each of ``lengths`` (all episodes at that length),
     of its best validation parameters where it kept them (``best``) or else its last; each row
-    names the training step of the parameters scored (``step``).
-
-    Text-to-text runs add ``decoded_exact_match``: outputs generated until EOS (greedy, or beam
-    search with ``beam`` > 1); digit_row runs add ``attention_on_digit``, the mean fraction of
-    each output step's attention that falls on the digit it writes.
-    """
+    names the training step of the parameters scored (``step``). The model adds its own
+    metrics (:meth:`~augrnn.interface.Model.extra_metrics`): text-to-text runs
+    ``decoded_exact_match``, outputs generated until EOS (greedy, or beam search with ``beam``
+    > 1); image runs with attention ``attention_on_digit``."""
     config, task, model, payload = load_run(run_dir, best=best)
+    if (beam != 1 or length_normalisation) and not model.decodes:
+        raise click.BadParameter(
+            f"--beam and --length-normalisation apply to models that decode text; "
+            f"{run_dir} holds a {describe_model(config.model)}"
+        )
     config.train.eval_sequences = sequences
     rows = []
     for length in lengths or [None]:
         batches = evaluation_set(task, config, length)
         metrics = evaluate(model, task, batches, "cpu")
-        if isinstance(model, Seq2Seq):
-            metrics["decoded_exact_match"] = decoded_exact_match(
-                model, batches, beam, length_normalisation
-            )
-        if isinstance(model, ShowAttendTell) and model.attention is not None:
-            metrics["attention_on_digit"] = held_out_attention_on_digits(
-                model, task, config.train.eval_seed, sequences, config.train.eval_batch_size, length
-            )
+        context = EvaluationContext(
+            batches,
+            config.train.eval_seed,
+            sequences,
+            config.train.eval_batch_size,
+            length,
+            beam,
+            length_normalisation,
+        )
+        with torch.no_grad():
+            metrics.update(model.extra_metrics(task, context))
         rows.append(
             {
                 task.length_name: "train" if length is None else length,
@@ -246,7 +239,7 @@ def eval_command(
 @main.command(
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     epilog=OVERRIDES_HELP
-    + " A value with commas is swept: --act.tau=1e-4,1e-3,1e-2 trains each value.",
+    + " A value with commas is swept: --model.tau=1e-4,1e-3,1e-2 trains each value.",
 )
 @click.argument("preset")
 @click.option("--seeds", default=1, show_default=True, help="Seeds per setting (0, 1, ...).")
@@ -270,136 +263,13 @@ def sweep(
         raise click.BadParameter(f"--jobs must be >= 1, got {jobs}")
     parsed = parse_override_args(overrides)
     out_dir = out_dir or default_run_dir(f"sweep-{Path(preset).stem}")
-    headline = TASKS[load_preset(preset, split_axes(parsed)[1]).task_name].headline_metric
+    headline = task_class(load_preset(preset, split_axes(parsed)[1]).task_name).headline_metric
     results = run_sweep(
         preset, parsed, seeds, out_dir, jobs=jobs, echo=lambda line: click.echo(line, err=True)
     )
     rows, written = write_summary(results, headline, out_dir)
     click.echo(markdown_table(rows))
     click.echo("wrote " + ", ".join(str(path) for path in written))
-
-
-@main.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
-@click.argument("texts", nargs=-1, required=True)
-@click.option("--beam", default=1, show_default=True, help="Beam size (1: greedy decoding).")
-@click.option(
-    "--length-normalisation",
-    default=0.0,
-    show_default=True,
-    help="α of the beam's length penalty ((5 + |Y|) / 6)^α.",
-)
-@click.option("--max-length", default=100, show_default=True, help="Most tokens to write.")
-@click.option("--attention", "show_attention", is_flag=True, help="Print the attention weights.")
-@click.option(
-    "--save",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write each text, its output and its attention weights to this JSON file.",
-)
-@friendly_errors
-def predict(
-    run_dir: Path,
-    texts: tuple[str, ...],
-    beam: int,
-    length_normalisation: float,
-    max_length: int,
-    show_attention: bool,
-    save: Path | None,
-) -> None:
-    """Decode each of TEXTS with a trained sequence-to-sequence run (e.g. a date to ISO 8601)."""
-    if beam < 1:
-        raise click.BadParameter(f"--beam must be >= 1, got {beam}")
-    _, task, model, _ = load_run(run_dir)
-    if not isinstance(task, Seq2SeqTask):
-        raise click.ClickException(
-            f"{run_dir} was trained on {task.name}, which is not a text-to-text task"
-        )
-    saved = []
-    for text in texts:
-        try:
-            source = task.encode_source(text)
-        except ValueError as err:
-            click.echo(f"{text!r}: {err}")
-            continue
-        with torch.no_grad():
-            decoded = model.decode(source, None, max_length, beam, length_normalisation)
-        output = task.decode_target(decoded.tokens[0])
-        click.echo(f"{text} -> {output}")
-        if show_attention:
-            click.echo(attention_picture(text, output, decoded.attention[0]))
-        saved.append(
-            {
-                "source": text,
-                "output": output,
-                "tokens": decoded.tokens[0],
-                "log_prob": decoded.log_probs[0],
-                "attention": decoded.attention[0].tolist(),
-            }
-        )
-    if save is not None:
-        save.write_text(json.dumps(saved, indent=1))
-        click.echo(f"wrote {save}")
-
-
-def attention_picture(source: str, output: str, weights: torch.Tensor) -> str:
-    """Attention weights (output steps x source positions) as text: one row per output symbol,
-    shades from ' ' (0) to '@' (1)."""
-    shades = " .:-=+*#%@"
-    rows = [f"   {source}"]
-    symbols = [*output, "<end>"]
-    for t, row in enumerate(weights):
-        cells = "".join(shades[min(int(w * len(shades)), len(shades) - 1)] for w in row.tolist())
-        label = symbols[t] if t < len(symbols) else "?"
-        rows.append(f"{label[:2]:>2} {cells}")
-    return "\n".join(rows)
-
-
-@main.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
-@click.argument("question")
-@click.option(
-    "--table",
-    "table_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A CSV file: a header line naming the columns, then one line per row.",
-)
-@click.option(
-    "--picture",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw the operation and column weights of each step to this PNG file.",
-)
-@friendly_errors
-def ask(run_dir: Path, question: str, table_path: Path, picture: Path | None) -> None:
-    """Answer QUESTION about the CSV table with a trained Neural Programmer (a table_qa run),
-    and print the program it ran, e.g. `augrnn ask RUN --table t.csv "sum of price where qty >
-    3"`."""
-    from augrnn.programmer import NeuralProgrammer
-    from augrnn.tasks.table_qa import TableQATask, read_table
-
-    config, task, model, _ = load_run(run_dir)
-    if not isinstance(task, TableQATask) or not isinstance(model, NeuralProgrammer):
-        raise click.ClickException(
-            f"{run_dir} holds a {config.model.kind} run on {config.task_name}; ask needs a "
-            "Neural Programmer run on table_qa (e.g. from `augrnn train table_qa_single`)"
-        )
-    batch, notes = task.question_batch(*read_table(table_path), question)
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
-    with torch.no_grad():
-        outputs = model.evaluation_logits(batch)
-    click.echo(f"program: {model.program(batch, 0, task.column_names)}")
-    click.echo(f"answer: {task.answer_text(outputs, batch)}")
-    if picture is not None:
-        from augrnn.core import Trace
-        from augrnn.viz.views import VIEWS
-
-        trace = Trace()
-        with torch.no_grad():
-            model(batch, hard=False, trace=trace)
-        VIEWS["programmer_selection"].fn(trace, batch, task, outputs, 0).savefig(picture, dpi=110)
-        click.echo(f"picture: {picture}")
 
 
 @main.command()
@@ -446,25 +316,35 @@ def demo(seed: int, run_dir: Path | None, progress: bool) -> None:
     click.echo(f"\nrun folder: {run_dir}   (augrnn eval {run_dir} --lengths 20,40,80,120)")
 
 
-@main.command()
+@main.command(name="tasks")
 @click.option("--seed", default=0, show_default=True)
-def tasks(seed: int) -> None:
-    """List the tasks and render one example of each."""
+@friendly_errors
+def tasks_command(seed: int) -> None:
+    """List the tasks (plugins' included) and render one example of each."""
     generator = torch.Generator().manual_seed(seed)
-    for name, cls in TASKS.items():
+    for name, cls in tasks.items():
         task = cls()
         low, high = task.train_lengths
         click.echo(f"== {name}: {cls.description}")
-        if not isinstance(task, Seq2SeqTask):
-            sizes = f"input width {task.input_size}, output width {task.output_size}"
-        elif hasattr(task, "source_vocab"):
-            sizes = f"vocabularies of {task.input_size} source and {task.output_size} target tokens"
-        else:
-            sizes = f"images in, a vocabulary of {task.output_size} target tokens"
-        click.echo(f"   {sizes}, {task.length_name} {low}-{high} in training")
+        click.echo(f"   {task.sizes_text()}, {task.length_name} {low}-{high} in training")
         batch = task.sample(1, generator, length=min(high, max(low, 4)))
         click.echo(task.render(batch, 0))
         click.echo()
+
+
+@main.command(name="models")
+@friendly_errors
+def models_command() -> None:
+    """List the model kinds (plugins' included): whether each is a recurrent core (which ACT and
+    other wrappers can hold as [model.core]) and its settings with their defaults."""
+    for name, kind in models.items():
+        role = "core" if kind.is_core else "model"
+        click.echo(f"{name:18s} {role:6s} {kind.description}")
+        for f in dataclasses.fields(kind.config_class):
+            default = "(a [model.core] table)" if is_core_field(f) else repr(f.default)
+            click.echo(f"{'':25s} {f.name} = {default}")
+    for name, error in models.failures.items():
+        click.echo(f"{name:18s} failed to load: {error}")
 
 
 @main.command()
@@ -473,12 +353,7 @@ def presets() -> None:
     """List the presets."""
     for name in preset_names():
         config = load_preset(name)
-        model = config.model.kind
-        if config.act.halting != "none":
-            model += f" + {config.act.halting}"
-        if config.model.kind in ("seq2seq", "show_attend_tell"):
-            model += f" + {config.model.attention}"
-        click.echo(f"{name:32s} {model:16s} on {config.task_name}")
+        click.echo(f"{name:32s} {describe_model(config.model):24s} on {config.task_name}")
 
 
 @main.command()
@@ -587,6 +462,32 @@ def bench(
         json_path.write_text(json.dumps({"benchmarks": reports}, indent=2) + "\n")
         click.echo(f"wrote {json_path}")
 
+
+def load_kind_commands() -> None:
+    """Add the commands of every model kind (built-in and plugins'); a plugin that fails to load,
+    or a command that fails to import, is named on stderr and left out."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PluginWarning)
+        for name, kind in models.items():
+            for reference in kind.commands:
+                try:
+                    command = import_reference(reference, f"command of model kind {name!r}")
+                except ValueError as err:
+                    warnings.warn(str(err), PluginWarning, stacklevel=1)
+                    continue
+                if command.name not in main.commands:
+                    main.add_command(command)
+        tasks.names()
+    for warning in caught:
+        if issubclass(warning.category, PluginWarning):
+            click.echo(f"augrnn: warning: {warning.message}", err=True)
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+
+
+load_kind_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,14 +1,17 @@
 """Controllers as cores: LSTM, GRU and tanh-RNN stacks and a feed-forward network, plus the
-plain recurrent baseline (a stack with a linear read-out)."""
+plain recurrent baseline (a stack with a linear read-out), registered as the model kinds
+``lstm``, ``gru`` and ``rnn``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from augrnn.core import Core
+from augrnn.interface import ModelConfig, ModelKind
 
 
 class LSTMState(NamedTuple):
@@ -171,3 +174,43 @@ class Readout(Core):
         self.check_input(x)
         h, state = self.core(x, state)
         return self.readout(h), state
+
+
+@dataclass
+class StackConfig(ModelConfig):
+    """A recurrent stack (model kinds ``lstm``, ``gru`` and ``rnn``, the last a tanh RNN): its
+    width and depth. As a whole model it gets a linear read-out (:class:`Readout`); inside a
+    wrapper (ACT) its top layer's hidden vector is what the wrapper reads."""
+
+    hidden_size: int = 256
+    num_layers: int = 3
+
+
+@dataclass
+class LSTMConfig(StackConfig):
+    """An LSTM stack (model kind ``lstm``)."""
+
+
+@dataclass
+class GRUConfig(StackConfig):
+    """A GRU stack (model kind ``gru``)."""
+
+
+@dataclass
+class RNNConfig(StackConfig):
+    """A tanh RNN stack (model kind ``rnn``)."""
+
+
+def _stack_kind(name: str, config_class: type[StackConfig], what: str) -> ModelKind:
+    def build(config: StackConfig, input_size: int, output_size: int | None) -> Core:
+        stack = build_controller(name, input_size, config.hidden_size, config.num_layers)
+        return stack if output_size is None else Readout(stack, output_size)
+
+    return ModelKind(config_class, build_core=build, description=f"{what} with a linear read-out")
+
+
+MODEL_KINDS = {
+    "lstm": _stack_kind("lstm", LSTMConfig, "an LSTM stack"),
+    "gru": _stack_kind("gru", GRUConfig, "a GRU stack"),
+    "rnn": _stack_kind("rnn", RNNConfig, "a tanh RNN stack"),
+}

@@ -16,7 +16,7 @@ Traces only, never module internals.
 
 A core that adds a cost of its own to the training loss (ACT's ponder cost) reports it per step
 with :func:`add_step_term`; the values, still attached to the graph, land in the active
-:class:`StepTerms` collector (see ``RecurrentModel.loss``).
+:class:`StepTerms` collector; :meth:`Core.sequence_loss` adds them to the task's loss.
 """
 
 from __future__ import annotations
@@ -25,17 +25,26 @@ import contextvars
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 
 class Core(nn.Module):
-    """Base class of recurrent cores. Subclasses implement ``initial_state`` and ``forward``."""
+    """Base class of recurrent cores. Subclasses implement ``initial_state`` and ``forward``.
+
+    ``compiles_own_step`` declares a core whose step has a data-dependent length (ACT's ponder
+    loop): a sequence model then asks it to :meth:`compile_step` its inner step instead of
+    compiling its whole step as one graph. ``checkpointable`` False declares a core whose steps
+    cannot be recomputed in the backward pass (gradient checkpointing): one that reports step
+    terms, which checkpointing would record without their gradients.
+    """
 
     input_size: int
     output_size: int
+    compiles_own_step: ClassVar[bool] = False
+    checkpointable: ClassVar[bool] = True
 
     def initial_state(
         self,
@@ -51,6 +60,18 @@ class Core(nn.Module):
     def check_input(self, x: Tensor) -> None:
         """Raise a clear error unless ``x`` is a finite (B, input_size) floating-point tensor."""
         check_step_input(x, self.input_size, type(self).__name__)
+
+    def compile_step(self, direct: bool = True, **compile_kwargs) -> None:
+        """Compile the core's own inner step (declared by ``compiles_own_step``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not compile its own step")
+
+    def sequence_loss(self, task, batch, logits: Tensor, terms: StepTerms) -> tuple[Tensor, Tensor]:
+        """The training loss over a sequence and its task part (scalars, in nats), from the
+        (T, B, output_size) ``logits`` of ``batch`` and the ``terms`` the core reported while
+        computing them: ``task.loss`` plus each weighted step term, counted where
+        ``batch.steps_mask()`` is 1. A core with a loss of its own (PonderNet) overrides it."""
+        task_loss = task.loss(logits, batch)
+        return task_loss + terms.weighted_total(batch.steps_mask()), task_loss
 
 
 def check_step_input(x: Tensor, input_size: int, who: str) -> None:

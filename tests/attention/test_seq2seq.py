@@ -9,9 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from augrnn.attention import ATTENTION_KINDS, BOS, EOS, PAD, Seq2Seq
+from augrnn.attention.modules import LuongAttention
+from augrnn.attention.seq2seq import Seq2SeqConfig
 from augrnn.core import Trace
+from augrnn.registry import build_model
 from augrnn.tasks.base import Batch
-from augrnn.train.loop import evaluation_logits
+from augrnn.train.config import ConfigError, apply_overrides, config_from_dict
 
 SOURCE_VOCAB, TARGET_VOCAB, S, T, B = 9, 7, 5, 4, 3
 LENGTHS = [5, 3, 1]
@@ -110,16 +113,18 @@ def test_teacher_forcing_ratio_changes_training_but_never_evaluation():
     assert mixed.shape == forced_logits.shape
 
 
-def test_evaluation_logits_decode_without_reading_the_targets():
+def test_evaluation_outputs_decode_without_reading_the_targets():
     net = model("luong_general").train()
     source, mask = padded_source()
     batch = Batch(source, targets(), torch.ones(T, B), torch.tensor(LENGTHS), mask)
     scrambled = batch._replace(targets=torch.full((T, B), 3))
-    logits = net.evaluation_logits(batch)
+    logits = net.evaluation_outputs(batch)
     assert logits.shape == (T, B, TARGET_VOCAB)
-    torch.testing.assert_close(net.evaluation_logits(scrambled), logits)
-    torch.testing.assert_close(evaluation_logits(net, batch), logits)  # the trainer's hook
+    torch.testing.assert_close(net.evaluation_outputs(scrambled), logits)
     torch.testing.assert_close(net(source, mask, max_length=T)[0], logits)
+    traced, trace = net.traced(batch)
+    torch.testing.assert_close(traced, logits)
+    assert trace.stack("attention").shape == (T, B, S)
 
 
 class ScoredTask:
@@ -283,3 +288,53 @@ def test_each_scheme_on_each_device_matches_a_float64_cpu_reference(
         return logits
 
     matches_float64_cpu(lambda: model(attention, "lstm", **options), run)
+
+
+# --- the model kind "seq2seq": config and builder -------------------------------------------
+
+
+def test_the_config_defaults_are_the_constructors():
+    config = Seq2SeqConfig()
+    assert (config.embedding_size, config.hidden_size, config.encoder) == (64, 128, "gru")
+    assert config.attention == "bahdanau" and config.no_attention_context == "final"
+    assert config.local_window is None and config.teacher_forcing == 1.0
+
+
+def test_the_kind_builds_a_seq2seq_with_the_configured_settings():
+    config = Seq2SeqConfig(
+        hidden_size=12,
+        embedding_size=5,
+        encoder="lstm",
+        attention="luong_concat",
+        local_window=2,
+        teacher_forcing=0.5,
+    )
+    net = build_model(config, input_size=11, output_size=9)
+    assert isinstance(net, Seq2Seq) and net.decodes
+    assert (net.source_vocab_size, net.target_vocab_size) == (11, 9)
+    assert net.source_embedding.embedding_dim == 5 and net.hidden_size == 12
+    assert net.encoder_kind == "lstm" and net.teacher_forcing == 0.5
+    assert isinstance(net.attention, LuongAttention) and net.attention.local_window == 2
+    baseline = build_model(
+        Seq2SeqConfig(hidden_size=12, attention="none", no_attention_context="mean"), 11, 9
+    )
+    assert baseline.attention is None and baseline.no_attention_context == "mean"
+
+
+def test_seq2seq_is_no_core_and_bad_settings_fail_at_build():
+    with pytest.raises(ConfigError, match="'seq2seq' is not a recurrent core"):
+        config_from_dict({"model": {"kind": "act", "core": {"kind": "seq2seq"}}})
+    with pytest.raises(ValueError, match="attention must be one of"):
+        build_model(Seq2SeqConfig(hidden_size=8, attention="luong"), 6, 6)
+
+
+def test_presets_and_overrides_reach_the_settings():
+    raw = {"model": {"kind": "seq2seq", "attention": "luong_general", "local_window": "none"}}
+    raw = apply_overrides(raw, {"model.teacher_forcing": "0.25", "model.encoder": "lstm"})
+    config = config_from_dict(raw)
+    assert config.model.local_window is None and config.model.teacher_forcing == 0.25
+    assert config.model.encoder == "lstm"
+    with_window = config_from_dict(apply_overrides(raw, {"model.local_window": "3"}))
+    assert with_window.model.local_window == 3
+    with pytest.raises(ConfigError, match="model.local_window"):
+        apply_overrides(raw, {"model.local_window": "wide"})

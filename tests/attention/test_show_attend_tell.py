@@ -14,17 +14,18 @@ import torch.nn.functional as F
 from augrnn.attention.seq2seq import EOS
 from augrnn.attention.show_attend_tell import (
     ShowAttendTell,
+    ShowAttendTellConfig,
     attention_on_digits,
     column_encoding,
     digit_attention_mass,
     doubly_stochastic_penalty,
 )
 from augrnn.core import Trace
-from augrnn.models import build_model
+from augrnn.registry import build_model
 from augrnn.tasks.base import Batch
 from augrnn.tasks.digit_row import DigitRowConfig, DigitRowTask
-from augrnn.train.config import ActConfig, ModelConfig, load_preset, parse_override_args
-from augrnn.train.loop import evaluate, evaluation_set
+from augrnn.train.config import ConfigError, config_from_dict, load_preset, parse_override_args
+from augrnn.train.evaluation import evaluate, evaluation_set
 
 VOCAB, B, H, W, T = 7, 3, 10, 13, 4
 GRID = (H // 4, W)
@@ -188,13 +189,16 @@ def test_greedy_decode_matches_evaluation_and_stops_at_eos():
     assert all(math.isfinite(p) and p <= 0 for p in decoded.log_probs)
 
 
-def test_evaluation_logits_decode_without_the_targets():
+def test_evaluation_outputs_decode_without_the_targets():
     batch = batch_of()
     net = model()
     net.eval()
-    logits = net.evaluation_logits(batch)
+    logits = net.evaluation_outputs(batch)
     assert logits.shape == (T, B, VOCAB)
     assert torch.equal(logits, net(batch.inputs, max_length=T)[0])
+    traced, trace = net.traced(batch)
+    assert torch.equal(traced, logits)
+    assert trace.stack("attention").shape == (T, B, *GRID)
 
 
 def test_column_encoding():
@@ -310,25 +314,25 @@ def test_bad_lengths_targets_and_settings_are_refused():
 
 
 def test_build_model_and_presets():
-    config = ModelConfig(
-        kind="show_attend_tell",
-        cnn_channels=8,
+    config = ShowAttendTellConfig(
+        channels=8,
         position_features=6,
         embedding_size=5,
         hidden_size=12,
-        attention_gate=False,
+        gate=False,
         doubly_stochastic=0.5,
     )
-    assert ModelConfig().doubly_stochastic == 1.0 and ModelConfig().attention_gate is True
+    defaults = ShowAttendTellConfig()
+    assert defaults.doubly_stochastic == 1.0 and defaults.gate and defaults.attention == "soft"
     net = build_model(config, input_size=1, output_size=13)
-    assert isinstance(net, ShowAttendTell) and net.attention_kind == "soft"  # from "bahdanau"
+    assert isinstance(net, ShowAttendTell) and net.attention_kind == "soft"
     assert net.gate is None and net.doubly_stochastic == 0.5 and net.feature_size == 14
     assert net.cell.hidden_size == 12 and net.embedding.embedding_dim == 5
-    with pytest.raises(ValueError, match="does not support pondering"):
-        build_model(config, 1, 13, ActConfig(halting="act"))
+    with pytest.raises(ConfigError, match="'show_attend_tell' is not a recurrent core"):
+        config_from_dict({"model": {"kind": "act", "core": {"kind": "show_attend_tell"}}})
     attending = load_preset("digit_row")
     assert attending.task_name == "digit_row" and attending.model.attention == "soft"
-    assert attending.model.attention_gate and attending.model.doubly_stochastic == 1.0
+    assert attending.model.gate and attending.model.doubly_stochastic == 1.0
     baseline = load_preset("digit_row_noattention", parse_override_args(["--task.classes=4"]))
     assert baseline.model.attention == "none" and baseline.task.classes == 4
     for preset in (attending, baseline):
@@ -344,7 +348,7 @@ def test_the_trainer_scores_the_held_out_handwriting():
             [
                 "--train.eval_sequences=12",
                 "--train.eval_batch_size=5",
-                "--model.cnn_channels=4",
+                "--model.channels=4",
                 "--model.hidden_size=8",
                 "--model.embedding_size=4",
             ]

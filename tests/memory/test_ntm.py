@@ -5,7 +5,8 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from augrnn.core import Trace, unroll
-from augrnn.memory.ntm import CONSTANT_MEMORY_VALUE, NTM, NTMCell, NTMState, RecurrentModel
+from augrnn.memory.ntm import CONSTANT_MEMORY_VALUE, NTM, NTMCell, NTMState
+from augrnn.sequence import RecurrentModel
 
 # A different size for every dimension, so a transposed axis fails.
 T, B, IN, OUT, N, M, R, W = 6, 3, 4, 5, 7, 2, 2, 3

@@ -3,8 +3,8 @@ import itertools
 import pytest
 import torch
 
-from augrnn.programmer.operations import OP, OPERATIONS, run_program, text_matches
 from augrnn.programmer.search import answer_log_likelihood, lookup_log_likelihood
+from augrnn.table_operations import OP, OPERATIONS, run_program, text_matches
 
 #: Operations that read a column; the others' column index is ignored.
 COLUMN_OPS = {"sum", "greater", "lesser", "max", "min", "print", "text_match"}

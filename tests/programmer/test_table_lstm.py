@@ -1,15 +1,14 @@
 import torch
 
-from augrnn.models import build_model
-from augrnn.programmer import TableLSTM
+from augrnn.programmer import TableLSTM, TableLSTMConfig
+from augrnn.registry import build_model
 from augrnn.tasks.table_qa import TableBatch, TableQAConfig, TableQATask
-from augrnn.train.config import ModelConfig
 
 
 def test_shapes_padding_rows_and_a_built_model_learns_a_little(one_thread):
     task = TableQATask(TableQAConfig(columns=2, text_columns=1, min_rows=3, max_rows=7))
     model = build_model(
-        ModelConfig(kind="table_lstm", embedding_size=6, hidden_size=10),
+        TableLSTMConfig(embedding_size=6, hidden_size=10),
         task.input_size,
         task.output_size,
     )
@@ -46,7 +45,7 @@ def test_shapes_padding_rows_and_a_built_model_learns_a_little(one_thread):
         optimizer.step()
         losses.append(loss.item())
     assert sum(losses[-5:]) < sum(losses[:5])
-    metrics = task.metrics(model.evaluation_logits(batch), batch)
+    metrics = task.metrics(model.evaluation_outputs(batch), batch)
     assert 0.0 <= metrics["accuracy"] <= 1.0 and "program_intended" not in metrics
 
 

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from augrnn.programmer.operations import OPERATIONS, run_program, text_matches
-from augrnn.tasks import get_task_class
+from augrnn.registry import task_class
+from augrnn.table_operations import OPERATIONS, run_program, text_matches
 from augrnn.tasks.table_qa import (
     COLUMN_NAMES,
     COLUMN_OPERATIONS,
@@ -15,7 +15,7 @@ from augrnn.tasks.table_qa import (
     TableQAConfig,
     TableQATask,
 )
-from augrnn.train.loop import evaluate
+from augrnn.train.evaluation import evaluate
 
 
 def _task(**kw) -> TableQATask:
@@ -29,7 +29,7 @@ def _pivots(batch):
 
 
 def test_registered_and_seeded():
-    assert get_task_class("table_qa") is TableQATask
+    assert task_class("table_qa") is TableQATask
     task = _task(columns=3)
     a = task.sample(6, torch.Generator().manual_seed(3))
     b = task.sample(6, torch.Generator().manual_seed(3))
@@ -159,7 +159,7 @@ def test_answer_scaled_error_shrinks_only_answers_beyond_the_entry_range():
 class _AnswersSums(torch.nn.Module):
     """Answers every "sum" question right and every other question 1 off."""
 
-    def evaluation_logits(self, batch):
+    def evaluation_outputs(self, batch):
         is_sum = batch.question_type == QUESTION_TYPES.index("sum")
         return TableOutputs(batch.answer_scalar + (~is_sum).float(), 1.0 - batch.answer_lookup)
 
@@ -168,9 +168,9 @@ def test_per_type_accuracy_leaves_out_absent_types_and_pools_exactly():
     task = _task(question_types="sum,count,least")
     gen = torch.Generator().manual_seed(0)
     only_sums = _task(question_types="sum").sample(40, gen)
-    metrics = task.metrics(_AnswersSums().evaluation_logits(only_sums), only_sums)
+    metrics = task.metrics(_AnswersSums().evaluation_outputs(only_sums), only_sums)
     assert metrics["accuracy_sum"] == 1.0 and "accuracy_count" not in metrics
-    outputs = _AnswersSums().evaluation_logits(only_sums)
+    outputs = _AnswersSums().evaluation_outputs(only_sums)
     assert task.metric_weights(only_sums, outputs)["accuracy_sum"] == 40.0
     assert "accuracy_count" not in task.metric_weights(only_sums, outputs)
     mixed = task.sample(200, gen)

@@ -2,8 +2,11 @@
 
 import pytest
 
-from augrnn.models import build_model
-from augrnn.tasks import get_task_class
+from augrnn.act import ACTConfig
+from augrnn.controllers import LSTMConfig, RNNConfig
+from augrnn.memory.ntm import NTMConfig
+from augrnn.programmer import NeuralProgrammerConfig
+from augrnn.registry import build_model, task_class
 from augrnn.tasks.copy import CopyConfig
 from augrnn.tasks.ngrams import NGramsConfig
 from augrnn.train.config import (
@@ -14,6 +17,7 @@ from augrnn.train.config import (
     load_preset,
     parse_override_args,
     preset_names,
+    upgrade_legacy,
 )
 
 EXPECTED_PRESETS = {
@@ -62,32 +66,30 @@ def test_every_preset_loads_and_the_paper_ones_exist():
 def test_every_preset_builds_its_model():
     for name in preset_names():
         config = load_preset(name)
-        task = get_task_class(config.task_name)(config.task)
-        model = build_model(config.model, task.input_size, task.output_size, config.act)
+        task = task_class(config.task_name)(config.task)
+        model = build_model(config.model, task.input_size, task.output_size)
         assert sum(p.numel() for p in model.parameters()) > 0, name
 
 
 def test_act_presets_have_the_papers_settings():
     parity = load_preset("parity")
-    assert (parity.model.kind, parity.model.hidden_size, parity.train.batch_size) == (
-        "rnn",
-        128,
-        128,
+    assert isinstance(parity.model, ACTConfig) and isinstance(parity.model.core, RNNConfig)
+    assert (parity.model.core.hidden_size, parity.train.batch_size) == (128, 128)
+    assert (parity.model.halting, parity.model.epsilon, parity.model.max_steps) == (
+        "act",
+        0.01,
+        100,
     )
-    assert (parity.act.halting, parity.act.epsilon, parity.act.max_steps) == ("act", 0.01, 100)
-    assert parity.act.halting_bias == 1.0 and parity.optim.lr == 1e-4
-    assert load_preset("parity_rnn").act.halting == "none"
-    pondernet = load_preset("parity_pondernet")
-    assert (pondernet.act.halting, pondernet.act.max_steps) == ("pondernet", 20)
-    assert (pondernet.act.beta, pondernet.act.epsilon, pondernet.optim.lr) == (0.01, 0.05, 3e-4)
+    assert parity.model.halting_bias == 1.0 and parity.optim.lr == 1e-4
+    assert isinstance(load_preset("parity_rnn").model, RNNConfig)
+    pondernet = load_preset("parity_pondernet").model
+    assert (pondernet.halting, pondernet.max_steps) == ("pondernet", 20)
+    assert (pondernet.beta, pondernet.epsilon) == (0.01, 0.05)
     extrapolation = load_preset("parity_extrapolation_act").task
     assert (extrapolation.size, extrapolation.max_nonzero) == (96, 48)
     addition = load_preset("addition")
-    assert (addition.model.hidden_size, addition.act.max_steps, addition.train.batch_size) == (
-        512,
-        20,
-        32,
-    )
+    assert (addition.model.core.hidden_size, addition.model.max_steps) == (512, 20)
+    assert addition.train.batch_size == 32
 
 
 def test_copy_preset_has_the_paper_settings():
@@ -181,3 +183,91 @@ def test_round_trip_through_a_dict():
     assert again == config
     # applying no overrides leaves a saved config unchanged
     assert config_from_dict(apply_overrides(config.to_dict(), {})) == config
+
+
+# --- model kinds ---------------------------------------------------------------------------------
+
+
+def test_the_model_kind_picks_the_config_class_and_its_defaults():
+    assert isinstance(load_preset("copy").model, NTMConfig)
+    assert isinstance(load_preset("copy_lstm").model, LSTMConfig)
+    assert isinstance(config_from_dict({}).model, NTMConfig)  # the default kind
+    programmer = load_preset("table_qa_single").model
+    assert isinstance(programmer, NeuralProgrammerConfig) and programmer.steps == 4
+
+
+def test_an_unknown_kind_lists_the_registered_kinds():
+    with pytest.raises(ConfigError, match="unknown model kind 'dnk'; known model kinds: act, gru"):
+        load_preset("copy", {"model.kind": "dnk"})
+    with pytest.raises(ConfigError, match="known model kinds: .*ntm.*programmer"):
+        config_from_dict({"model": {"kind": "dnk"}})
+
+
+def test_a_key_the_kind_does_not_have_lists_the_kinds_keys():
+    # `augrnn train copy --model.program_search=1000` no longer trains an NTM without a word
+    with pytest.raises(ConfigError) as err:
+        load_preset("copy", {"model.program_search": "1000"})
+    message = str(err.value)
+    assert "'model.program_search'" in message and "model kind 'ntm'" in message
+    assert "model.memory_slots" in message and "model.steps" not in message
+    with pytest.raises(ConfigError, match="model kind 'lstm' has the keys"):
+        config_from_dict({"model": {"kind": "lstm", "memory_slots": 4}})
+    with pytest.raises(ConfigError, match=r"model.program_steps is now model.steps"):
+        load_preset("table_qa_single", {"model.program_steps": "3"})
+
+
+def test_the_act_section_is_gone_with_a_pointer_to_the_act_kind():
+    with pytest.raises(ConfigError, match="--model.kind=act"):
+        load_preset("parity_rnn", {"act.tau": "0.1"})
+
+
+def test_a_nested_core_is_reached_by_its_path_and_checked_for_its_kind():
+    config = load_preset("parity", {"model.core.hidden_size": "64", "model.tau": "0.01"})
+    assert config.model.core.hidden_size == 64 and config.model.tau == 0.01
+    with pytest.raises(ConfigError, match="model kind 'rnn' has the keys"):
+        load_preset("parity", {"model.core.memory_slots": "4"})
+    with pytest.raises(ConfigError, match=r"\[model.core\]: model kind 'programmer' is not a"):
+        load_preset("parity", {"model.core.kind": "programmer"})
+    swapped = load_preset("parity", {"model.core.kind": "ntm", "model.core.memory_slots": "16"})
+    assert isinstance(swapped.model.core, NTMConfig) and swapped.model.core.memory_slots == 16
+    with pytest.raises(ConfigError, match="ACT needs the core it wraps"):
+        config_from_dict({"model": {"kind": "act"}})
+
+
+def test_switching_to_a_wrapper_wraps_the_model_and_to_another_kind_starts_afresh():
+    wrapped = load_preset("parity_rnn", {"model.kind": "act", "model.max_steps": "5"})
+    assert isinstance(wrapped.model, ACTConfig) and wrapped.model.max_steps == 5
+    assert wrapped.model.core == load_preset("parity_rnn").model
+    fresh = load_preset("parity", {"model.kind": "lstm", "model.hidden_size": "8"})
+    assert fresh.model == LSTMConfig(hidden_size=8)
+
+
+def test_a_round_trip_keeps_nested_models():
+    config = load_preset("copy_act", {"model.core.controller_size": "12"})
+    saved = config.to_dict()
+    assert saved["model"]["kind"] == "act" and saved["model"]["core"]["kind"] == "ntm"
+    assert config_from_dict(saved) == config
+
+
+def test_a_legacy_config_reads_as_todays():
+    flat = {"kind": "rnn", "hidden_size": 16, "num_layers": 1, "memory_slots": 128}
+    act = {"halting": "pondernet", "tau": 0.001, "epsilon": 0.05, "max_steps": 7}
+    upgraded = upgrade_legacy({"model": flat, "act": act})
+    assert upgraded["model"] == {
+        "kind": "act",
+        "halting": "pondernet",
+        "tau": 0.001,
+        "epsilon": 0.05,
+        "max_steps": 7,
+        "core": {"kind": "rnn", "hidden_size": 16, "num_layers": 1},
+    }
+    plain = config_from_dict({"model": {**flat, "kind": "lstm"}, "act": {"halting": "none"}})
+    assert plain.model == LSTMConfig(hidden_size=16, num_layers=1)
+    sat = {"kind": "show_attend_tell", "cnn_channels": 8, "attention": "bahdanau"}
+    assert upgrade_legacy({"model": sat, "act": {}})["model"] == {
+        "kind": "show_attend_tell",
+        "channels": 8,
+        "attention": "soft",
+    }
+    today = load_preset("copy_act").to_dict()
+    assert upgrade_legacy(today) is today  # today's configs pass unchanged

@@ -13,13 +13,14 @@ name = "parity"
 size = 4
 
 [model]
+kind = "act"
+halting = "act"
+max_steps = 5
+
+[model.core]
 kind = "rnn"
 hidden_size = 8
 num_layers = 1
-
-[act]
-halting = "act"
-max_steps = 5
 
 [optim]
 name = "adam"
@@ -43,39 +44,39 @@ def preset(tmp_path):
 
 
 def test_split_axes_separates_swept_from_fixed_settings():
-    axes, fixed = split_axes({"act.tau": "1e-4, 1e-3,1e-2", "train.steps": "5"})
-    assert axes == {"act.tau": ["1e-4", "1e-3", "1e-2"]} and fixed == {"train.steps": "5"}
+    axes, fixed = split_axes({"model.tau": "1e-4, 1e-3,1e-2", "train.steps": "5"})
+    assert axes == {"model.tau": ["1e-4", "1e-3", "1e-2"]} and fixed == {"train.steps": "5"}
     with pytest.raises(ConfigError, match="--seeds"):
         split_axes({"train.seed": "1,2"})
     with pytest.raises(ConfigError, match="fewer than two"):
-        split_axes({"act.tau": "1e-3,"})
+        split_axes({"model.tau": "1e-3,"})
 
 
 def test_plan_checks_every_grid_point_before_training(preset, tmp_path):
-    runs, fixed = plan(preset, {"act.tau": "0,1e-2", "model.hidden_size": "4"}, 2, tmp_path)
-    assert len(runs) == 4 and fixed == {"model.hidden_size": "4"}
+    runs, fixed = plan(preset, {"model.tau": "0,1e-2", "model.core.hidden_size": "4"}, 2, tmp_path)
+    assert len(runs) == 4 and fixed == {"model.core.hidden_size": "4"}
     assert {r.run_dir.name for r in runs} == {
         "tau=0_seed0",
         "tau=0_seed1",
         "tau=1e-2_seed0",
         "tau=1e-2_seed1",
     }
-    assert runs[1].overrides == {"act.tau": "0", "train.seed": "1"}
+    assert runs[1].overrides == {"model.tau": "0", "train.seed": "1"}
     with pytest.raises(ConfigError, match="tau must be >= 0"):
-        plan(preset, {"act.tau": "1e-3,-1"}, 1, tmp_path)
+        plan(preset, {"model.tau": "1e-3,-1"}, 1, tmp_path)
     with pytest.raises(ConfigError, match="seeds must be >= 1"):
         plan(preset, {}, 0, tmp_path)
 
 
 def test_a_sweep_trains_each_point_and_seed_then_skips_what_is_done(preset, tmp_path):
     lines = []
-    results = run_sweep(preset, {"act.tau": "0,1e-2"}, 2, tmp_path / "sweep", echo=lines.append)
+    results = run_sweep(preset, {"model.tau": "0,1e-2"}, 2, tmp_path / "sweep", echo=lines.append)
     assert len(results) == 4 and lines[0].endswith("4 runs, 0 already done")
     assert {r["seed"] for r in results} == {0, 1}
     assert all(r["step"] == 6 and "ponder_steps" in r["metrics"] for r in results)
 
     lines.clear()
-    again = run_sweep(preset, {"act.tau": "0,1e-2"}, 2, tmp_path / "sweep", echo=lines.append)
+    again = run_sweep(preset, {"model.tau": "0,1e-2"}, 2, tmp_path / "sweep", echo=lines.append)
     assert lines == ["sweep of " + preset + ": 4 runs, 4 already done"]
     assert again == results
 
@@ -91,7 +92,7 @@ def test_a_sweep_trains_each_point_and_seed_then_skips_what_is_done(preset, tmp_
 
 def test_summary_takes_mean_and_spread_over_seeds():
     results = [
-        {"point": {"act.tau": "1e-3"}, "seed": s, "step": 10, "metrics": {"err": e}}
+        {"point": {"model.tau": "1e-3"}, "seed": s, "step": 10, "metrics": {"err": e}}
         for s, e in enumerate([0.1, 0.3])
     ]
     (row,) = summarise(results, "err")
@@ -104,7 +105,7 @@ def test_a_run_that_kept_its_best_validation_parameters_is_scored_by_them(tmp_pa
     from augrnn.train.checkpoint import BEST_NAME, save_checkpoint
     from augrnn.train.sweep import SweepRun, _result_of
 
-    run = SweepRun((("act.tau", "0"),), 0, tmp_path / "run")
+    run = SweepRun((("model.tau", "0"),), 0, tmp_path / "run")
     run.run_dir.mkdir()
     rows = [
         {"split": "eval", "step": step, "sequences": 8 * step, "elapsed": 1.0, "error": error}

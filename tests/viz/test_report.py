@@ -36,10 +36,10 @@ NTM = {
 }
 RUNS = {
     "copy": NTM,
-    "parity": {"task.size": "8", "model.hidden_size": "8", "act.max_steps": "5"},
+    "parity": {"task.size": "8", "model.core.hidden_size": "8", "model.max_steps": "5"},
     "reversal": {"model.embedding_size": "8", "model.hidden_size": "8"},
     "digit_row": {
-        "model.cnn_channels": "8",
+        "model.channels": "8",
         "model.embedding_size": "8",
         "model.hidden_size": "8",
         "model.position_features": "4",

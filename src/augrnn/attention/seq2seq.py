@@ -27,11 +27,16 @@ Decoder schemes (``attention``):
   (``no_attention_context = "final"``, Cho et al. 2014) or the mean of the annotations
   (``"mean"``). Its reported weights are uniform over the source for "mean" and 0 for "final"
   (that context is not a weighted sum of annotations).
+
+Registered as the model kind ``seq2seq`` (:class:`Seq2SeqConfig`); its package adds the
+command ``augrnn predict``.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -40,6 +45,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from augrnn.attention.decoding import Hypothesis, beam_search, greedy_search
 from augrnn.attention.modules import AdditiveAttention, LuongAttention, ScaledDotAttention
 from augrnn.core import Trace, emit, tracing
+from augrnn.interface import EvaluationContext, Model, ModelConfig, ModelKind
 
 PAD, BOS, EOS = 0, 1, 2
 #: PAD, BOS and EOS: every vocabulary holds at least these.
@@ -99,14 +105,19 @@ class Decoding(NamedTuple):
     scores: list[float]
 
 
-class Seq2Seq(nn.Module):
+class Seq2Seq(Model):
     """An attentional encoder-decoder over token ids (see the module docstring).
 
     ``logits, attention = model(source, source_mask, targets)`` gives (T, B, V) logits and the
     (T, B, S) attention weights of every step. In training the decoder is fed the true previous
     token with probability ``teacher_forcing`` (independently per sequence and step) and its own
     most likely token otherwise; in evaluation mode it always feeds its own predictions.
+
+    As a :class:`~augrnn.interface.Model` it reads a text task's batch (source ids, mask and
+    target ids) and adds ``decoded_exact_match`` to the held-out metrics.
     """
+
+    decodes: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -359,11 +370,27 @@ class Seq2Seq(nn.Module):
         task_loss = task.loss(logits, batch)
         return task_loss, task_loss
 
-    def evaluation_logits(self, batch) -> Tensor:
+    def evaluation_outputs(self, batch) -> Tensor:
         """(T, B, V) logits of greedy decoding for T = the targets' length, without reading the
         targets: what the trainer scores."""
         logits, _ = self(batch.inputs, batch.input_mask, max_length=batch.targets.shape[0])
         return logits
+
+    def traced(self, batch) -> tuple[Tensor, Trace]:
+        """:meth:`evaluation_outputs` and a Trace of each output step's ``attention`` (B, S)."""
+        trace = Trace()
+        steps = batch.targets.shape[0]
+        logits, _ = self(batch.inputs, batch.input_mask, max_length=steps, trace=trace)
+        return logits, trace
+
+    def extra_metrics(self, task, context: EvaluationContext) -> dict[str, float]:
+        """``decoded_exact_match``: the outputs generated until EOS (greedy, or beam search with
+        ``context.beam`` > 1) that equal their targets."""
+        return {
+            "decoded_exact_match": decoded_exact_match(
+                self, context.batches, context.beam, context.length_normalisation
+            )
+        }
 
     @torch.no_grad()
     def decode(
@@ -518,3 +545,44 @@ def decoded_exact_match(
             right += tokens == target
             total += 1
     return right / max(total, 1)
+
+
+@dataclass
+class Seq2SeqConfig(ModelConfig):
+    """The attentional encoder-decoder (model kind ``seq2seq``): the keyword arguments of
+    :class:`Seq2Seq` with its defaults; the vocabularies are the task's."""
+
+    #: Width of the source and target token embeddings.
+    embedding_size: int = 64
+    #: Width of the decoder and of the two encoder directions together.
+    hidden_size: int = 128
+    #: Recurrent unit of the bidirectional encoder and of the decoder, "gru" or "lstm".
+    encoder: str = "gru"
+    #: "bahdanau", "luong_dot", "luong_general", "luong_concat", "scaled_dot" or "none" (no
+    #: attention; see ``no_attention_context``).
+    attention: str = "bahdanau"
+    #: Without attention: the fixed context, the encoder's "final" state or the "mean" of its
+    #: states.
+    no_attention_context: str = "final"
+    #: Luong's local-p attention with window half-width D (luong_* only; None: global).
+    local_window: int | None = None
+    #: Probability of feeding the true previous token in training (never in evaluation).
+    teacher_forcing: float = 1.0
+
+    def summary(self, kind: str) -> str:
+        return f"{kind} + {self.attention}"
+
+
+def build_seq2seq(config: Seq2SeqConfig, input_size: int, output_size: int) -> Seq2Seq:
+    """A Seq2Seq from ``input_size`` source ids to ``output_size`` target ids."""
+    return Seq2Seq(input_size, output_size, **dataclasses.asdict(config))
+
+
+MODEL_KINDS = {
+    "seq2seq": ModelKind(
+        Seq2SeqConfig,
+        build_model=build_seq2seq,
+        description="an attentional encoder-decoder over token ids",
+        commands=("augrnn.attention.commands:predict",),
+    )
+}

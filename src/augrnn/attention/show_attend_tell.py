@@ -33,10 +33,14 @@ over a whole caption every position should have been looked at about once.
 
 ``attention = "none"`` is the baseline without attention: the same decoder whose context is the
 mean annotation ā at every step (no gate, no regulariser); its reported weights are uniform 1/L.
+
+Registered as the model kind ``show_attend_tell`` (:class:`ShowAttendTellConfig`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -55,6 +59,7 @@ from augrnn.attention.seq2seq import (
     describe_value,
 )
 from augrnn.core import Trace, emit, tracing
+from augrnn.interface import EvaluationContext, Model, ModelConfig, ModelKind
 
 ATTENTION_KINDS = ("soft", "none")
 
@@ -158,13 +163,16 @@ def attention_on_digits(attention: Tensor, spans: Tensor, *, column_stride: int 
     return float(digit_attention_mass(attention, spans, column_stride=column_stride).nanmean())
 
 
-class ShowAttendTell(nn.Module):
+class ShowAttendTell(Model):
     """A CNN encoder and an LSTM decoder with soft attention over its feature grid (see the
     module docstring).
 
     ``logits, attention = model(images, targets)`` gives (T, B, V) logits and the (T, B, H', W')
     attention of every step. In training mode with targets the decoder is fed the true previous
     token (teacher forcing); otherwise it feeds its own most likely token (greedy).
+
+    As a :class:`~augrnn.interface.Model` it reads an image task's batch (images and target
+    ids); with attention it adds ``attention_on_digit`` to the held-out metrics.
     """
 
     def __init__(
@@ -366,11 +374,29 @@ class ShowAttendTell(nn.Module):
         penalty = doubly_stochastic_penalty(attention, batch.mask)
         return task_loss + self.doubly_stochastic * penalty, task_loss
 
-    def evaluation_logits(self, batch) -> Tensor:
+    def evaluation_outputs(self, batch) -> Tensor:
         """(T, B, V) logits of greedy decoding for T = the targets' length, without reading the
         targets: what the trainer scores."""
         logits, _ = self(batch.inputs, max_length=batch.targets.shape[0])
         return logits
+
+    def traced(self, batch) -> tuple[Tensor, Trace]:
+        """:meth:`evaluation_outputs` and a Trace of each output step's ``attention`` (B, H',
+        W') (and the gate β_t as ``attention_gate``)."""
+        trace = Trace()
+        logits, _ = self(batch.inputs, max_length=batch.targets.shape[0], trace=trace)
+        return logits, trace
+
+    def extra_metrics(self, task, context: EvaluationContext) -> dict[str, float]:
+        """With attention, ``attention_on_digit``: the mean fraction of each output step's
+        attention that falls on the digit it writes (:func:`held_out_attention_on_digits`)."""
+        if self.attention is None:
+            return {}
+        return {
+            "attention_on_digit": held_out_attention_on_digits(
+                self, task, context.seed, context.sequences, context.batch_size, context.length
+            )
+        }
 
     @torch.no_grad()
     def decode(self, images: Tensor, max_length: int = 100) -> Decoding:
@@ -421,3 +447,43 @@ def held_out_attention_on_digits(
         masses.append(digit_attention_mass(attention, spans, column_stride=stride).flatten())
         remaining -= size
     return float(torch.cat(masses).nanmean())
+
+
+@dataclass
+class ShowAttendTellConfig(ModelConfig):
+    """Show, attend and tell (model kind ``show_attend_tell``): the keyword arguments of
+    :class:`ShowAttendTell` with its defaults; the image channels and the target vocabulary are
+    the task's."""
+
+    #: Width D_c of the CNN's feature maps (its first layer has half as many).
+    channels: int = 64
+    #: Sinusoidal column encodings appended to each CNN feature vector (0: none), so that the
+    #: attention can tell left from right.
+    position_features: int = 16
+    embedding_size: int = 32
+    hidden_size: int = 128
+    #: "soft" (the paper's additive attention) or "none" (the context is the mean feature).
+    attention: str = "soft"
+    #: The gate β_t = σ(f_β(h_{t−1})) on the attended context.
+    gate: bool = True
+    #: λ of the doubly stochastic regulariser λ Σ_i (1 − Σ_t α_ti)².
+    doubly_stochastic: float = 1.0
+
+    def summary(self, kind: str) -> str:
+        return f"{kind} + {self.attention}"
+
+
+def build_show_attend_tell(
+    config: ShowAttendTellConfig, input_size: int, output_size: int
+) -> ShowAttendTell:
+    """Show, attend and tell from images of ``input_size`` channels to ``output_size`` ids."""
+    return ShowAttendTell(output_size, in_channels=input_size, **dataclasses.asdict(config))
+
+
+MODEL_KINDS = {
+    "show_attend_tell": ModelKind(
+        ShowAttendTellConfig,
+        build_model=build_show_attend_tell,
+        description="a CNN encoder with an attentional LSTM decoder over images",
+    )
+}

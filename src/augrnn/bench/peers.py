@@ -54,7 +54,7 @@ from augrnn.bench.common import (
 )
 from augrnn.controllers import RNNController
 from augrnn.core import collecting_step_terms
-from augrnn.memory.ntm import RecurrentModel
+from augrnn.sequence import RecurrentModel
 from augrnn.tasks.parity import ParityConfig, ParityTask
 
 NAME = "peers"

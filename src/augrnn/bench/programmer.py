@@ -34,7 +34,7 @@ from augrnn.bench.common import (
     with_defaults,
 )
 from augrnn.programmer.model import NeuralProgrammer
-from augrnn.programmer.operations import ProgramOutputs
+from augrnn.table_operations import ProgramOutputs
 from augrnn.tasks.table_qa import TableBatch, TableQAConfig, TableQATask
 
 NAME = "programmer"

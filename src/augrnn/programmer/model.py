@@ -8,7 +8,7 @@ h_{t−1}]) and q drive the selector
     α_col = softmax(P tanh(W_col [q; h_t]))      over the columns
 
 and the soft program state is updated with every operation's result mixed by α_op · α_col
-(:func:`augrnn.programmer.operations.program_step`); c_t is the α-weighted operation and column
+(:func:`augrnn.table_operations.program_step`); c_t is the α-weighted operation and column
 embeddings. The answer is the last step's scalar and lookup. With ``hard=True`` (the default in
 evaluation, as in the paper's test time) α_op and α_col are one-hot argmaxes.
 
@@ -26,87 +26,67 @@ linear map of the word embedding of column j's name (the question RNN's embeddin
 the question and the column it names start from the same vector), plus a learned vector per
 column position that starts at zero.
 
-Gradient noise (the paper trains with decaying Gaussian noise added to the gradients; Neelakantan
-et al. 2015b): with ``gradient_noise`` η > 0 every call of :meth:`NeuralProgrammer.loss` in
-training mode counts a step t, and the next backward pass adds N(0, η / (1 + t)^γ) (γ =
-``gradient_noise_decay``, 0.55) to each parameter's gradient through parameter hooks, so the
-generic Trainer needs no change. The step count is a buffer, saved with the checkpoint.
+Gradient noise (the paper trains with decaying Gaussian noise added to the gradients;
+Neelakantan et al. 2015b): with ``gradient_noise`` η > 0 every call of
+:meth:`NeuralProgrammer.loss` in training mode counts a step t, and the next backward pass adds
+N(0, σ_t²) (:func:`~augrnn.programmer.regularisers.gradient_noise_std`, decay γ =
+``gradient_noise_decay``) to each parameter's gradient through parameter hooks, so the generic
+Trainer needs no change. The step count is a buffer, saved with the checkpoint.
 
-Selection entropy (not in the paper; off by default): the selections saturate within the first
-few hundred steps, and a question type whose program is wrong by then stays wrong, because a
-saturated softmax passes almost no gradient. With ``selection_entropy`` β each episode's loss ℓ
-becomes ℓ − β · ℓ̄ · H̄ (ℓ̄ held constant, H̄ the normalised entropy of its selections), which
-keeps the selections of wrongly answered episodes soft and leaves right ones free to settle.
-The entropy's own gradient vanishes once a softmax has saturated, so it cannot bring back a
-selection that saturated on the wrong choice; ``selection_penalty = "uniform_kl"`` uses
-ℓ + β · ℓ̄ · K̄ instead, K̄ the normalised KL(u ‖ α) from the uniform choice u, whose gradient
-with respect to a step's scores, (α − u) / (T log n), stays whole however saturated α is.
-``selection_loss_cap`` bounds ℓ̄ in that weight, so that the question types with the largest
-losses (a wrong sum's runs into the thousands) do not outweigh the rest.
+The options that are not in the paper (the selection penalties, ``and`` as a product, expected
+extremes, operation noise and program search) are described, with what each is for, in
+:mod:`augrnn.programmer.regularisers`; all are off by default.
 
-With ``and_product`` (not in the paper; off by default) ``and`` is the product of the two row
-selectors instead of their minimum (:func:`augrnn.programmer.operations.logical_and`).
-
-With ``expected_extremes`` (not in the paper; off by default) the soft ``max`` and ``min``
-(added for the "greatest / least" lookups) mark each row with the chance that it holds the
-extreme of a selection drawn row by row from the soft row selector
-(:func:`augrnn.programmer.operations.expected_extreme_rows`), instead of the extreme among the
-rows weighted above ½. With the latter, "the greatest a where t is w" under a blend of
-``reset`` and ``text_match`` marks the table's greatest row as long as ``reset`` weighs more
-than ½, and the loss then pushes ``max`` away rather than towards the matching rows.
-
-Program search (not in the paper; off by default): with ``program_search`` λ > 0, training adds
-λ times the mean, over the first ``program_search_episodes`` episodes of the batch, of
-−log P(answer), the probability that a hard program drawn step by step from the selector
-gives the right answer (a scalar within ½, or exactly the lookup's cells), summed over every
-program of T steps by executing them all (:mod:`augrnn.programmer.search`). The soft
-program's loss reaches a step only through the weights of the steps after it, so a program
-whose last operation pays only once the steps before it are right (``sum(a) -> greater(b) ->
-sum(b) -> difference``) gets no gradient while the last step weighs ``difference`` little;
-−log P(answer) raises each step of the right programs directly. It needs only the answer;
-episodes that no program answers add nothing.
-
-Operation noise (not in the paper; off by default): with ``operation_noise`` σ > 0, training
-adds N(0, σ²) to the operation selector's scores, independently at every step of every
-episode, before the softmax. Two steps that sit at the same blend of operations (``greater``
-and ``lesser`` alike at both steps before an ``and``) are a saddle of the soft program's loss,
-flat to first order in the direction that would give each step its own operation; the noise
-moves the steps apart at random, and the loss then pulls them the rest of the way. Evaluation
-and ``hard=True`` add none.
+Registered as the model kind ``programmer`` (:class:`NeuralProgrammerConfig`); its package adds
+the command ``augrnn ask``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from augrnn.core import Trace, emit, tracing
-from augrnn.programmer.operations import (
+from augrnn.interface import Model, ModelConfig
+from augrnn.programmer.regularisers import (
+    SELECTION_PENALTIES,
+    ExpectedExtremes,
+    noisy_scores,
+    penalised_losses,
+    product_and,
+    program_search_loss,
+)
+from augrnn.table_operations import (
     OP,
     OPERATIONS,
     ProgramOutputs,
-    extreme_orders,
+    extreme_rows,
     initial_state,
+    logical_and,
     pivot,
     program_step,
     text_matches,
 )
-from augrnn.programmer.search import answer_log_likelihood, lookup_log_likelihood
 
-if TYPE_CHECKING:
-    from augrnn.tasks.table_qa import TableBatch
-
-#: What ``selection_entropy`` β weighs: the selections' entropy, or their KL from uniform.
-SELECTION_PENALTIES = ("entropy", "uniform_kl")
+#: The batch a Neural Programmer reads: a table question's (:class:`augrnn.tasks.table_qa.
+#: TableBatch`: the question's word ids and numbers, the table, its text columns and the answer).
+TableBatch = Any
 
 
-class NeuralProgrammer(nn.Module):
+class NeuralProgrammer(Model):
     """The Neural Programmer over tables of ``columns`` columns (numeric ones, then any columns
-    of words) and questions of ``vocab_size`` word ids; ``steps`` is T (the paper's 4)."""
+    of words) and questions of ``vocab_size`` word ids; ``steps`` is T (the paper's 4).
+
+    As a :class:`~augrnn.interface.Model` it reads a table question's batch; its evaluation
+    outputs are the argmax program's answers (the paper's test time) with that program and the
+    soft program's answers (:class:`~augrnn.table_operations.ProgramOutputs`).
+    """
 
     def __init__(
         self,
@@ -269,8 +249,9 @@ class NeuralProgrammer(nn.Module):
             -1,
         )
         state = initial_state(row_mask, table.shape[-1])
-        # The table's order for the soft max and min, the same at every step.
-        orders = extreme_orders(table) if self.expected_extremes and not hard else None
+        # The table's order for the soft max and min is the same at every step.
+        extremes = ExpectedExtremes(table) if self.expected_extremes and not hard else extreme_rows
+        and_rows = product_and if self.and_product else logical_and
         b = q.shape[0]
         h = q.new_zeros(b, self.history.out_features)
         c = q.new_zeros(b, self.history.in_features - self.history.out_features)
@@ -282,7 +263,7 @@ class NeuralProgrammer(nn.Module):
             qh = torch.cat([q, h], -1)
             op_scores = torch.tanh(self.op_hidden(qh)) @ self.op_embeddings.T + op_mask
             if self.operation_noise > 0 and self.training and not hard:
-                op_scores = op_scores + self.operation_noise * torch.randn_like(op_scores)
+                op_scores = noisy_scores(op_scores, self.operation_noise)
             alpha_op = torch.softmax(op_scores, -1)
             col_query = torch.tanh(self.col_hidden(qh))
             col_scores = torch.einsum("bh,bch->bc", col_query, columns)
@@ -309,8 +290,8 @@ class NeuralProgrammer(nn.Module):
                 self.comparison_sharpness,
                 hard,
                 matches,
-                self.and_product,
-                orders,
+                and_rows,
+                extremes,
             )
             c = torch.cat([alpha_op @ self.op_inputs, alpha_col @ self.col_inputs], -1)
             alphas_op.append(alpha_op)
@@ -326,15 +307,11 @@ class NeuralProgrammer(nn.Module):
         }
 
     def loss(self, task: Any, batch: TableBatch) -> tuple[Tensor, Tensor]:
-        """(total, task loss): the task's loss on the soft program's answers; with
-        ``selection_entropy`` β > 0 the total is the mean over episodes of ℓ − β · w · H̄
-        (H̄: :func:`mean_selection_entropy` of α_op and α_col), or with ``selection_penalty =
-        "uniform_kl"`` of ℓ + β · w · K̄ (K̄: :func:`mean_selection_uniform_kl`); w is ℓ held
-        constant, at most ``selection_loss_cap``. An episode answered right (ℓ = 0) gets no
-        push towards softer selections, so a right program is still the optimum (with the
-        entropy, as β < 1, the total stays ≥ (1 − β) ℓ ≥ 0); a wrong one is pushed towards
-        soft selections in proportion to its loss. In training mode with ``program_search`` λ >
-        0 the total also adds λ · :meth:`search_loss`.
+        """(total, task loss): the mean over episodes of the task's loss on the soft program's
+        answers; with ``selection_entropy`` β > 0 the total is the mean of each episode's
+        :func:`~augrnn.programmer.regularisers.penalised_losses`, and in training mode with
+        ``program_search`` λ > 0 it adds λ ·
+        :func:`~augrnn.programmer.regularisers.program_search_loss`.
 
         In training mode with gradient noise, counts a step and sets the noise of the next
         backward pass."""
@@ -346,48 +323,20 @@ class NeuralProgrammer(nn.Module):
         losses = task.loss_per_example(outputs, batch)
         task_loss = total = losses.mean()
         if self.selection_entropy > 0:
-            weight = losses.detach()
-            if self.selection_loss_cap is not None:
-                weight = weight.clamp_max(self.selection_loss_cap)
-            selections = info["alpha_op"], info["alpha_col"]
-            beta = self.selection_entropy
-            if self.selection_penalty == "uniform_kl":
-                penalised = losses + beta * weight * mean_selection_uniform_kl(*selections)
-            else:
-                penalised = losses - beta * weight * mean_selection_entropy(*selections)
-            total = penalised.mean()
+            total = penalised_losses(
+                losses,
+                info["alpha_op"],
+                info["alpha_col"],
+                self.selection_entropy,
+                self.selection_penalty,
+                self.selection_loss_cap,
+            ).mean()
         if self.training and self.program_search > 0:
-            total = total + self.program_search * self.search_loss(info, batch)
+            search = program_search_loss(info, batch, self.program_search_episodes)
+            total = total + self.program_search * search
         return total, task_loss
 
-    def search_loss(self, info: dict[str, Any], batch: TableBatch) -> Tensor:
-        """The mean of −log P(answer) over the first ``program_search_episodes`` episodes of
-        ``batch`` that some program answers (scalar answers:
-        :func:`~augrnn.programmer.search.answer_log_likelihood`; lookups:
-        :func:`~augrnn.programmer.search.lookup_log_likelihood`); 0 when none does. ``info``
-        is :meth:`forward`'s."""
-        chosen = torch.arange(min(self.program_search_episodes, batch.is_lookup.shape[0]))
-        chosen = chosen.to(batch.is_lookup.device)
-        lookup = batch.is_lookup[chosen] > 0.5
-        found, matches = [], info["matches"]
-        for episodes, search, answers in (
-            (chosen[~lookup], answer_log_likelihood, batch.answer_scalar),
-            (chosen[lookup], lookup_log_likelihood, batch.answer_lookup),
-        ):
-            log_likelihood = search(
-                info["log_alpha_op"][:, episodes],
-                info["log_alpha_col"][:, episodes],
-                batch.table[episodes],
-                batch.row_mask[episodes],
-                info["pivots"][episodes].detach(),
-                answers[episodes],
-                None if matches is None else matches[episodes],
-            )
-            found.append(log_likelihood[torch.isfinite(log_likelihood)])
-        log_likelihoods = torch.cat(found)
-        return -log_likelihoods.sum() / max(len(log_likelihoods), 1)
-
-    def evaluation_logits(self, batch: TableBatch) -> ProgramOutputs:
+    def evaluation_outputs(self, batch: TableBatch) -> ProgramOutputs:
         """The answers scored in evaluation: the argmax program's, as at the paper's test time,
         with that program (``ops``, ``columns``: (B, T); ``pivots``: (B, 2)) and the soft
         program's answers."""
@@ -403,6 +352,17 @@ class NeuralProgrammer(nn.Module):
             pivots=info["pivots"],
         )
 
+    def traced(self, batch: TableBatch) -> tuple[ProgramOutputs, Trace]:
+        """:meth:`evaluation_outputs` and a Trace of the soft program's selections: per step
+        ``operation_weights`` (B, O), ``column_weights`` (B, C + K) and ``pivots`` (B, 2)."""
+        trace = Trace()
+        self(batch, hard=False, trace=trace)
+        return self.evaluation_outputs(batch), trace
+
+    def describe_example(self, task: Any, batch: TableBatch, index: int) -> list[str]:
+        """The argmax program that episode ``index`` ran."""
+        return [f"program: {self.program(batch, index, task.column_names)}"]
+
     @torch.no_grad()
     def program(
         self, batch: TableBatch, index: int = 0, column_names: Sequence[str] | None = None
@@ -417,56 +377,6 @@ class NeuralProgrammer(nn.Module):
             info["pivots"][index].tolist(),
             names,
         )
-
-
-def _mean_over_selectors(alphas: tuple[Tensor, ...], measure) -> Tensor:
-    """(B,): ``measure(alpha, available, choices)`` of each selector ``alpha`` (T, B, n_i),
-    averaged over the selectors with at least two choices (0 where none has). ``available``
-    (B, n_i) marks the choices an episode may make (α > 0 at some step), ``choices`` (B,)
-    counts them; ``measure`` returns a (B,) value."""
-    values, counts = [], []
-    for alpha in alphas:
-        available = (alpha > 0).any(0)
-        choices = available.sum(-1).to(alpha.dtype)
-        has_choice = choices >= 2
-        values.append(torch.where(has_choice, measure(alpha, available, choices), 0.0))
-        counts.append(has_choice.to(alpha.dtype))
-    return torch.stack(values).sum(0) / torch.stack(counts).sum(0).clamp_min(1)
-
-
-def mean_selection_entropy(*alphas: Tensor) -> Tensor:
-    """H̄ (B,): the mean normalised entropy of the selections that have a choice.
-
-    Each of ``alphas`` (T, B, n_i) is one selector's weights at every step (α_op, α_col). Its
-    entropy is divided by the log of the number of choices an episode may make (those with
-    α > 0 at some step) and averaged over the T steps, giving a value in [0, 1]; H̄ averages
-    that over the selectors with at least two choices (a one-column table's α_col has none).
-    """
-
-    def normalised_entropy(alpha: Tensor, available: Tensor, choices: Tensor) -> Tensor:
-        # The clamp keeps the gradient finite at masked choices' α = 0, where d(α log α)/dα = −∞.
-        entropy = -(alpha * alpha.clamp_min(1e-30).log()).sum(-1).mean(0)
-        return entropy / choices.clamp_min(2).log()
-
-    return _mean_over_selectors(alphas, normalised_entropy)
-
-
-def mean_selection_uniform_kl(*alphas: Tensor) -> Tensor:
-    """K̄ (B,): the mean normalised KL(u ‖ α) = −1 − (1/n) Σ_i log α_i / log n from the uniform
-    choice u over an episode's n available choices (those with α > 0 at some step) to each
-    selection, over the T steps and the selectors with at least two choices; each ``alphas`` is
-    (T, B, n_i). 0 when every selection is uniform, and unbounded as one saturates: its
-    gradient with respect to a step's scores is (α − u) / (T log n), which does not vanish when
-    the softmax saturates, as the entropy's does. α is clamped at 10⁻³⁰ inside the log, so
-    that choices whose α underflows to 0 at every step count as unavailable, and the rest
-    keep a finite log."""
-
-    def normalised_kl(alpha: Tensor, available: Tensor, choices: Tensor) -> Tensor:
-        logs = torch.where(available.unsqueeze(0), alpha.clamp_min(1e-30).log(), 0.0)
-        mean_log = logs.sum(-1).mean(0) / choices.clamp_min(1)
-        return -(1 + mean_log / choices.clamp_min(2).log())
-
-    return _mean_over_selectors(alphas, normalised_kl)
 
 
 def program_text(
@@ -487,11 +397,44 @@ def program_text(
     return " -> ".join(steps)
 
 
-__all__ = [
-    "OP",
-    "SELECTION_PENALTIES",
-    "NeuralProgrammer",
-    "mean_selection_entropy",
-    "mean_selection_uniform_kl",
-    "program_text",
-]
+@dataclass
+class NeuralProgrammerConfig(ModelConfig):
+    """The Neural Programmer (model kind ``programmer``): the keyword arguments of
+    :class:`NeuralProgrammer` with its defaults, the paper's method (the options not in the
+    paper are off: :mod:`augrnn.programmer.regularisers`); the vocabulary and the number of
+    columns are the task's."""
+
+    embedding_size: int = 64
+    hidden_size: int = 128
+    #: T, the number of program steps.
+    steps: int = 4
+    #: k of the soft comparisons σ(k (T − pivot ∓ ½)) of greater / lesser.
+    comparison_sharpness: float = 20.0
+    #: η and γ of the decaying gradient noise N(0, η / (1 + t)^γ) (η = 0: none).
+    gradient_noise: float = 0.0
+    gradient_noise_decay: float = 0.55
+    #: Read the question with a bidirectional RNN (the paper's choice for longer questions).
+    bidirectional: bool = False
+    #: Not in the paper (see augrnn.programmer.regularisers): the selection penalty's β, what
+    #: it weighs ("entropy" or "uniform_kl") and the cap on the loss in its weight.
+    selection_entropy: float = 0.0
+    selection_penalty: str = "entropy"
+    selection_loss_cap: float | None = None
+    #: Not in the paper: ``and`` as the product of the row selectors.
+    and_product: bool = False
+    #: Not in the paper: σ of the noise on the operation scores in training.
+    operation_noise: float = 0.0
+    #: Not in the paper: max and min as the chance of holding the extreme of a drawn selection.
+    expected_extremes: bool = False
+    #: Not in the paper: λ of −log P(answer) over every program, on the first
+    #: ``program_search_episodes`` episodes of each batch.
+    program_search: float = 0.0
+    program_search_episodes: int = 16
+
+
+def build_programmer(
+    config: NeuralProgrammerConfig, input_size: int, output_size: int
+) -> NeuralProgrammer:
+    """The Neural Programmer over ``input_size`` word ids and tables of ``output_size``
+    columns."""
+    return NeuralProgrammer(input_size, output_size, **dataclasses.asdict(config))

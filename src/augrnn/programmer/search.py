@@ -38,7 +38,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from augrnn.programmer.operations import OP, extreme_rows
+from augrnn.table_operations import OP, extreme_rows
 
 #: Operations whose row selector ignores the program's state, by their effect.
 _COLUMN_ROW_OPS = ("greater", "lesser", "max", "min")

@@ -15,20 +15,22 @@ where x_ij is cell (i, j)'s input vector; both are trained with the task's loss 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from augrnn.programmer.operations import ProgramOutputs
+from augrnn.core import Trace
+from augrnn.interface import Model, ModelConfig
+from augrnn.programmer.model import TableBatch
+from augrnn.table_operations import ProgramOutputs
 
-if TYPE_CHECKING:
-    from augrnn.tasks.table_qa import TableBatch
 
-
-class TableLSTM(nn.Module):
+class TableLSTM(Model):
     """An LSTM over question words then table cells; ``columns`` counts every table column
-    (numeric, then text) and ``vocab_size`` the word ids."""
+    (numeric, then text) and ``vocab_size`` the word ids. It traces nothing."""
 
     def __init__(
         self,
@@ -102,6 +104,25 @@ class TableLSTM(nn.Module):
         task_loss = task.loss(self(batch)[0], batch)
         return task_loss, task_loss
 
-    def evaluation_logits(self, batch: TableBatch) -> ProgramOutputs:
+    def evaluation_outputs(self, batch: TableBatch) -> ProgramOutputs:
         """The answers scored in evaluation."""
         return self(batch)[0]
+
+    def traced(self, batch: TableBatch) -> tuple[ProgramOutputs, Trace]:
+        return self.evaluation_outputs(batch), Trace()
+
+
+@dataclass
+class TableLSTMConfig(ModelConfig):
+    """The table task's LSTM baseline (model kind ``table_lstm``): the keyword arguments of
+    :class:`TableLSTM` with its defaults."""
+
+    embedding_size: int = 64
+    hidden_size: int = 128
+    #: Values enter scaled by 1 / value_scale, and the scalar answer comes out scaled by it.
+    value_scale: float = 100.0
+
+
+def build_table_lstm(config: TableLSTMConfig, input_size: int, output_size: int) -> TableLSTM:
+    """The LSTM baseline over ``input_size`` word ids and tables of ``output_size`` columns."""
+    return TableLSTM(input_size, output_size, **dataclasses.asdict(config))

@@ -1,4 +1,4 @@
-"""The task registry: every task by name."""
+"""augrnn's own tasks by name (the registry, with plugins, is :mod:`augrnn.registry`)."""
 
 from __future__ import annotations
 
@@ -41,14 +41,4 @@ TASKS: dict[str, type[Task]] = {
 }
 
 
-def get_task_class(name: str) -> type[Task]:
-    """The task class registered as ``name``; a clear error lists the known names."""
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}"
-        ) from None
-
-
-__all__ = ["TASKS", "Batch", "Task", "TaskConfig", "get_task_class"]
+__all__ = ["TASKS", "Batch", "Task", "TaskConfig"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -77,6 +77,10 @@ class Task(ABC):
     Subclasses set ``name``, ``config_class``, ``input_size`` and ``output_size``; ``length_name``
     says what the ``length`` argument of :meth:`sample` fixes (used by length-generalisation
     evaluation), and ``train_lengths`` gives the (min, max) range drawn in training.
+    ``io_kind`` says what the episodes are, for the views that draw them: "bits" (0/1 target
+    vectors, sigmoid outputs), "classes" (:class:`ClassificationTask`), "tokens" (token ids,
+    :class:`~augrnn.tasks.text.Seq2SeqTask`) or "table" (a question about a table). A task may
+    override the optional hooks below (held-out data, metric weights, how viz shows an episode).
     """
 
     name: ClassVar[str]
@@ -84,6 +88,7 @@ class Task(ABC):
     config_class: ClassVar[type[TaskConfig]]
     length_name: ClassVar[str] = "length"
     headline_metric: ClassVar[str] = "cost_bits"
+    io_kind: ClassVar[str] = "bits"
 
     def __init__(self, config: TaskConfig | None = None):
         self.config = config if config is not None else self.config_class()
@@ -132,6 +137,59 @@ class Task(ABC):
     def render(self, batch: Batch, index: int = 0, logits: Tensor | None = None) -> str:
         """A text picture of episode ``index``: inputs, targets and, if given, the predictions."""
 
+    # --- optional hooks ----------------------------------------------------------------------
+
+    def sample_evaluation(
+        self, batch_size: int, generator: torch.Generator, length: int | None = None
+    ) -> Batch:
+        """Held-out episodes: as :meth:`sample` draws them, unless the task keeps data apart for
+        evaluation (images of handwriting never seen in training)."""
+        return self.sample(batch_size, generator, length=length)
+
+    def metric_weights(self, batch: Any, outputs: Any) -> dict[str, float]:
+        """For the metrics that cover only some episodes of ``batch`` (a per-type accuracy),
+        how many they cover, so that evaluation averages them over those (0: none, the metric
+        is left out); every other metric covers the whole batch."""
+        return {}
+
+    def example(self, batch: Any, index: int) -> tuple[Any, int]:
+        """Episode ``index`` of ``batch`` as ``augrnn viz`` runs and draws it, and its index
+        there: by default the episode alone, its trailing padding cut off."""
+        return single_example(batch, index, text_like=self.io_kind == "tokens"), 0
+
+    def describe_example(self, batch: Any, index: int, outputs: Any) -> list[str]:
+        """Lines that ``augrnn viz`` prints about episode ``index`` (a question and its answer);
+        none by default."""
+        return []
+
+    def sizes_text(self) -> str:
+        """What goes in and out, for ``augrnn tasks``."""
+        return f"input width {self.input_size}, output width {self.output_size}"
+
+
+def single_example(batch: Batch, index: int, text_like: bool) -> Batch:
+    """Episode ``index`` of ``batch`` as a batch of one, with its trailing padding cut off (for
+    ``text_like`` batches the source and the targets separately)."""
+    pick = slice(index, index + 1)
+    inputs = batch.inputs[pick] if batch.inputs.dim() == 4 else batch.inputs[:, pick]
+    targets, mask = batch.targets[:, pick], batch.mask[:, pick]
+    input_mask = None if batch.input_mask is None else batch.input_mask[:, pick]
+    if text_like:
+        if input_mask is not None and inputs.dim() == 2:
+            keep = _last_nonzero(input_mask)
+            inputs, input_mask = inputs[:keep], input_mask[:keep]
+        keep = _last_nonzero(mask)
+        targets, mask = targets[:keep], mask[:keep]
+    elif input_mask is not None:
+        keep = _last_nonzero(input_mask)
+        inputs, targets, mask, input_mask = (t[:keep] for t in (inputs, targets, mask, input_mask))
+    return Batch(inputs, targets, mask, batch.lengths[pick], input_mask)
+
+
+def _last_nonzero(mask: Tensor) -> int:
+    rows = torch.nonzero(mask.reshape(mask.shape[0], -1).any(-1)).flatten()
+    return int(rows[-1]) + 1 if len(rows) else mask.shape[0]
+
 
 class ClassificationTask(Task):
     """A task whose target at each scored step is ``groups`` independent classes out of
@@ -144,6 +202,7 @@ class ClassificationTask(Task):
     """
 
     headline_metric = "sequence_error_rate"
+    io_kind = "classes"
 
     @property
     @abstractmethod

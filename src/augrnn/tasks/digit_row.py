@@ -127,6 +127,9 @@ class DigitRowTask(Seq2SeqTask):
         """Channels of the input images (1, grey)."""
         return 1
 
+    def sizes_text(self) -> str:
+        return f"images in, a vocabulary of {self.output_size} target tokens"
+
     @property
     def image_height(self) -> int:
         return DIGIT_SIZE + self.config.vertical_jitter

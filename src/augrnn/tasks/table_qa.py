@@ -4,7 +4,7 @@ Neelakantan, Le & Sutskever (2015), arXiv 1511.04834, §4: a table of 30–100 r
 numeric columns with integer entries in [−100, 100] for training and [−200, 200] for evaluation
 (:meth:`TableQATask.sample_evaluation`), and a question drawn from templates. Each template
 carries the program that answers it (one operation and one column per step, ``PROGRAM_STEPS``
-steps, in the operation set of :mod:`augrnn.programmer.operations`); the answer is computed
+steps, in the operation set of :mod:`augrnn.table_operations`); the answer is computed
 directly from the table, and the tests execute the programs to check it. The paper's other
 settings are options: ``word_variability`` draws each question's phrasing among several, and
 ``text_columns`` adds columns of words (color, city, brand) with questions that name one of
@@ -30,7 +30,7 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from augrnn.programmer.operations import OPERATIONS, ProgramOutputs, run_program, text_matches
+from augrnn.table_operations import OPERATIONS, ProgramOutputs, run_program, text_matches
 from augrnn.tasks.base import Task, TaskConfig
 from augrnn.tasks.text import Vocabulary
 
@@ -312,6 +312,7 @@ class TableQATask(Task):
     config_class: ClassVar[type[TaskConfig]] = TableQAConfig
     length_name: ClassVar[str] = "rows"
     headline_metric: ClassVar[str] = "error_rate"
+    io_kind: ClassVar[str] = "table"
     vocab: ClassVar[Vocabulary] = Vocabulary(_words(), separator=" ")
     config: TableQAConfig
 
@@ -732,6 +733,22 @@ class TableQATask(Task):
         return ", ".join(
             f"{batch.table[index, r, c].item():g} (row {r + 1}, {names[c]})" for r, c in cells
         )
+
+    def example(self, batch: TableBatch, index: int) -> tuple[TableBatch, int]:
+        """The question is drawn where it stands in its batch (its table's padding rows are
+        masked there)."""
+        return batch, index
+
+    def describe_example(self, batch: TableBatch, index: int, outputs: TableOutputs) -> list[str]:
+        """The question, and the answer given with whether it is right."""
+        right = "right" if bool(self.correct(outputs, batch)[index]) else "wrong"
+        return [
+            f"question: {self.question_text(batch, index)}",
+            f"answer: {self.answer_text(outputs, batch, index)} ({right})",
+        ]
+
+    def sizes_text(self) -> str:
+        return f"a vocabulary of {self.input_size} words, tables of {self.output_size} columns"
 
     def question_example(self) -> str:
         """A question in the first phrasing of the "sum_greater" type, about this task's

@@ -141,6 +141,7 @@ class Seq2SeqTask(Task):
     """
 
     headline_metric = "sequence_error_rate"
+    io_kind = "tokens"
 
     @property
     @abstractmethod
@@ -157,6 +158,9 @@ class Seq2SeqTask(Task):
     @property
     def output_size(self) -> int:
         return len(self.target_vocab)
+
+    def sizes_text(self) -> str:
+        return f"vocabularies of {self.input_size} source and {self.output_size} target tokens"
 
     def make_batch(self, sources: Sequence[str], targets: Sequence[str], lengths: Tensor) -> Batch:
         """B source and target texts and the (B,) sizes -> a padded batch (see the module)."""

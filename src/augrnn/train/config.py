@@ -1,15 +1,33 @@
 """Run configuration: dataclasses, TOML presets and dotted ``--key=value`` overrides.
 
 A preset is a TOML file with the sections ``[task]`` (``name`` plus that task's settings),
-``[model]``, ``[act]``, ``[optim]`` and ``[train]``. Anything a preset leaves out takes the
-dataclass default.
-Overrides address fields by section and name: ``--train.batch_size=32 --task.max_length=30``.
-TOML has no null: an optional setting is switched off with the string ``"none"``.
-An unknown key or a value of the wrong type is an error that lists the valid keys.
+``[model]`` (``kind`` plus that model kind's settings, see :mod:`augrnn.registry`), ``[optim]``
+and ``[train]``. Anything a preset leaves out takes the dataclass default. A model that wraps a
+core nests the core's table, with a kind of its own::
+
+    [model]
+    kind = "act"
+    tau = 1e-3
+
+    [model.core]
+    kind = "rnn"
+    hidden_size = 128
+
+Overrides address fields by section and name, nested ones by their path:
+``--train.batch_size=32 --task.max_length=30 --model.core.hidden_size=64``. Setting
+``--task.name`` or ``--model.kind`` starts that section afresh, except that a wrapper kind chosen
+over a core kind wraps the model it replaces (``augrnn train parity_rnn --model.kind=act``
+ponders around the preset's RNN). TOML has no null: an optional setting is switched off with
+the string ``"none"``. An unknown key or a value of the wrong type is an error that lists the
+valid keys (the model kind's own, for a ``model.`` key).
+
+Configs saved before models had settings of their own (one flat ``[model]`` of every model's
+settings, and an ``[act]`` section) are read as today's: :func:`upgrade_legacy`.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import sys
 import types
@@ -24,139 +42,22 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from augrnn.act import HALTING_SCHEMES, check_halting_settings
-from augrnn.tasks import TASKS, TaskConfig, get_task_class
+from augrnn.interface import ModelConfig, ModelKind, is_core_field
+from augrnn.registry import (
+    DEFAULT_MODEL_KIND,
+    RegistryError,
+    core_kinds,
+    kind_name,
+    model_kind,
+    task_class,
+)
+from augrnn.tasks.base import Task, TaskConfig
+
+DEFAULT_TASK = "copy"
 
 
 class ConfigError(ValueError):
     """A preset or an override that does not fit the configuration."""
-
-
-@dataclass
-class ModelConfig:
-    """The model: an NTM (``kind = "ntm"``), a plain recurrent stack with a linear read-out
-    (``kind = "lstm"``, ``"gru"`` or ``"rnn"``, the last a tanh RNN), an attentional
-    encoder-decoder over token ids (``kind = "seq2seq"``, :class:`augrnn.attention.Seq2Seq`) or
-    a CNN encoder with an attentional LSTM decoder over images (``kind = "show_attend_tell"``,
-    :class:`augrnn.attention.show_attend_tell.ShowAttendTell`; it reads ``hidden_size``,
-    ``embedding_size`` and ``attention``: "soft" or "bahdanau", the same additive attention, or
-    "none", the baseline whose context is the mean CNN feature)."""
-
-    kind: str = "ntm"
-    controller: str = "lstm"
-    controller_size: int = 100
-    controller_layers: int = 1
-    memory_slots: int = 128
-    memory_width: int = 20
-    read_heads: int = 1
-    write_heads: int = 1
-    shift_width: int = 3
-    memory_init: str = "constant"
-    similarity: str = "cosine"
-    clip_controller_outputs: float | None = 20.0
-    #: NTM: clamp the gradient of each step's incoming state to ±this value inside
-    #: backpropagation through time (None: exact gradients).
-    clip_state_gradients: float | None = None
-    #: Width and depth of the recurrent stack (``kind = "lstm"``, ``"gru"``, ``"rnn"``); for
-    #: ``kind = "seq2seq"`` the width of the decoder and of the two encoder directions together.
-    hidden_size: int = 256
-    num_layers: int = 3
-    #: Seq2seq: width of the source and target token embeddings.
-    embedding_size: int = 64
-    #: Seq2seq: recurrent unit of the bidirectional encoder and of the decoder, "gru" or "lstm".
-    encoder: str = "gru"
-    #: Seq2seq: "bahdanau", "luong_dot", "luong_general", "luong_concat", "scaled_dot" or
-    #: "none" (no attention; see ``no_attention_context``).
-    attention: str = "bahdanau"
-    #: Seq2seq without attention: the fixed context, the encoder's "final" state or the "mean"
-    #: of its states.
-    no_attention_context: str = "final"
-    #: Seq2seq: Luong's local-p attention with window half-width D (luong_* only; None: global).
-    local_window: int | None = None
-    #: Seq2seq: probability of feeding the true previous token in training (never in evaluation).
-    teacher_forcing: float = 1.0
-    #: Show, attend and tell (``kind = "show_attend_tell"``): width D of the CNN's feature maps
-    #: (its first layer has half as many).
-    cnn_channels: int = 64
-    #: Show, attend and tell: sinusoidal column encodings appended to each CNN feature vector
-    #: (0: none), so that the attention can tell left from right.
-    position_features: int = 16
-    #: Show, attend and tell: the gate β_t = σ(f_β(h_{t−1})) on the attended context.
-    attention_gate: bool = True
-    #: Show, attend and tell: λ of the doubly stochastic regulariser λ Σ_i (1 − Σ_t α_ti)².
-    doubly_stochastic: float = 1.0
-    #: Neural Programmer (``kind = "programmer"``, :class:`augrnn.programmer.NeuralProgrammer`;
-    #: it reads ``embedding_size`` and ``hidden_size``, as does its LSTM baseline ``kind =
-    #: "table_lstm"``, :class:`augrnn.programmer.TableLSTM`): the number T of program steps.
-    program_steps: int = 4
-    #: Neural Programmer: k of the soft comparisons σ(k (T − pivot ∓ ½)) of greater / lesser.
-    comparison_sharpness: float = 20.0
-    #: Neural Programmer: η of the decaying gradient noise N(0, η / (1 + t)^0.55) (0: none).
-    gradient_noise: float = 0.0
-    #: Neural Programmer: read the question with a bidirectional RNN (the paper's choice for
-    #: longer questions).
-    bidirectional_question: bool = False
-    #: Neural Programmer: β of the loss-weighted selection entropy: each episode's loss ℓ
-    #: becomes ℓ − β · ℓ̄ · H̄, with ℓ̄ its value held constant and H̄ the mean normalised
-    #: entropy of the operation and column selections, so that wrong programs stay soft while
-    #: right ones settle (0: the paper's loss).
-    selection_entropy: float = 0.0
-    #: Neural Programmer: what β weighs: "entropy" (ℓ − β · ℓ̄ · H̄) or "uniform_kl" (ℓ + β · ℓ̄
-    #: · K̄, K̄ the normalised KL from the uniform choice, whose gradient stays whole where a
-    #: softmax has saturated, so a selection saturated on a wrong choice can come back).
-    selection_penalty: str = "entropy"
-    #: Neural Programmer: the most ℓ̄ weighs in that term ("none": no bound), so that the
-    #: question types with the largest losses do not outweigh the rest.
-    selection_loss_cap: float | None = None
-    #: Neural Programmer: the soft ``and`` of two row selectors as their product instead of
-    #: their minimum (the same on 0/1 selectors).
-    and_product: bool = False
-    #: Neural Programmer: σ of Gaussian noise added in training to the operation selector's
-    #: scores, independently at every step of every episode (0: none, as in the paper).
-    operation_noise: float = 0.0
-    #: Neural Programmer: the soft max and min mark each row with the chance that it holds the
-    #: extreme of a selection drawn row by row from the soft row selector, instead of the
-    #: extreme among the rows weighted above ½ (the same on 0/1 selectors).
-    expected_extremes: bool = False
-    #: Neural Programmer: λ of −log P(answer) in the training loss, the probability that a hard
-    #: program drawn from the selector answers right (a scalar, or a lookup's cells), summed
-    #: over every program (0: none, as in the paper).
-    program_search: float = 0.0
-    #: Neural Programmer: how many episodes of each batch (the first) program search executes
-    #: every program on.
-    program_search_episodes: int = 16
-
-
-@dataclass
-class ActConfig:
-    """Pondering around the model's core (see :mod:`augrnn.act`): ``halting = "none"`` (no
-    pondering), ``"act"`` (Graves 2016) or ``"pondernet"`` (Banino et al. 2021). The defaults
-    are the ACT paper's, except τ, which each task's preset sets."""
-
-    halting: str = "none"
-    #: τ, the weight of the ponder cost (ACT).
-    tau: float = 1e-3
-    #: ε: ACT halts once Σh ≥ 1 − ε (0.01); PonderNet unrolls until Σp ≥ 1 − ε (paper: 0.05).
-    epsilon: float = 0.01
-    #: M, the most ponder steps per input step.
-    max_steps: int = 100
-    #: Initial bias b_h of the halting unit.
-    halting_bias: float = 1.0
-    #: PonderNet's KL weight β and geometric prior λ_p.
-    beta: float = 0.01
-    prior: float = 0.2
-
-    def __post_init__(self) -> None:
-        if self.halting not in ("none", *HALTING_SCHEMES):
-            raise ValueError(
-                f"act.halting must be 'none', 'act' or 'pondernet', got {self.halting!r}"
-            )
-        if self.halting != "none":
-            check_halting_settings(
-                self.halting, self.tau, self.epsilon, self.max_steps, self.beta, self.prior
-            )
-        elif not self.tau >= 0:
-            raise ValueError(f"the ponder cost weight tau must be >= 0, got {self.tau}")
 
 
 @dataclass
@@ -281,10 +182,14 @@ PRECISIONS = ("float32", "bfloat16", "float16")
 
 @dataclass
 class Config:
-    task_name: str = "copy"
-    task: TaskConfig = field(default_factory=lambda: TASKS["copy"].config_class())
-    model: ModelConfig = field(default_factory=ModelConfig)
-    act: ActConfig = field(default_factory=ActConfig)
+    """A run: the task (its registered name and settings), the model (any kind's config), the
+    optimiser and the training loop."""
+
+    task_name: str = DEFAULT_TASK
+    task: TaskConfig = field(default_factory=lambda: task_class(DEFAULT_TASK).config_class())
+    model: ModelConfig = field(
+        default_factory=lambda: model_kind(DEFAULT_MODEL_KIND).config_class()
+    )
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     preset: str = ""
@@ -293,39 +198,157 @@ class Config:
         return {
             "preset": self.preset,
             "task": {"name": self.task_name, **dataclasses.asdict(self.task)},
-            "model": dataclasses.asdict(self.model),
-            "act": dataclasses.asdict(self.act),
+            "model": model_to_dict(self.model),
             "optim": dataclasses.asdict(self.optim),
             "train": dataclasses.asdict(self.train),
         }
 
 
-SECTIONS: dict[str, type] = {
-    "model": ModelConfig,
-    "act": ActConfig,
-    "optim": OptimConfig,
-    "train": TrainConfig,
+SECTIONS: dict[str, type] = {"optim": OptimConfig, "train": TrainConfig}
+
+
+def model_to_dict(config: ModelConfig) -> dict[str, Any]:
+    """``config`` as a table: its kind's name and its fields, a nested core as a table too."""
+    values: dict[str, Any] = {"kind": kind_name(config)}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        nested = is_core_field(f) and value is not None
+        values[f.name] = model_to_dict(value) if nested else copy.deepcopy(value)
+    return values
+
+
+def _model_kind(name: Any, where: str) -> ModelKind:
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}.kind must be a string, got {name!r}")
+    try:
+        return model_kind(name)
+    except RegistryError as err:
+        raise ConfigError(f"[{where}]: {err}") from err
+
+
+def _task_class(name: Any) -> type[Task]:
+    if not isinstance(name, str):
+        raise ConfigError(f"task.name must be a string, got {name!r}")
+    try:
+        return task_class(name)
+    except RegistryError as err:
+        raise ConfigError(str(err)) from err
+
+
+def model_keys(values: dict[str, Any], where: str = "model") -> list[str]:
+    """The keys of the model table ``values`` (by its kind), nested cores' keys included."""
+    name = values.get("kind", DEFAULT_MODEL_KIND)
+    try:
+        config_class = model_kind(name).config_class
+    except RegistryError:
+        return [f"{where}.kind"]
+    keys = [f"{where}.kind"]
+    for f in dataclasses.fields(config_class):
+        nested = values.get(f.name)
+        if is_core_field(f):
+            keys += model_keys(nested if isinstance(nested, dict) else {}, f"{where}.{f.name}")
+        else:
+            keys.append(f"{where}.{f.name}")
+    return keys
+
+
+#: Model settings renamed when each model kind got settings of its own (old name -> new).
+LEGACY_RENAMES = {
+    "programmer": {"program_steps": "steps", "bidirectional_question": "bidirectional"},
+    "show_attend_tell": {"cnn_channels": "channels", "attention_gate": "gate"},
 }
 
 
-def _section_class(section: str, task_name: str) -> type:
-    if section == "task":
-        return get_task_class(task_name).config_class
-    return SECTIONS[section]
+def _unknown_model_key(key: str, values: dict[str, Any], where: str) -> ConfigError:
+    name = values.get("kind", DEFAULT_MODEL_KIND)
+    last = key.rsplit(".", 1)[-1]
+    renamed = LEGACY_RENAMES.get(name, {}).get(last)
+    hint = f" ({where}.{last} is now {where}.{renamed})" if renamed else ""
+    return ConfigError(
+        f"unknown config key {key!r}{hint}; model kind {name!r} has the keys:\n  "
+        + "\n  ".join(model_keys(values, where))
+    )
 
 
-def valid_keys(task_name: str) -> list[str]:
+def _model_from_dict(values: Any, where: str, core_only: bool) -> ModelConfig:
+    """The checked config of the model table ``values`` at ``where`` (``core_only``: a nested
+    core, which must be a kind that builds one)."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{where}] must be a table of settings with a kind, got {values!r}")
+    values = dict(values)
+    name = values.get("kind", DEFAULT_MODEL_KIND)
+    kind = _model_kind(name, where)
+    if core_only and not kind.is_core:
+        raise ConfigError(
+            f"[{where}]: model kind {name!r} is not a recurrent core, so it cannot be nested "
+            f"here; the cores are: {core_kinds()}"
+        )
+    config_class = kind.config_class
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    hints = typing.get_type_hints(config_class)
+    checked = {}
+    for key, value in values.items():
+        if key == "kind":
+            continue
+        if key not in fields:
+            raise _unknown_model_key(f"{where}.{key}", values, where)
+        if is_core_field(fields[key]):
+            checked[key] = _model_from_dict(value, f"{where}.{key}", core_only=True)
+        else:
+            checked[key] = _check_value(f"{where}.{key}", value, hints[key])
+    try:
+        return config_class(**checked)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"[{where}] ({name}): {err}") from err
+
+
+def upgrade_legacy(raw: dict[str, Any]) -> dict[str, Any]:
+    """A config dict from before each model kind had settings of its own, in today's form:
+    the flat ``[model]`` (every model's settings, those of other kinds ignored) keeps its kind's
+    settings, renamed (:data:`LEGACY_RENAMES`), and an ``[act]`` section whose ``halting`` is
+    not "none" becomes ``[model] kind = "act"`` around it. Other dicts are returned unchanged.
+    Every config saved before then has an ``[act]`` section."""
+    if "act" not in raw:
+        return raw
+    raw = dict(raw)
+    act = dict(raw.pop("act") or {})
+    old = dict(raw.get("model") or {})
+    name = old.pop("kind", DEFAULT_MODEL_KIND)
+    renames = LEGACY_RENAMES.get(name, {})
+    values = {renames.get(key, key): value for key, value in old.items()}
+    if name == "show_attend_tell" and values.get("attention") == "bahdanau":
+        values["attention"] = "soft"  # the same additive attention, under its old name
+    fields = {f.name for f in dataclasses.fields(_model_kind(name, "model").config_class)}
+    model = {"kind": name, **{key: value for key, value in values.items() if key in fields}}
+    halting = act.pop("halting", "none")
+    if halting != "none":
+        model = {"kind": "act", "halting": halting, **act, "core": model}
+    raw["model"] = model
+    return raw
+
+
+def _unknown_key(key: str, task_name: str, model: dict[str, Any]) -> ConfigError:
+    return ConfigError(
+        f"unknown config key {key!r}; valid keys are:\n  "
+        + "\n  ".join(valid_keys(task_name, model))
+    )
+
+
+def valid_keys(task_name: str, model: dict[str, Any] | None = None) -> list[str]:
+    """Every key of a run on ``task_name`` with the model table ``model``."""
     keys = ["task.name"]
-    for section in ("task", *SECTIONS):
-        cls = _section_class(section, task_name)
+    keys += [f"task.{f.name}" for f in dataclasses.fields(_task_class(task_name).config_class)]
+    keys += model_keys(model or {})
+    for section, cls in SECTIONS.items():
         keys += [f"{section}.{f.name}" for f in dataclasses.fields(cls)]
     return keys
 
 
-def _unknown_key(key: str, task_name: str) -> ConfigError:
-    return ConfigError(
-        f"unknown config key {key!r}; valid keys are:\n  " + "\n  ".join(valid_keys(task_name))
-    )
+ACT_MOVED = (
+    "the [act] settings are now those of the model kind 'act', which wraps the model as its "
+    "core: --model.kind=act, then --model.halting, --model.tau, ... (and the preset's model "
+    "settings as --model.core.*)"
+)
 
 
 def _allowed(tp: Any) -> tuple[type, ...]:
@@ -381,12 +404,14 @@ def parse_value(key: str, text: str, tp: Any) -> Any:
     raise _type_error(key, text, allowed)
 
 
-def _build_section(cls: type, values: dict[str, Any], section: str, task_name: str) -> Any:
+def _build_section(
+    cls: type, values: dict[str, Any], section: str, unknown: typing.Callable[[str], ConfigError]
+) -> Any:
     hints = typing.get_type_hints(cls)
     checked = {}
     for key, value in values.items():
         if key not in hints:
-            raise _unknown_key(f"{section}.{key}", task_name)
+            raise unknown(f"{section}.{key}")
         checked[key] = _check_value(f"{section}.{key}", value, hints[key])
     try:
         return cls(**checked)
@@ -394,55 +419,111 @@ def _build_section(cls: type, values: dict[str, Any], section: str, task_name: s
         raise ConfigError(f"[{section}]: {err}") from err
 
 
+def _copied(raw: dict[str, Any]) -> dict[str, Any]:
+    return upgrade_legacy(copy.deepcopy(raw))
+
+
 def config_from_dict(raw: dict[str, Any]) -> Config:
-    """Build a checked :class:`Config` from a nested dict (a parsed preset or a saved config)."""
-    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    """Build a checked :class:`Config` from a nested dict (a parsed preset or a saved config,
+    today's or a legacy one: :func:`upgrade_legacy`)."""
+    raw = _copied(raw)
     preset = raw.pop("preset", "")
     task_values = raw.pop("task", {})
-    task_name = task_values.pop("name", "copy")
-    if task_name not in TASKS:
-        raise ConfigError(f"unknown task {task_name!r}; known tasks: {', '.join(sorted(TASKS))}")
+    if not isinstance(task_values, dict):
+        raise ConfigError(f"[task] must be a table of settings, got {task_values!r}")
+    task_name = task_values.pop("name", DEFAULT_TASK)
+    task_cls = _task_class(task_name)
+    model_values = raw.pop("model", {})
+    model = _model_from_dict(model_values, "model", core_only=False)
+
+    def unknown(key: str) -> ConfigError:
+        return _unknown_key(key, task_name, model_values)
+
     sections = {}
     for section, values in raw.items():
         if section not in SECTIONS:
             raise ConfigError(
-                f"unknown config section [{section}]; sections are [task], "
+                f"unknown config section [{section}]; sections are [task], [model], "
                 + ", ".join(f"[{s}]" for s in SECTIONS)
             )
         if not isinstance(values, dict):
             raise ConfigError(f"[{section}] must be a table of settings, got {values!r}")
-        sections[section] = _build_section(SECTIONS[section], values, section, task_name)
-    task_config = _build_section(
-        get_task_class(task_name).config_class, task_values, "task", task_name
-    )
+        sections[section] = _build_section(SECTIONS[section], values, section, unknown)
+    task_config = _build_section(task_cls.config_class, task_values, "task", unknown)
     # Tasks validate their settings when built; do it now so a bad preset fails before training.
     try:
-        get_task_class(task_name)(task_config)
+        task_cls(task_config)
     except ValueError as err:
         raise ConfigError(f"[task]: {err}") from err
-    return Config(task_name=task_name, task=task_config, preset=preset, **sections)
+    return Config(task_name=task_name, task=task_config, model=model, preset=preset, **sections)
+
+
+def _override_model(values: dict[str, Any], path: list[str], text: str, where: str) -> None:
+    """Apply the override ``--<where>.<path>=text`` to the model table ``values`` in place."""
+    name = values.get("kind", DEFAULT_MODEL_KIND)
+    head, rest = path[0], path[1:]
+    key = f"{where}.{head}"
+    if head == "kind" and not rest:
+        new = text.strip()
+        kind = _model_kind(new, where)
+        if new != name:
+            old = {"kind": name, **values}
+            values.clear()
+            values["kind"] = new
+            wraps = [f.name for f in dataclasses.fields(kind.config_class) if is_core_field(f)]
+            if wraps and _model_kind(name, where).is_core:
+                values[wraps[0]] = old
+        return
+    config_class = _model_kind(name, where).config_class
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    if head not in fields:
+        raise _unknown_model_key(f"{where}.{'.'.join(path)}", values, where)
+    if is_core_field(fields[head]):
+        if not rest:
+            raise ConfigError(f"{key} is a table: set its keys, e.g. --{key}.kind=lstm")
+        nested = values.get(head)
+        if not isinstance(nested, dict):
+            nested = values[head] = {}
+        _override_model(nested, rest, text, key)
+    elif rest:
+        raise _unknown_model_key(f"{where}.{'.'.join(path)}", values, where)
+    else:
+        values[head] = parse_value(key, text, typing.get_type_hints(config_class)[head])
+
+
+def _switches_first(item: tuple[str, str]) -> tuple[bool, int]:
+    """Sort key: ``task.name`` and the model kinds (shallowest first) before other overrides,
+    since they decide which keys exist."""
+    key = item[0]
+    switch = key == "task.name" or (key.startswith("model.") and key.endswith(".kind"))
+    return (not switch, key.count(".") if switch else 0)
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
     """Return a copy of ``raw`` with ``{"section.key": "text"}`` overrides parsed and applied."""
-    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    raw = _copied(raw)
     raw.setdefault("task", {})
-    if "task.name" in overrides:
-        # A different task has different settings: start its section afresh.
-        raw["task"] = {"name": overrides["task.name"]}
-    task_name = raw["task"].get("name", "copy")
-    if task_name not in TASKS:
-        raise ConfigError(f"unknown task {task_name!r}; known tasks: {', '.join(sorted(TASKS))}")
-    for key, text in overrides.items():
-        if key == "task.name":
-            continue
+    if not isinstance(raw.setdefault("model", {}), dict):
+        raise ConfigError(f"[model] must be a table of settings, got {raw['model']!r}")
+    for key, text in sorted(overrides.items(), key=_switches_first):
         section, _, name = key.partition(".")
-        if section not in ("task", *SECTIONS) or not name:
-            raise _unknown_key(key, task_name)
-        hints = typing.get_type_hints(_section_class(section, task_name))
-        if name not in hints:
-            raise _unknown_key(key, task_name)
-        raw.setdefault(section, {})[name] = parse_value(key, text, hints[name])
+        if key == "task.name":
+            # A different task has different settings: start its section afresh.
+            _task_class(text)
+            raw["task"] = {"name": text}
+        elif section == "model" and name:
+            _override_model(raw["model"], name.split("."), text, "model")
+        elif section == "act":
+            raise ConfigError(f"unknown config key {key!r}: {ACT_MOVED}")
+        elif section in ("task", *SECTIONS) and name:
+            task_name = raw["task"].get("name", DEFAULT_TASK)
+            cls = _task_class(task_name).config_class if section == "task" else SECTIONS[section]
+            hints = typing.get_type_hints(cls)
+            if name not in hints:
+                raise _unknown_key(key, task_name, raw["model"])
+            raw.setdefault(section, {})[name] = parse_value(key, text, hints[name])
+        else:
+            raise _unknown_key(key, raw["task"].get("name", DEFAULT_TASK), raw["model"])
     return raw
 
 

@@ -1,6 +1,7 @@
 """The generic training loop: it knows no model or task beyond their interfaces.
 
-Tasks own their loss and metrics; models map (T, B, input) to (T, B, output) logits. The loop
+Tasks own their loss and metrics; models compute their loss on a task's batch
+(:class:`~augrnn.interface.Model`). The loop
 samples batches from a seeded generator, steps the optimiser with the configured clipping,
 evaluates on a fixed held-out set, logs to ``metrics.jsonl`` (and TensorBoard when installed),
 and checkpoints atomically at every evaluation. A resumed run continues bit for bit. With
@@ -10,10 +11,8 @@ parameters on it in ``best.pt``.
 
 from __future__ import annotations
 
-import json
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,20 +20,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from augrnn.core import collecting_step_terms
-from augrnn.models import build_model
-from augrnn.tasks import Batch, Task, get_task_class
-from augrnn.train.checkpoint import (
-    BEST_NAME,
-    best_path,
-    checkpoint_path,
-    load_checkpoint,
-    save_checkpoint,
-)
-from augrnn.train.config import Config, OptimConfig, config_from_dict
-
-METRICS_NAME = "metrics.jsonl"
-CONFIG_NAME = "config.json"
+from augrnn.registry import build_model, describe_model, task_class
+from augrnn.tasks.base import Batch
+from augrnn.train.checkpoint import BEST_NAME, checkpoint_path, load_checkpoint, save_checkpoint
+from augrnn.train.config import Config, OptimConfig
+from augrnn.train.evaluation import evaluate, evaluation_set, move_batch
+from augrnn.train.runs import MetricsLog, write_config
 
 
 class TrainingDiverged(RuntimeError):
@@ -96,109 +87,6 @@ def build_schedule(
     raise ValueError(f"optim.schedule must be one of {SCHEDULES}, got {config.schedule!r}")
 
 
-def evaluation_set(
-    task: Task, config: Config, length: int | None = None, seed: int | None = None
-) -> list[Batch]:
-    """The fixed held-out set: ``eval_sequences`` episodes from the run's evaluation seed (or
-    ``seed``: the validation set's), drawn with ``task.sample_evaluation`` when the task keeps
-    data apart for evaluation (e.g. images of handwriting never seen in training), else with
-    ``task.sample``."""
-    seed = config.train.eval_seed if seed is None else seed
-    generator = torch.Generator().manual_seed(seed + (length or 0))
-    sample = getattr(task, "sample_evaluation", task.sample)
-    remaining, batches = config.train.eval_sequences, []
-    while remaining > 0:
-        size = min(config.train.eval_batch_size, remaining)
-        batches.append(sample(size, generator, length=length))
-        remaining -= size
-    return batches
-
-
-#: Seed of the random choices a model makes in evaluation (PonderNet's sampled halting), so that
-#: every evaluation of the same parameters gives the same figures.
-EVAL_MODEL_SEED = 0
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, task: Task, batches: list[Batch], device: str) -> dict[str, float]:
-    """Task metrics averaged over every sequence of ``batches`` (or over the episodes that
-    ``task.metric_weights(batch, outputs)`` gives a metric, where the task defines it), plus the
-    mean per input step of every step term the model reports (e.g. ``ponder_steps``)."""
-    was_training = model.training
-    model.eval()
-    totals: dict[str, float] = {}
-    counts: dict[str, float] = {}
-    # A task may weigh a metric by the episodes it covers (a per-type accuracy by that type's
-    # episodes) and leave out a metric a batch cannot measure.
-    weights_of = getattr(task, "metric_weights", None)
-    devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(EVAL_MODEL_SEED)
-        for batch in batches:
-            batch = move_batch(batch, device)
-            with collecting_step_terms() as terms:
-                logits = evaluation_logits(model, batch)
-            size = batch.mask.shape[1]
-            metrics = {**task.metrics(logits, batch), **terms.means(batch.steps_mask())}
-            weights = weights_of(batch, logits) if weights_of is not None else {}
-            for name, value in metrics.items():
-                weight = weights.get(name, size)
-                totals[name] = totals.get(name, 0.0) + value * weight
-                counts[name] = counts.get(name, 0.0) + weight
-    model.train(was_training)
-    return {name: total / counts[name] for name, total in totals.items()}
-
-
-def evaluation_logits(model: nn.Module, batch: Batch):
-    """The model's outputs on ``batch`` for scoring: ``model.evaluation_logits(batch)`` when the
-    model defines it (a decoder that must generate without seeing the targets), else
-    ``model(batch.inputs)``'s outputs."""
-    own = getattr(model, "evaluation_logits", None)
-    return own(batch) if own is not None else model(batch.inputs)[0]
-
-
-def move_batch(batch: Batch, device: str) -> Batch:
-    return batch.to(device) if device != "cpu" else batch
-
-
-class MetricsLog:
-    """Appends one JSON object per line to ``metrics.jsonl`` and mirrors scalars to TensorBoard."""
-
-    def __init__(self, run_dir: Path, tensorboard: bool):
-        self.path = run_dir / METRICS_NAME
-        self.writer = None
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                warnings.warn(
-                    "TensorBoard is not installed (pip install 'augrnn[tensorboard]'); "
-                    f"metrics go to {self.path} only",
-                    stacklevel=2,
-                )
-            else:
-                self.writer = SummaryWriter(str(run_dir / "tensorboard"))
-
-    def write(self, split: str, step: int, sequences: int, values: dict[str, float]) -> None:
-        record = {"split": split, "step": step, "sequences": sequences, **values}
-        with self.path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-        if self.writer is not None:
-            for name, value in values.items():
-                self.writer.add_scalar(f"{split}/{name}", value, step)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-def read_metrics(run_dir: Path | str) -> list[dict[str, Any]]:
-    path = Path(run_dir) / METRICS_NAME
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 class Trainer:
     """Trains ``config`` in ``run_dir``; ``resume=True`` continues from the run's checkpoint."""
 
@@ -218,7 +106,7 @@ class Trainer:
         if tc.threads is not None:
             torch.set_num_threads(tc.threads)
         torch.manual_seed(tc.seed)
-        self.task = get_task_class(config.task_name)(config.task)
+        self.task = task_class(config.task_name)(config.task)
         # Mixed precision: autocast for the forward pass; float16 also scales the loss so small
         # gradients do not flush to zero (a step whose scaled gradients overflow is skipped).
         self.autocast = torch.autocast(
@@ -247,20 +135,22 @@ class Trainer:
         config, tc = self.config, self.config.train
         if reseed:
             torch.manual_seed(seed)
-        self.model = build_model(
-            config.model, self.task.input_size, self.task.output_size, config.act
-        )
+        self.model = build_model(config.model, self.task.input_size, self.task.output_size)
         self.model.to(tc.device)
-        for option, wanted, method in (
-            ("compile", tc.compile, "compile_step"),
-            ("checkpoint_every", tc.checkpoint_every is not None, "checkpoint_every"),
+        for option, wanted, supported in (
+            ("compile", tc.compile, self.model.supports_compile),
+            (
+                "checkpoint_every",
+                tc.checkpoint_every is not None,
+                self.model.supports_checkpointing,
+            ),
         ):
-            if wanted and not hasattr(self.model, method):
+            if wanted and not supported:
                 raise ValueError(
-                    f"train.{option} is not supported for model.kind {config.model.kind!r}"
+                    f"train.{option} is not supported by the model {describe_model(config.model)}"
                 )
         if tc.checkpoint_every is not None:
-            self.model.checkpoint_every = tc.checkpoint_every
+            self.model.set_checkpointing(tc.checkpoint_every)
         if tc.compile:
             self.model.compile_step(chunk_steps=tc.compile_chunk, direct=tc.compile_direct)
         self.optimizer = build_optimizer(self.model.parameters(), config.optim)
@@ -387,7 +277,7 @@ class Trainer:
         With ``train.restarts``, the trials come first (see :meth:`_search`)."""
         tc = self.config.train
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2))
+        write_config(self.run_dir, self.config)
         log = MetricsLog(self.run_dir, tc.tensorboard)
         try:
             if tc.restarts > 1 and not self.search_finished:
@@ -553,34 +443,3 @@ class Trainer:
         target = self.config.train.target
         judged = self.last_validation if self.validation_batches is not None else self.last_eval
         return target is not None and bool(judged) and judged[self.task.headline_metric] < target
-
-
-def best_evaluation(run_dir: Path | str) -> dict[str, Any] | None:
-    """The held-out evaluation record (from ``metrics.jsonl``) of the parameters in the run's
-    ``best.pt``, or None for a run that kept none (without ``train.select_best``)."""
-    if not best_path(run_dir).is_file():
-        return None
-    step = load_checkpoint(run_dir, BEST_NAME)["step"]
-    evals = [r for r in read_metrics(run_dir) if r["split"] == "eval" and r["step"] == step]
-    return evals[-1] if evals else None
-
-
-def load_run(
-    run_dir: Path | str, best: bool = True
-) -> tuple[Config, Task, nn.Module, dict[str, Any]]:
-    """A trained run's config, task and model (in eval mode, on the CPU) and its checkpoint.
-
-    With ``best`` and a ``best.pt`` in the run (``train.select_best``) the model holds the
-    parameters that scored best on the validation set, and the payload's ``"model_step"`` says
-    at which step; otherwise the last checkpoint's (``"model_step"``: its step)."""
-    payload = load_checkpoint(run_dir)
-    config = config_from_dict(payload["config"])
-    task = get_task_class(config.task_name)(config.task)
-    model = build_model(config.model, task.input_size, task.output_size, config.act)
-    state, payload["model_step"] = payload["model"], payload["step"]
-    if best and best_path(run_dir).is_file():
-        chosen = load_checkpoint(run_dir, BEST_NAME)
-        state, payload["model_step"] = chosen["model"], chosen["step"]
-    model.load_state_dict(state)
-    model.eval()
-    return config, task, model, payload

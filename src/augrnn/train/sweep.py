@@ -1,6 +1,6 @@
 """Sweeps: one preset trained over a grid of settings and seeds, summarised as a table and a plot.
 
-An override whose value holds commas is an axis of the grid: ``--act.tau=1e-4,1e-3,1e-2``
+An override whose value holds commas is an axis of the grid: ``--model.tau=1e-4,1e-3,1e-2``
 trains every listed value, for each of ``seeds`` seeds (``train.seed`` = 0, 1, ...). Each run
 lives in its own folder under the sweep folder and writes ``result.json`` when it ends, so a sweep
 run again skips what is done. The summary gives, per grid point, the mean and spread over seeds of
@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from augrnn.train.config import ConfigError, load_preset
-from augrnn.train.loop import Trainer, best_evaluation, read_metrics
+from augrnn.train.loop import Trainer
+from augrnn.train.runs import best_evaluation, read_metrics
 
 RESULT_NAME = "result.json"
 PONDER_METRIC = "ponder_steps"

@@ -20,9 +20,9 @@ import torch
 from torch import Tensor
 
 from augrnn.core import Trace
+from augrnn.registry import describe_model
 from augrnn.tasks.base import Batch, Task
-from augrnn.tasks.text import Seq2SeqTask
-from augrnn.train.loop import read_metrics
+from augrnn.train.runs import read_metrics
 from augrnn.viz.views import (
     MAX_STEPS_SHOWN,
     _attention_dims,
@@ -56,7 +56,7 @@ def _rounded(values: np.ndarray | Tensor, digits: int = 4) -> Any:
 
 def _io_data(task: Task, batch: Batch, logits: Tensor) -> dict[str, Any]:
     """The example's inputs, targets and outputs: bit grids (time, channel) or token strings."""
-    if isinstance(task, Seq2SeqTask) or batch.inputs.dim() == 4:
+    if task.io_kind == "tokens":
         source_vocab = getattr(task, "source_vocab", None)
         target_vocab = getattr(task, "target_vocab", None)
         steps = _output_steps(batch, 0, logits.shape[0])
@@ -251,7 +251,7 @@ def report_data(
         "meta": {
             "run": Path(run_dir).resolve().name,
             "task": task.name,
-            "model": config.model.kind,
+            "model": describe_model(config.model),
             "preset": config.preset or "",
             "example": example,
             "length": length,

@@ -21,11 +21,19 @@ Adding a view for a new model: make its core :func:`~augrnn.core.emit` what it a
 ``(trace, task) -> bool`` for anything subtler. The figure is saved as ``<name>.png``.
 Inside ACT a core's names arrive prefixed with ``ponder_`` (stacked over ponder steps); the NTM
 view below shows how to accept both.
+
+A model package registers its views in a module of its own, named in its kind's
+:attr:`~augrnn.interface.ModelKind.views` (the Neural Programmer's are in
+:mod:`augrnn.programmer.views`); a third-party package may also name a module (or a
+:class:`View`) in the entry-point group ``augrnn.views``. :func:`applicable_views` imports both
+before choosing.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,8 +43,9 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from augrnn.core import Trace
-from augrnn.tasks.base import Batch, ClassificationTask, Task
-from augrnn.tasks.text import Seq2SeqTask, Vocabulary
+from augrnn.registry import PluginWarning, models, plugin_objects
+from augrnn.tasks.base import Batch, Task
+from augrnn.tasks.text import Vocabulary
 
 #: Time axes longer than this are shown every k-th step (and the title says so).
 MAX_STEPS_SHOWN = 400
@@ -74,7 +83,29 @@ def register_view(name: str, *, needs: Needs) -> Callable[[ViewFn], ViewFn]:
     return decorator
 
 
+def load_plugin_views() -> None:
+    """Import the view modules of every registered model kind and of the entry-point group
+    ``augrnn.views`` (whose entries may also be :class:`View` objects); a module that fails to
+    import is left out with a :class:`~augrnn.registry.PluginWarning`."""
+    for name, kind in models.items():
+        for module in kind.views:
+            try:
+                importlib.import_module(module)
+            except Exception as err:
+                warnings.warn(
+                    f"the views of model kind {name!r} ({module}) failed to import and are left "
+                    f"out ({type(err).__name__}: {err})",
+                    PluginWarning,
+                    stacklevel=2,
+                )
+    for entry in plugin_objects("augrnn.views")[0].values():
+        if isinstance(entry, View):
+            VIEWS.setdefault(entry.name, entry)
+
+
 def applicable_views(trace: Trace, task: Task) -> list[View]:
+    """The registered views (model kinds' and plugins' included) that apply to ``trace``."""
+    load_plugin_views()
     return [view for view in VIEWS.values() if view.applies(trace, task)]
 
 
@@ -138,11 +169,11 @@ def heat_map(
 
 
 def _is_vector_task(trace: Trace, task: Task) -> bool:
-    return not isinstance(task, Seq2SeqTask)
+    return task.io_kind in ("bits", "classes")
 
 
 def _targets_and_outputs(task: Task, batch: Batch, logits: Tensor, index: int):
-    if isinstance(task, ClassificationTask):
+    if task.io_kind == "classes":
         groups, classes = task.groups, task.classes
         targets = torch.nn.functional.one_hot(batch.targets[:, index].clamp_min(0), classes)
         targets = targets.reshape(targets.shape[0], groups * classes).float()
@@ -440,41 +471,4 @@ def image_attention(trace, batch, task, logits, index) -> Figure:
     if last is not None:
         fig.colorbar(last, ax=list(axes[: steps + 1]), label="attention weight", shrink=0.8)
     fig.suptitle(f"{task.name}: attention at each output step")
-    return fig
-
-
-# --- Neural Programmer: the operation and column chosen at each step ---------------------------
-
-
-@register_view("programmer_selection", needs=("operation_weights", "column_weights", "pivots"))
-def programmer_selection(trace, batch, task, logits, index) -> Figure:
-    """α_op (operations × steps) and α_col (columns × steps) of one question, with the argmax
-    program printed above (Neelakantan et al. 2015's selector)."""
-    from augrnn.programmer.model import program_text
-    from augrnn.programmer.operations import OPERATIONS
-
-    alpha_op = trace.stack("operation_weights")[:, index].numpy()  # (T, O)
-    alpha_col = trace.stack("column_weights")[:, index].numpy()  # (T, C)
-    pivots = trace.stack("pivots")[0, index].tolist()
-    names = list(getattr(task, "column_names", [f"col{j}" for j in range(alpha_col.shape[1])]))
-    program = program_text(
-        alpha_op.argmax(-1).tolist(), alpha_col.argmax(-1).tolist(), pivots, names
-    )
-    steps = alpha_op.shape[0]
-    fig = new_figure(max(6.0, 1.2 * steps + 4), 2.0 + 0.28 * (len(OPERATIONS) + len(names)))
-    axes = fig.subplots(2, 1, sharex=True, height_ratios=[len(OPERATIONS), max(2, len(names))])
-    for ax, grid, labels, title in (
-        (axes[0], alpha_op.T, OPERATIONS, "α_op: operation weights"),
-        (axes[1], alpha_col.T, names, "α_col: column weights"),
-    ):
-        heat_map(fig, ax, grid, title, "", "", cmap="Greys", vmin=0, vmax=1, label="weight")
-        ax.set_yticks(range(len(labels)), labels)
-    axes[1].set_xticks(range(steps), [str(t + 1) for t in range(steps)])
-    axes[1].set_xlabel("program step t")
-    question = getattr(task, "question_text", None)
-    asked = f"{question(batch, index)}\n" if question is not None else ""
-    # one program step per line once the program is wider than the figure
-    if len(program) > 12 * fig.get_figwidth():
-        program = program.replace(" -> ", " ->\n")
-    fig.suptitle(f"{task.name}: {asked}{program}", fontsize=9)
     return fig

@@ -1,5 +1,8 @@
 """The Neural Programmer's built-in operations and its soft step, as pure functions.
 
+They are the language of programs over tables, which the model (:mod:`augrnn.programmer`) runs
+softly and the table task (:mod:`augrnn.tasks.table_qa`) runs hard to compute its answers.
+
 Neelakantan, Le & Sutskever (2015), arXiv 1511.04834, §2. The program's state after step t is
 the scalar answer ``scalar_t`` (B,), the lookup answer ``lookup_t`` (B, R, C) and the row
 selector ``row_select_t`` (B, R); at step 0 they are 0, 0 and 1. Every operation reads the
@@ -17,17 +20,14 @@ and ``min`` (rows holding a column's greatest / least entry among the selected r
 for the lookup questions "the greatest / least value of a column"; ``text_match`` selects the
 rows whose entry in the chosen text column is a word of the question, an exact match where the
 paper attends over the question's words; outputs that the chosen operation does not produce are
-0, as in the paper. ``and`` may be the product of the two row selectors instead of their minimum
-(``and_product``): the same on 0/1 selectors, but its gradient reaches both selectors, and the
-product of two identical soft selectors is smaller than either, so a blend of operations at
-the steps before it does not already give what ``and`` gives. The soft ``max`` and ``min`` may
-mark each row with the chance that it holds the extreme of a selection drawn from the soft row
-selector (:func:`expected_extreme_rows`) instead of the extreme among the rows weighted above
-½: the same on 0/1 selectors, with a gradient for every row that has some weight.
+0, as in the paper. :func:`program_step` takes ``and`` and the soft ``max`` / ``min`` as
+functions, so that the variants that are not in the paper
+(:mod:`augrnn.programmer.regularisers`: ``and`` as a product, the expected extremes) plug in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -128,10 +128,9 @@ def lesser(table: Tensor, pivot: Tensor, sharpness: float = 20.0, hard: bool = F
     return torch.sigmoid(sharpness * (gap - 0.5))
 
 
-def logical_and(first: Tensor, second: Tensor, product: bool = False) -> Tensor:
-    """Soft and of two row selectors, their minimum (or with ``product`` their product, the
-    same on 0/1 selectors): (B, R), (B, R) -> (B, R)."""
-    return first * second if product else torch.minimum(first, second)
+def logical_and(first: Tensor, second: Tensor) -> Tensor:
+    """Soft and of two row selectors, their minimum: (B, R), (B, R) -> (B, R)."""
+    return torch.minimum(first, second)
 
 
 def logical_or(first: Tensor, second: Tensor) -> Tensor:
@@ -149,58 +148,6 @@ def extreme_rows(table: Tensor, row_select: Tensor, largest: bool) -> Tensor:
     best = masked.amax(1, keepdim=True) if largest else masked.amin(1, keepdim=True)
     hit = (masked == best) & chosen
     return hit.to(table.dtype) * row_select.unsqueeze(-1)
-
-
-class ExtremeOrder(NamedTuple):
-    """A table's rows in the order :func:`expected_extreme_rows` reads them, per column:
-    ``order`` (B, R, C), the row indices from the column's greatest (or least) entry on;
-    ``tie_start`` (B, R, C), for each position of that order, the first position holding the
-    same entry."""
-
-    order: Tensor
-    tie_start: Tensor
-
-
-def extreme_orders(table: Tensor) -> tuple[ExtremeOrder, ExtremeOrder]:
-    """The :class:`ExtremeOrder` of ``table`` (B, R, C) from its greatest entries and from its
-    least, from one sort. They depend on the table alone, so a program computes them once for
-    all its steps."""
-    values, ascending = torch.sort(table, dim=1)
-    positions = torch.arange(table.shape[1], device=table.device).view(1, -1, 1)
-
-    def from_order(values: Tensor, order: Tensor) -> ExtremeOrder:
-        starts_tie = torch.ones_like(values, dtype=torch.bool)
-        starts_tie[:, 1:] = values[:, 1:] != values[:, :-1]
-        return ExtremeOrder(order, torch.where(starts_tie, positions, 0).cummax(1).values)
-
-    return from_order(values.flip(1), ascending.flip(1)), from_order(values, ascending)
-
-
-def expected_extreme_rows(
-    table: Tensor, row_select: Tensor, largest: bool, order: ExtremeOrder | None = None
-) -> Tensor:
-    """Per column, the chance that a row holds the greatest (``largest``) or least entry of a
-    selection that takes each row i with probability row_select[i], independently:
-    rs_i · Π_{j: T_j beyond T_i} (1 − rs_j). (B, R, C), (B, R) -> (B, R, C); ``order``:
-    the table's order in the same direction (:func:`extreme_orders`), if already computed.
-
-    On 0/1 selectors it is :func:`extreme_rows` (1 on every tie among the selected rows). On
-    soft ones every row with some weight competes, so the right extreme gets a gradient before
-    its rows weigh more than ½, where :func:`extreme_rows` only sees the rows above ½. A row
-    selected outright (rs = 1 exactly) passes no gradient through the rows it hides."""
-    if order is None:
-        order = extreme_orders(table)[0 if largest else 1]
-    ordered = row_select.unsqueeze(-1).expand(table.shape).gather(1, order.order)
-    # Π (1 − rs) over the positions before each one, then over those before its tie group. A
-    # zero factor (a row selected outright, rs = 1) is left out of the product and zeroes what
-    # follows by a mask, so it passes no gradient to those rows: cumprod's backward pass over
-    # zeros takes a path some fifty times slower.
-    unselected = 1 - ordered
-    selected = unselected == 0
-    kept = torch.cumprod(unselected.masked_fill(selected, 1.0), 1) * (selected.cumsum(1) == 0)
-    before = torch.cat([torch.ones_like(kept[:, :1]), kept[:, :-1]], 1)
-    chance = ordered * before.gather(1, order.tie_start)
-    return torch.zeros_like(chance).scatter(1, order.order, chance)
 
 
 def text_matches(question: Tensor, text_table: Tensor) -> Tensor:
@@ -242,8 +189,8 @@ def program_step(
     sharpness: float = 20.0,
     hard: bool = False,
     matches: Tensor | None = None,
-    and_product: bool = False,
-    extreme_orders: tuple[ExtremeOrder, ExtremeOrder] | None = None,
+    and_rows: Callable[[Tensor, Tensor], Tensor] = logical_and,
+    extremes: Callable[[Tensor, Tensor, bool], Tensor] = extreme_rows,
 ) -> ProgramState:
     """One step: every operation's result, mixed by α_op (B, O) and α_col (B, C + K).
 
@@ -254,10 +201,9 @@ def program_step(
                    + α_text_match Σ_k α_col_{C+k} m_k
     (row selectors are kept to the table's rows by ``row_mask`` (B, R)).
     table: (B, R, C); pivots: (B,); matches (m): (B, R, K) from :func:`text_matches`, or None
-    without text columns. ``hard`` makes greater/lesser exact comparisons; ``and_product``
-    takes the product of the row selectors for ``and`` (see :func:`logical_and`). Given
-    ``extreme_orders`` (the table's :func:`extreme_orders`), the soft max and min are
-    :func:`expected_extreme_rows`; with ``hard`` they are :func:`extreme_rows` either way.
+    without text columns. ``hard`` makes greater/lesser exact comparisons. ``and_rows(rs_{t−1},
+    rs_{t−2})`` is ``and`` (the paper's :func:`logical_and` by default) and ``extremes(table,
+    rs_{t−1}, largest)`` the rows of max / min (:func:`extreme_rows` by default).
     """
     rs_last, rs_before = state.row_selects[:, 0], state.row_selects[:, 1]
     numeric = table.shape[-1]
@@ -276,18 +222,14 @@ def program_step(
         + op("difference") * difference(state.scalars[:, 2], state.scalars[:, 0])
     )
     lookup = op("print")[:, None, None] * print_lookup(rs_last, alpha_col)
-    if extreme_orders is None or hard:
-        greatest = extreme_rows(table, rs_last, largest=True)
-        least = extreme_rows(table, rs_last, largest=False)
-    else:
-        greatest = expected_extreme_rows(table, rs_last, True, extreme_orders[0])
-        least = expected_extreme_rows(table, rs_last, False, extreme_orders[1])
+    greatest = extremes(table, rs_last, True)
+    least = extremes(table, rs_last, False)
     rows = (
         op("greater")[:, None] * by_column(greater(table, pivot_greater, sharpness, hard))
         + op("lesser")[:, None] * by_column(lesser(table, pivot_lesser, sharpness, hard))
         + op("max")[:, None] * by_column(greatest)
         + op("min")[:, None] * by_column(least)
-        + op("and")[:, None] * logical_and(rs_last, rs_before, and_product)
+        + op("and")[:, None] * and_rows(rs_last, rs_before)
         + op("or")[:, None] * logical_or(rs_last, rs_before)
         + op("reset")[:, None]
     )

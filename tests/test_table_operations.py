@@ -1,8 +1,8 @@
 import torch
 import torch.nn.functional as F
 
-from augrnn.programmer import operations as ops
-from augrnn.programmer.operations import OP, OPERATIONS
+from augrnn import table_operations as ops
+from augrnn.table_operations import OP, OPERATIONS
 
 B, R, C = 2, 5, 3
 
@@ -19,7 +19,6 @@ def test_shapes_with_a_different_size_per_dimension():
     assert ops.greater(table, pivot).shape == (B, R, C)
     assert ops.lesser(table, pivot).shape == (B, R, C)
     assert ops.extreme_rows(table, rows, largest=True).shape == (B, R, C)
-    assert ops.expected_extreme_rows(table, rows, largest=False).shape == (B, R, C)
     assert ops.print_lookup(rows, torch.rand(B, C)).shape == (B, R, C)
     state = ops.initial_state(torch.ones(B, R), C)
     alpha_op = torch.softmax(torch.randn(B, len(OPERATIONS)), -1)
@@ -146,86 +145,3 @@ def test_text_match_selects_rows_whose_word_the_question_holds():
         o.expand(2, -1), c.expand(2, -1), table, row_mask, torch.zeros(2), torch.zeros(2), matches
     )
     assert state.scalars[:, 0].tolist() == [2.0, 2.0]
-
-
-def test_the_product_and_is_the_minimum_on_hard_selectors_and_passes_both_a_gradient():
-    hard_a, hard_b = torch.tensor([[1.0, 1.0, 0.0, 0.0]]), torch.tensor([[1.0, 0.0, 1.0, 0.0]])
-    assert torch.equal(
-        ops.logical_and(hard_a, hard_b, product=True), ops.logical_and(hard_a, hard_b)
-    )
-    a = torch.tensor([[0.3, 0.8]], requires_grad=True)
-    b = torch.tensor([[0.6, 0.5]], requires_grad=True)
-    ops.logical_and(a, b, product=True).sum().backward()
-    assert torch.allclose(a.grad, b.detach()) and torch.allclose(b.grad, a.detach())
-    a.grad = b.grad = None
-    ops.logical_and(a, b).sum().backward()
-    # the minimum passes each entry's gradient to one selector only
-    assert torch.equal(a.grad + b.grad, torch.ones(1, 2)) and (a.grad * b.grad == 0).all()
-
-
-def test_expected_extremes_equal_the_extremes_on_hard_selectors_ties_included():
-    generator = torch.Generator().manual_seed(0)
-    table = torch.randint(-3, 4, (B, 7, C), generator=generator).float()  # many ties
-    rows = (torch.rand(B, 7, generator=generator) > 0.4).float()
-    orders = ops.extreme_orders(table)
-    for largest, order in zip((True, False), orders, strict=True):
-        expected = ops.expected_extreme_rows(table, rows, largest)
-        assert torch.equal(expected, ops.extreme_rows(table, rows, largest))
-        assert torch.equal(expected, ops.expected_extreme_rows(table, rows, largest, order))
-
-
-def test_expected_extremes_are_the_chance_of_holding_the_extreme_of_a_drawn_selection():
-    table = torch.tensor([[[4.0], [9.0], [1.0]]])
-    rows = torch.tensor([[0.5, 0.25, 1.0]])
-    greatest = ops.expected_extreme_rows(table, rows, largest=True).flatten()
-    # 9 when drawn; else 4 when drawn; else 1 (always drawn)
-    assert torch.allclose(greatest, torch.tensor([0.5 * 0.75, 0.25, 1.0 * 0.5 * 0.75]))
-    least = ops.expected_extreme_rows(table, rows, largest=False).flatten()
-    assert torch.allclose(least, torch.tensor([0.0, 0.0, 1.0]))
-    # with distinct entries some row holds the extreme unless no row is drawn
-    soft = torch.rand(B, R)
-    total = ops.expected_extreme_rows(_table(), soft, largest=True).sum(1)
-    assert torch.allclose(total, (1 - (1 - soft).prod(1, keepdim=True)).expand(B, C))
-
-
-def test_expected_extremes_gradcheck_and_finite_gradients_at_hard_selectors():
-    table = _table().double()
-    soft = torch.rand(B, R, dtype=torch.float64, requires_grad=True)
-    for largest in (True, False):
-        assert torch.autograd.gradcheck(
-            lambda r, largest=largest: ops.expected_extreme_rows(table, r, largest), (soft,)
-        )
-    hard = torch.tensor([[1.0, 0.0, 1.0, 1.0, 0.0]] * B, requires_grad=True)
-    # the answer's cell: row 3 (the greatest selected); row 4, unselected, would take it
-    ops.expected_extreme_rows(_table(), hard, largest=True)[:, 3].sum().backward()
-    assert torch.isfinite(hard.grad).all()
-    assert (hard.grad[:, 3] > 0).all() and (hard.grad[:, 4] < 0).all()
-
-
-def test_expected_extremes_reach_the_matching_rows_of_a_blend_the_threshold_misses():
-    # "the greatest a where t is w" with step 2 at 0.6 reset + 0.4 text_match: the rows
-    # holding w are 0 and 2; the table's greatest (row 1) does not hold it.
-    table = torch.tensor([[[5.0], [9.0], [7.0], [1.0]]])
-    matches = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
-    text_weight = torch.tensor(0.4, requires_grad=True)
-    rows = (1 - text_weight) + text_weight * matches
-    threshold = ops.extreme_rows(table, rows, largest=True).flatten()
-    assert threshold[2] == 0  # the answer's row gets nothing, nor a gradient
-    expected = ops.expected_extreme_rows(table, rows, largest=True).flatten()
-    assert expected[2] > 0
-    (expected[2] - expected[1]).backward()
-    assert text_weight.grad > 0  # more text_match: more of the answer, less of the wrong row
-
-
-def test_expected_extremes_match_their_definition_with_ties_and_rows_selected_outright():
-    generator = torch.Generator().manual_seed(1)
-    table = torch.randint(-4, 5, (B, 9, C), generator=generator).double()
-    rows = torch.rand(B, 9, generator=generator, dtype=torch.float64)
-    rows[:, ::3] = 1.0
-    for largest in (True, False):
-        beyond = table.unsqueeze(1) > table.unsqueeze(2)
-        if not largest:
-            beyond = table.unsqueeze(1) < table.unsqueeze(2)
-        # rs_i · Π_j (1 − [T_j beyond T_i] rs_j), j over the rows (dimension 2)
-        definition = rows.unsqueeze(-1) * (1 - beyond.double() * rows[:, None, :, None]).prod(2)
-        torch.testing.assert_close(ops.expected_extreme_rows(table, rows, largest), definition)

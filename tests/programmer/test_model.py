@@ -1,15 +1,12 @@
-import math
-
 import pytest
 import torch
 
 from augrnn.core import Trace
-from augrnn.models import build_model
-from augrnn.programmer import OPERATIONS, NeuralProgrammer
-from augrnn.programmer.model import mean_selection_entropy, mean_selection_uniform_kl
+from augrnn.programmer import OPERATIONS, NeuralProgrammer, NeuralProgrammerConfig
+from augrnn.programmer.regularisers import mean_selection_entropy, mean_selection_uniform_kl
 from augrnn.programmer.search import answer_log_likelihood, lookup_log_likelihood
+from augrnn.registry import build_model
 from augrnn.tasks.table_qa import TableBatch, TableQAConfig, TableQATask
-from augrnn.train.config import ModelConfig
 
 
 def _setup(columns=3, **kw):
@@ -38,7 +35,7 @@ def test_hard_selection_is_one_hot_and_scored_by_the_task():
     _, info = model(batch, hard=True)
     assert set(info["alpha_op"].unique().tolist()) <= {0.0, 1.0}
     assert (info["alpha_col"].sum(-1) == 1).all()
-    metrics = task.metrics(model.evaluation_logits(batch), batch)
+    metrics = task.metrics(model.evaluation_outputs(batch), batch)
     assert 0.0 <= metrics["error_rate"] <= 1.0
 
 
@@ -77,7 +74,7 @@ def test_program_printing():
 
 def test_built_from_the_config_and_column_mismatch_is_an_error():
     task = TableQATask(TableQAConfig(columns=2))
-    config = ModelConfig(kind="programmer", embedding_size=8, hidden_size=12, program_steps=3)
+    config = NeuralProgrammerConfig(embedding_size=8, hidden_size=12, steps=3)
     model = build_model(config, task.input_size, task.output_size)
     assert isinstance(model, NeuralProgrammer) and model.steps == 3 and model.columns == 2
     with pytest.raises(ValueError, match="columns"):
@@ -111,9 +108,9 @@ def test_learns_simple_single_column_questions(one_thread):
     )
     model = NeuralProgrammer(len(task.vocab), 1, embedding_size=32, hidden_size=32)
     evaluation = task.sample_evaluation(300, torch.Generator().manual_seed(2))
-    before = task.metrics(model.evaluation_logits(evaluation), evaluation)["accuracy"]
+    before = task.metrics(model.evaluation_outputs(evaluation), evaluation)["accuracy"]
     _fit(model, task, steps=300, lr=1e-2, seed=1)
-    after = task.metrics(model.evaluation_logits(evaluation), evaluation)
+    after = task.metrics(model.evaluation_outputs(evaluation), evaluation)
     # A constant answer gets almost none right; sums and counts are learned within 300 steps
     # (with a quadratic loss on these small answers: see TableQAConfig.huber_delta).
     assert before < 0.2
@@ -248,9 +245,7 @@ def test_a_bidirectional_question_ignores_the_padding_after_it():
 
 def test_a_bidirectional_question_is_built_from_the_config_and_trains():
     task, _, _ = _setup()
-    config = ModelConfig(
-        kind="programmer", embedding_size=6, hidden_size=10, bidirectional_question=True
-    )
+    config = NeuralProgrammerConfig(embedding_size=6, hidden_size=10, bidirectional=True)
     model = build_model(config, len(task.vocab), 3)
     assert model.bidirectional and model.question_rnn.bidirectional
     batch = task.sample(64, torch.Generator().manual_seed(1))
@@ -258,45 +253,6 @@ def test_a_bidirectional_question_is_built_from_the_config_and_trains():
     total.backward()
     for name, parameter in model.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
-
-
-def test_selection_entropy_is_one_when_uniform_over_the_available_choices_and_zero_when_sure():
-    steps, batch, ops, columns = 3, 4, 7, 5
-    uniform_ops = torch.full((steps, batch, ops), 1 / ops)
-    uniform_columns = torch.full((steps, batch, columns), 1 / columns)
-    assert torch.allclose(mean_selection_entropy(uniform_ops), torch.ones(batch))
-    assert torch.allclose(mean_selection_entropy(uniform_ops, uniform_columns), torch.ones(batch))
-    sure = torch.nn.functional.one_hot(torch.randint(ops, (steps, batch)), ops).float()
-    assert torch.equal(mean_selection_entropy(sure), torch.zeros(batch))
-    # Sure operations, uniform columns: the mean of 0 and 1.
-    assert torch.allclose(mean_selection_entropy(sure, uniform_columns), torch.full((batch,), 0.5))
-    # A choice masked out everywhere (α = 0) does not count: uniform over the other 6 is 1.
-    masked = torch.cat(
-        [torch.full((steps, batch, ops - 1), 1 / (ops - 1)), torch.zeros(steps, batch, 1)], -1
-    )
-    assert torch.allclose(mean_selection_entropy(masked), torch.ones(batch))
-    # One column is no choice: it leaves the operations' entropy as it is.
-    one_column = torch.ones(steps, batch, 1)
-    mixed = torch.softmax(torch.randn(steps, batch, ops, dtype=torch.float64), -1)
-    assert torch.equal(mean_selection_entropy(mixed, one_column), mean_selection_entropy(mixed))
-    assert ((mean_selection_entropy(mixed) > 0) & (mean_selection_entropy(mixed) < 1)).all()
-
-
-@pytest.mark.parametrize("penalty", [mean_selection_entropy, mean_selection_uniform_kl])
-def test_selection_penalty_gradients_match_finite_differences_and_stay_finite_when_saturated(
-    penalty,
-):
-    logits = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)
-    column_logits = torch.randn(3, 4, 2, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(
-        lambda a, c: penalty(torch.softmax(a, -1), torch.softmax(c, -1)),
-        (logits, column_logits),
-    )
-    # Logits far apart: most α underflow to exactly 0; the gradient stays finite.
-    extreme = (torch.randn(3, 4, 6) * 1e4).requires_grad_()
-    value = penalty(torch.softmax(extreme, -1))
-    value.sum().backward()
-    assert torch.isfinite(value).all() and torch.isfinite(extreme.grad).all()
 
 
 def test_selection_entropy_lowers_the_total_by_each_episodes_loss_times_its_entropy():
@@ -324,49 +280,8 @@ def test_selection_entropy_lowers_the_total_by_each_episodes_loss_times_its_entr
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match="selection_entropy must be in"):
             NeuralProgrammer(5, 1, selection_entropy=bad)
-    model = build_model(ModelConfig(kind="programmer", selection_entropy=0.3), len(task.vocab), 1)
+    model = build_model(NeuralProgrammerConfig(selection_entropy=0.3), len(task.vocab), 1)
     assert model.selection_entropy == 0.3
-
-
-def test_uniform_kl_is_zero_when_uniform_and_grows_as_the_selections_saturate():
-    steps, batch, ops, columns = 3, 4, 7, 5
-    uniform_ops = torch.full((steps, batch, ops), 1 / ops)
-    uniform_columns = torch.full((steps, batch, columns), 1 / columns)
-    assert torch.allclose(
-        mean_selection_uniform_kl(uniform_ops, uniform_columns), torch.zeros(batch), atol=1e-6
-    )
-    scores = torch.randn(steps, batch, ops, dtype=torch.float64)
-    kls = [mean_selection_uniform_kl(torch.softmax(scores * scale, -1)) for scale in (1, 4, 16)]
-    assert (kls[0] > 0).all() and (kls[1] > kls[0]).all() and (kls[2] > kls[1]).all()
-    # KL(u ‖ α) = −log n − mean log α, over log n: checked on one selection by hand.
-    alpha = torch.tensor([[[0.5, 0.25, 0.25]]], dtype=torch.float64)
-    expected = (-math.log(3) - (math.log(0.5) + 2 * math.log(0.25)) / 3) / math.log(3)
-    assert mean_selection_uniform_kl(alpha).item() == pytest.approx(expected)
-    # A choice masked out everywhere (α = 0) does not count, nor does a single column.
-    masked = torch.cat(
-        [torch.full((steps, batch, ops - 1), 1 / (ops - 1)), torch.zeros(steps, batch, 1)], -1
-    )
-    assert torch.allclose(mean_selection_uniform_kl(masked), torch.zeros(batch), atol=1e-6)
-    one_column = torch.ones(steps, batch, 1)
-    mixed = torch.softmax(scores, -1)
-    assert torch.equal(
-        mean_selection_uniform_kl(mixed, one_column), mean_selection_uniform_kl(mixed)
-    )
-
-
-def test_uniform_kl_keeps_its_gradient_where_the_entropys_vanishes():
-    # One step, one selection saturated on its first choice (α ≈ 1 − 5e-13).
-    saturated = torch.tensor([[[30.0, 0, 0, 0, 0, 0]]], dtype=torch.float64, requires_grad=True)
-    (kl_grad,) = torch.autograd.grad(
-        mean_selection_uniform_kl(torch.softmax(saturated, -1)).sum(), saturated
-    )
-    (entropy_grad,) = torch.autograd.grad(
-        mean_selection_entropy(torch.softmax(saturated, -1)).sum(), saturated
-    )
-    # (α − u) / log n: about (1 − 1/6) / log 6 on the saturated score, where the entropy's is
-    # about 1e-11.
-    assert kl_grad[0, 0, 0].item() == pytest.approx((1 - 1 / 6) / math.log(6), rel=1e-6)
-    assert entropy_grad.abs().max() < 1e-9
 
 
 def test_the_uniform_kl_penalty_adds_each_episodes_capped_loss_times_its_kl():
@@ -399,16 +314,14 @@ def test_the_uniform_kl_penalty_adds_each_episodes_capped_loss_times_its_kl():
         NeuralProgrammer(5, 1, selection_penalty="kl")
     with pytest.raises(ValueError, match="selection_loss_cap must be positive"):
         NeuralProgrammer(5, 1, selection_loss_cap=0.0)
-    config = ModelConfig(
-        kind="programmer", selection_penalty="uniform_kl", selection_loss_cap=100.0
-    )
+    config = NeuralProgrammerConfig(selection_penalty="uniform_kl", selection_loss_cap=100.0)
     built = build_model(config, len(task.vocab), 3)
     assert built.selection_penalty == "uniform_kl" and built.selection_loss_cap == 100.0
 
 
 def _variant(task, model, **options) -> NeuralProgrammer:
     """A 3-column model built from a config with ``options``, holding ``model``'s parameters."""
-    config = ModelConfig(kind="programmer", embedding_size=6, hidden_size=10, **options)
+    config = NeuralProgrammerConfig(embedding_size=6, hidden_size=10, **options)
     variant = build_model(config, len(task.vocab), 3)
     variant.load_state_dict(model.state_dict())
     return variant
@@ -523,7 +436,7 @@ def _train_difference(program_search: float, steps: int) -> float:
     )
     _fit(model, task, steps, lr=3e-3, seed=0)
     evaluation = task.sample_evaluation(200, torch.Generator().manual_seed(1))
-    return task.metrics(model.evaluation_logits(evaluation), evaluation)["accuracy"]
+    return task.metrics(model.evaluation_outputs(evaluation), evaluation)["accuracy"]
 
 
 def test_program_search_finds_the_difference_program_the_soft_loss_alone_misses(one_thread):

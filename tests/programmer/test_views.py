@@ -3,8 +3,9 @@ import torch
 from augrnn.core import Trace
 from augrnn.programmer import OPERATIONS, NeuralProgrammer
 from augrnn.programmer.model import program_text
+from augrnn.programmer.views import programmer_selection
 from augrnn.tasks.table_qa import TableQAConfig, TableQATask
-from augrnn.viz.views import VIEWS, applicable_views
+from augrnn.viz.views import applicable_views
 
 
 def test_programmer_selection_draws_both_weights_and_the_printed_program():
@@ -15,7 +16,7 @@ def test_programmer_selection_draws_both_weights_and_the_printed_program():
     trace = Trace()
     model(batch, trace=trace)
     assert "programmer_selection" in [view.name for view in applicable_views(trace, task)]
-    fig = VIEWS["programmer_selection"].fn(trace, batch, task, None, 1)
+    fig = programmer_selection(trace, batch, task, None, 1)
     ops_ax, cols_ax = fig.axes[:2]  # then their colour bars
     assert [t.get_text() for t in ops_ax.get_yticklabels()] == list(OPERATIONS)
     assert [t.get_text() for t in cols_ax.get_yticklabels()] == ["price", "qty", "color"]

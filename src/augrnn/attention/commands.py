@@ -1,0 +1,92 @@
+"""``augrnn predict``: the command that the encoder-decoder (kind ``seq2seq``) adds to the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import torch
+
+from augrnn.attention.seq2seq import Seq2Seq
+from augrnn.cli_support import friendly_errors
+from augrnn.registry import describe_model
+from augrnn.tasks.text import Seq2SeqTask
+from augrnn.train.runs import load_run
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--beam", default=1, show_default=True, help="Beam size (1: greedy decoding).")
+@click.option(
+    "--length-normalisation",
+    default=0.0,
+    show_default=True,
+    help="α of the beam's length penalty ((5 + |Y|) / 6)^α.",
+)
+@click.option("--max-length", default=100, show_default=True, help="Most tokens to write.")
+@click.option("--attention", "show_attention", is_flag=True, help="Print the attention weights.")
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write each text, its output and its attention weights to this JSON file.",
+)
+@friendly_errors
+def predict(
+    run_dir: Path,
+    texts: tuple[str, ...],
+    beam: int,
+    length_normalisation: float,
+    max_length: int,
+    show_attention: bool,
+    save: Path | None,
+) -> None:
+    """Decode each of TEXTS with a trained sequence-to-sequence run (e.g. a date to ISO 8601)."""
+    if beam < 1:
+        raise click.BadParameter(f"--beam must be >= 1, got {beam}")
+    config, task, model, _ = load_run(run_dir)
+    if not isinstance(task, Seq2SeqTask) or not isinstance(model, Seq2Seq):
+        raise click.ClickException(
+            f"{run_dir} holds a {describe_model(config.model)} run on {task.name}; predict needs "
+            "a seq2seq run on a text-to-text task (e.g. from `augrnn train dates`)"
+        )
+    saved = []
+    for text in texts:
+        try:
+            source = task.encode_source(text)
+        except ValueError as err:
+            click.echo(f"{text!r}: {err}")
+            continue
+        with torch.no_grad():
+            decoded = model.decode(source, None, max_length, beam, length_normalisation)
+        output = task.decode_target(decoded.tokens[0])
+        click.echo(f"{text} -> {output}")
+        if show_attention:
+            click.echo(attention_picture(text, output, decoded.attention[0]))
+        saved.append(
+            {
+                "source": text,
+                "output": output,
+                "tokens": decoded.tokens[0],
+                "log_prob": decoded.log_probs[0],
+                "attention": decoded.attention[0].tolist(),
+            }
+        )
+    if save is not None:
+        save.write_text(json.dumps(saved, indent=1))
+        click.echo(f"wrote {save}")
+
+
+def attention_picture(source: str, output: str, weights: torch.Tensor) -> str:
+    """Attention weights (output steps x source positions) as text: one row per output symbol,
+    shades from ' ' (0) to '@' (1)."""
+    shades = " .:-=+*#%@"
+    rows = [f"   {source}"]
+    symbols = [*output, "<end>"]
+    for t, row in enumerate(weights):
+        cells = "".join(shades[min(int(w * len(shades)), len(shades) - 1)] for w in row.tolist())
+        label = symbols[t] if t < len(symbols) else "?"
+        rows.append(f"{label[:2]:>2} {cells}")
+    return "\n".join(rows)

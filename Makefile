@@ -1,11 +1,11 @@
 # Two commands for a fresh machine:
 #   make demo   create .venv, install augrnn, train a Neural Turing Machine on copy
-#   make test   lint and run the test suite
+#   make test   lint, build the documentation site strictly and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint browser bench clean
+.PHONY: install demo test lint docs browser bench clean
 
 install: $(VENV)/.installed
 
@@ -18,18 +18,23 @@ demo: install
 	$(BIN)/augrnn demo
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 
-# The HTML report's browser test drives Debian's chromium: install it when it is missing and apt
-# can (as root); otherwise those tests are skipped, and say so.
+# The documentation site, into site/: a broken link, a missing page or a docstring that does not
+# render fails the build.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# The browser tests (the HTML report, the site) drive Debian's chromium: install it when apt
+# can (as root) and it is missing; otherwise those tests are skipped, and say so.
 browser:
 	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends chromium >/dev/null; } || \
 		echo "chromium is not installed: the report's browser tests will be skipped"
 
-test: lint browser
+test: lint docs browser
 	$(BIN)/python -m pytest -q
 
 # The peer ACT package pins torch<2 in its metadata but its models need only torch: install it
@@ -39,4 +44,4 @@ bench: install
 	$(BIN)/augrnn bench --threads 1 --json runs/bench.json
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info
+	rm -rf $(VENV) build site src/*.egg-info

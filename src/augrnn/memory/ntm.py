@@ -57,11 +57,15 @@ class NTMCell(Core):
     logits.
 
     Args:
-        input_size, output_size: widths of x_t and of the output.
+        input_size: the width of x_t.
+        output_size: the width of the output.
         controller: "lstm" or "feedforward".
-        controller_size, controller_layers: the controller's width and depth.
-        memory_slots, memory_width: N and M.
-        read_heads, write_heads: R and W.
+        controller_size: the controller's width.
+        controller_layers: the controller's depth.
+        memory_slots: N, the number of memory slots.
+        memory_width: M, the width of a slot.
+        read_heads: R, the number of read heads.
+        write_heads: W, the number of write heads.
         shift_width: S, the odd number of allowed shifts (3 allows −1, 0, +1).
         memory_init: "constant" (1e-6), "learned" (a parameter) or "random" (fresh per episode).
         similarity: "cosine" (the paper's) or "dot".

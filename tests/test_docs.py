@@ -98,6 +98,12 @@ def test_the_generated_pages_list_every_command_task_and_preset(site):
     assert 'id="summary"' in results and 'src="../parity8_tau_sweep.png"' in results
 
 
+def test_every_built_in_model_kind_has_a_model_page_that_names_it():
+    pages = "".join(path.read_text() for path in (DOCS / "models").glob("*.md"))
+    for name, _ in registry.models.items():
+        assert f"`{name}`" in pages, f"no page in docs/models names the model kind {name!r}"
+
+
 def test_the_site_opens_in_a_browser_without_errors(site):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")

@@ -44,13 +44,11 @@ def ask(run_dir: Path, question: str, table_path: Path, picture: Path | None) ->
     for note in notes:
         click.echo(f"note: {note}", err=True)
     with torch.no_grad():
-        outputs = model.evaluation_outputs(batch)
+        outputs, trace = model.traced(batch)  # the scored answers, and the soft selections
     click.echo(f"program: {model.program(batch, 0, task.column_names)}")
     click.echo(f"answer: {task.answer_text(outputs, batch)}")
     if picture is not None:
         from augrnn.programmer.views import programmer_selection
 
-        with torch.no_grad():
-            _, trace = model.traced(batch)
         programmer_selection(trace, batch, task, outputs, 0).savefig(picture, dpi=110)
         click.echo(f"picture: {picture}")

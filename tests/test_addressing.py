@@ -3,6 +3,8 @@
 Every dimension gets its own size (B=3, H=2, N=7, M=5, S=3 or 5) so that a transposed axis fails.
 """
 
+import math
+
 import pytest
 import torch
 
@@ -500,3 +502,15 @@ def test_address_pipeline_on_each_device_matches_a_float64_cpu_reference(gen, de
     assert weights.device.type == device.type
     assert_distribution(weights.cpu(), (B, H, N))
     torch.testing.assert_close(weights.cpu().double(), reference, rtol=1e-4, atol=1e-6)
+
+
+def test_masked_softmax_is_uniform_over_the_kept_positions_of_a_row_of_minus_infinities():
+    scores = torch.tensor([[-math.inf, -math.inf, -math.inf], [0.0, 1.0, -math.inf]])
+    mask = torch.tensor([[True, False, True], [True, True, True]])
+    w = A.masked_softmax(scores, mask)
+    torch.testing.assert_close(w[0], torch.tensor([0.5, 0.0, 0.5]))
+    torch.testing.assert_close(w[1], torch.softmax(scores[1], -1))
+    torch.testing.assert_close(A.masked_softmax(scores[:1]), torch.full((1, 3), 1 / 3))
+    scores = scores.clone().requires_grad_()
+    A.masked_softmax(scores, mask)[:, 0].sum().backward()
+    assert torch.isfinite(scores.grad).all()

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from augrnn.cli import main
 from augrnn.tasks import TASKS
+from augrnn.train.checkpoint import load_checkpoint
 
 TINY = [
     "--task.bits=3",
@@ -89,6 +90,16 @@ def test_resume_continues_a_run(runner, tmp_path):
         (["train", "copy", "train.steps=3"], "--section.key=value"),
         (["eval", "/nonexistent/run"], "no run folder"),
         (["eval", ".", "--lengths", "a,b"], "comma-separated integers"),
+        (["train", "copy", "--train.steps=-5"], "steps must be an integer >= 1, got -5"),
+        (["train", "copy", "--train.eval_every=0"], "eval_every must be an integer >= 1"),
+        (["train", "copy", "--train.log_every=0"], "log_every must be an integer >= 1"),
+        (["train", "copy", "--train.eval_sequences=0"], "eval_sequences must be an integer >= 1"),
+        (["train", "copy", "--train.device=tpu"], "train.device must be one of cpu, cuda, mps"),
+        (["train", "copy", "--model.memory_slots=2.5"], "expects int, got '2.5'"),
+        (
+            ["train", "copy", "--model.memory_slots=100000000000"],
+            "needs about",  # refused before allocating
+        ),
     ],
 )
 def test_user_mistakes_are_one_line_errors(runner, args, message):
@@ -118,8 +129,8 @@ def test_interrupting_training_says_what_is_kept(runner, tmp_path, monkeypatch):
     run = tmp_path / "run"
     result = runner.invoke(main, ["train", "copy", "--run-dir", str(run), *TINY])
     assert result.exit_code == 1
-    assert "interrupted at step 0; no checkpoint yet" in result.output
-    assert f"augrnn resume {run}" in result.output
+    assert "interrupted at step 0; no checkpoint was written" in result.output
+    assert "augrnn resume" not in result.output  # nothing to resume from
 
 
 def test_sweep_runs_in_parallel_processes_and_prints_the_table(runner, tmp_path):
@@ -141,7 +152,7 @@ def test_sweep_runs_in_parallel_processes_and_prints_the_table(runner, tmp_path)
     assert (out / "tau=1e-3_seed0" / "result.json").is_file()
     assert (out / "sweep.png").is_file()
     bad = runner.invoke(main, ["sweep", "parity", "--model.epsilon=0.5,2", "--out", str(out)])
-    assert bad.exit_code != 0 and "epsilon must lie in (0, 1)" in bad.output
+    assert bad.exit_code != 0 and "epsilon must be a number in (0, 1)" in bad.output
 
 
 def test_eval_of_text_and_image_runs_adds_decoded_and_attention_figures(runner, tmp_path):
@@ -196,3 +207,64 @@ def test_models_lists_the_kinds_and_their_settings(runner):
     assert (
         "memory_slots = 128" in result.output and "core = (a [model.core] table)" in result.output
     )
+
+
+def test_resume_applies_a_new_learning_rate_and_refuses_another_model(runner, tmp_path):
+    run = tmp_path / "run"
+    runner.invoke(main, ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY])
+    result = runner.invoke(
+        main, ["resume", str(run), "--no-progress", "--train.steps=6", "--optim.lr=0.003"]
+    )
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(run)["optimizer"]["param_groups"][0]["lr"] == 0.003
+    refused = runner.invoke(main, ["resume", str(run), "--model.kind=lstm"])
+    assert refused.exit_code == 1 and "keeps its preset, task and model kind" in refused.output
+    assert "Traceback" not in refused.output
+
+
+def test_a_diverged_run_says_exactly_what_is_kept(runner, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY, "--optim.lr=1e30"]
+    result = runner.invoke(main, [*args, "--optim.name=adam", "--optim.clip_value=none"])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "training stopped: the" in result.output
+    kept = load_checkpoint(run)["step"] if (run / "checkpoint.pt").exists() else None
+    if kept is None:
+        assert "No checkpoint was written" in result.output
+    else:
+        assert f"The checkpoint of step {kept}" in result.output
+        assert all(torch.isfinite(v).all() for v in load_checkpoint(run)["model"].values())
+
+
+def test_eval_scores_other_task_settings_that_keep_the_model_s_sizes(runner, tmp_path):
+    run = tmp_path / "run"
+    runner.invoke(main, ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY])
+    longer = runner.invoke(main, ["eval", str(run), "--json", "--task.max_length=5"])
+    assert longer.exit_code == 0, longer.output
+    assert json.loads(longer.output)[0]["length"] == "train"
+    wider = runner.invoke(main, ["eval", str(run), "--task.bits=5"])
+    assert wider.exit_code != 0 and "change the task's input or output size" in wider.output
+    other = runner.invoke(main, ["eval", str(run), "--train.steps=5"])
+    assert other.exit_code != 0 and "overrides of task settings only" in other.output
+
+
+def test_viz_writes_elsewhere_with_out_and_a_read_only_folder_is_a_clear_error(
+    runner, tmp_path, monkeypatch
+):
+    from pathlib import Path
+
+    run = tmp_path / "run"
+    runner.invoke(main, ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY])
+    out = tmp_path / "figures"
+    result = runner.invoke(main, ["viz", str(run), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").is_file() and not (run / "viz").exists()
+
+    def read_only(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)  # as a read-only folder answers
+    refused = runner.invoke(main, ["viz", str(run)])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert f"cannot write {run / 'viz'}: permission denied" in refused.output
+    assert "--out DIR" in refused.output

@@ -92,7 +92,7 @@ def test_trace_records_one_entry_per_step_and_nothing_without_a_trace():
 def test_unroll_rejects_non_sequences_and_core_rejects_wrong_width():
     with pytest.raises(ValueError, match="3-D input"):
         unroll(Counter(D), torch.randn(B, D))
-    with pytest.raises(ValueError, match=r"shape \(batch, 4\)"):
+    with pytest.raises(ValueError, match=r"shape \(batch >= 1, 4\)"):
         unroll(Counter(D), torch.randn(T, B, D + 1))
     with pytest.raises(ValueError, match="floating-point"):
         unroll(Counter(D), torch.ones(T, B, D, dtype=torch.long))
@@ -114,3 +114,23 @@ def test_compiled_kernels_get_the_cpp_wrapper_on_the_cpu_only(device):
     expected = {"cpp_wrapper": True} if device.type == "cpu" else {}
     assert default_inductor_options(layer) == expected
     assert default_inductor_options(nn.ReLU()) == {"cpp_wrapper": True}  # no parameters
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn", "ntm", "act"])
+def test_every_core_refuses_a_nan_step_and_an_empty_batch_with_a_clear_error(kind):
+    """Called directly, each core checks its step as RecurrentModel checks a sequence (ACT
+    would otherwise ponder its maximum number of steps on NaN, and return NaN)."""
+    from augrnn.controllers import LSTMConfig
+    from augrnn.registry import build_core, model_kind
+
+    config_class = model_kind(kind).config_class
+    config = config_class(core=LSTMConfig(hidden_size=8)) if kind == "act" else config_class()
+    core = build_core(config, 3, 2)
+    state = core.initial_state(2)
+    for bad in (float("nan"), float("inf")):
+        x = torch.zeros(2, 3)
+        x[1, 2] = bad
+        with pytest.raises(ValueError, match="got an input containing NaN or Inf"):
+            core(x, state)
+    with pytest.raises(ValueError, match=r"expects one step of shape \(batch >= 1, 3\)"):
+        core(torch.zeros(0, 3), core.initial_state(0))

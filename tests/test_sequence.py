@@ -140,3 +140,12 @@ def test_a_core_that_compiles_its_own_step_is_asked_to():
         model.compile_step(chunk_steps=2)
     with pytest.raises(NotImplementedError, match="does not compile its own step"):
         Leaky().compile_step()
+
+
+def test_inputs_without_a_step_or_a_sequence_are_a_clear_error():
+    from augrnn.controllers import LSTMController
+
+    model = RecurrentModel(LSTMController(3, 4))
+    for shape in ((0, 2, 3), (5, 0, 3)):
+        with pytest.raises(ValueError, match="needs at least one sequence and one step"):
+            model(torch.zeros(shape))

@@ -61,6 +61,7 @@ from augrnn.core import (
 )
 from augrnn.interface import ModelConfig, ModelKind, core_field
 from augrnn.registry import build_core, describe_model
+from augrnn.settings import ANY, Range, at_least, between
 
 HALTING_SCHEMES = ("act", "pondernet")
 
@@ -584,7 +585,17 @@ class ACTConfig(ModelConfig):
     beta: float = 0.01
     prior: float = 0.2
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        "tau": at_least(0),
+        "epsilon": between(0, 1, low_inclusive=False, high_inclusive=False),
+        "max_steps": at_least(1),
+        "halting_bias": ANY,
+        "beta": at_least(0),
+        "prior": between(0, 1, low_inclusive=False),
+    }
+
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.core is None:
             raise ValueError(
                 "ACT needs the core it wraps: a [model.core] table with its kind, e.g. "

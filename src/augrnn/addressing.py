@@ -289,12 +289,13 @@ def masked_softmax(scores: Tensor, mask: Tensor | None = None, dim: int = -1) ->
     scores: (..., S) alignment scores e.
     mask:   boolean or 0/1 float tensor broadcastable to ``scores``, true (non-zero) on the
             positions that may be attended; None keeps every position.
-    Returns weights of the shape of ``scores`` that sum to 1 along ``dim``.
+    Returns weights of the shape of ``scores`` that sum to 1 along ``dim``; a row whose every
+    kept score is −∞ gets uniform weights over its kept positions.
     Raises ``ValueError`` when the mask does not broadcast to the scores or leaves a row with
     no position at all (a softmax over nothing has no value; it would otherwise be NaN).
     """
     if mask is None:
-        return torch.softmax(scores, dim=dim)
+        return torch.softmax(_uniform_where_all_neginf(scores, dim), dim=dim)
     try:
         shape = torch.broadcast_shapes(mask.shape, scores.shape)
     except RuntimeError:
@@ -310,7 +311,17 @@ def masked_softmax(scores: Tensor, mask: Tensor | None = None, dim: int = -1) ->
             "masked_softmax got a row whose every position is masked; each row needs at least "
             "one unmasked position (is a sequence of length 0 in the batch?)"
         )
-    return torch.softmax(scores.masked_fill(~keep, float("-inf")), dim=dim)
+    masked = scores.masked_fill(~keep, float("-inf"))
+    return torch.softmax(_uniform_where_all_neginf(masked, dim, keep), dim=dim)
+
+
+def _uniform_where_all_neginf(scores: Tensor, dim: int, keep: Tensor | None = None) -> Tensor:
+    """``scores`` with each row whose every kept score is −∞ set to 0 on the kept positions:
+    the softmax of such a row (the limit of equal scores falling together) is uniform over
+    them instead of 0/0 = NaN."""
+    dead = torch.isneginf(scores).all(dim, keepdim=True)
+    fill = dead if keep is None else dead & keep
+    return torch.where(fill, torch.zeros((), dtype=scores.dtype, device=scores.device), scores)
 
 
 def additive_scores(projected_query: Tensor, projected_keys: Tensor, v: Tensor) -> Tensor:

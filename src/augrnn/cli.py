@@ -68,11 +68,11 @@ def _train(config, run_dir: Path, progress: bool, resume: bool = False):
     try:
         result = trainer.train(progress=progress)
     except KeyboardInterrupt:
-        saved = trainer.last_eval.get("step")
-        where = f"the checkpoint of step {saved:,} is kept" if saved else "no checkpoint yet"
+        resume = (
+            f" (continue with `augrnn resume {run_dir}`)" if trainer.saved_step is not None else ""
+        )
         raise click.ClickException(
-            f"interrupted at step {trainer.step:,}; {where} (continue with `augrnn resume "
-            f"{run_dir}`)"
+            f"interrupted at step {trainer.step:,}; {trainer.kept()}{resume}"
         ) from None
     return trainer, result
 
@@ -145,14 +145,19 @@ def length_table(
     beam: int = 1,
     length_normalisation: float = 0.0,
     best: bool = True,
+    task_overrides: dict[str, str] | None = None,
 ) -> list[dict]:
     """Held-out metrics of a trained run at each of ``lengths`` (all episodes at that length),
     of its best validation parameters where it kept them (``best``) or else its last; each row
     names the training step of the parameters scored (``step``). The model adds its own
     metrics (:meth:`~augrnn.interface.Model.extra_metrics`): text-to-text runs
     ``decoded_exact_match``, outputs generated until EOS (greedy, or beam search with ``beam``
-    > 1); image runs with attention ``attention_on_digit``."""
+    > 1); image runs with attention ``attention_on_digit``. ``task_overrides`` (``{"task.key":
+    "value"}``) score the run on episodes drawn with other task settings, e.g. table questions
+    in phrasings held out of training."""
     config, task, model, payload = load_run(run_dir, best=best)
+    if task_overrides:
+        config, task = _with_task_overrides(config, task, task_overrides)
     if (beam != 1 or length_normalisation) and not model.decodes:
         raise click.BadParameter(
             f"--beam and --length-normalisation apply to models that decode text; "
@@ -184,6 +189,26 @@ def length_table(
     return rows
 
 
+def _with_task_overrides(config, task, overrides: dict[str, str]):
+    """The run's config and task with ``overrides`` of task settings applied; the task must
+    keep its name and its input and output sizes, which the model was built for."""
+    other = [key for key in overrides if not key.startswith("task.") or key == "task.name"]
+    if other:
+        raise click.BadParameter(
+            f"eval takes overrides of task settings only (--task.KEY=VALUE, not task.name), "
+            f"got {', '.join('--' + key for key in other)}"
+        )
+    changed = config_from_dict(apply_overrides(config.to_dict(), overrides))
+    changed_task = task_class(changed.task_name)(changed.task)
+    sizes = (task.input_size, task.output_size)
+    if (changed_task.input_size, changed_task.output_size) != sizes:
+        raise click.BadParameter(
+            f"these task settings change the task's input or output size from {sizes} to "
+            f"{(changed_task.input_size, changed_task.output_size)}, which the model cannot read"
+        )
+    return changed, changed_task
+
+
 def format_table(rows: list[dict]) -> str:
     columns = list(rows[0])
     formatted = [
@@ -196,7 +221,13 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-@main.command(name="eval")
+@main.command(
+    name="eval",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog="TASK_OVERRIDES are --task.key=value pairs that score the run on episodes drawn with "
+    "other task settings (those that keep the task's input and output sizes), e.g. "
+    "--task.phrasings=heldout for table questions worded as in no training episode.",
+)
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--lengths", help="Comma-separated lengths, e.g. 20,40,80,120 (default: training).")
 @click.option("--sequences", default=1000, show_default=True, help="Episodes per length.")
@@ -215,6 +246,7 @@ def format_table(rows: list[dict]) -> str:
     is_flag=True,
     help="Score the last checkpoint, not the best validation one (runs with select_best).",
 )
+@click.argument("task_overrides", nargs=-1, type=click.UNPROCESSED)
 @friendly_errors
 def eval_command(
     run_dir: Path,
@@ -224,6 +256,7 @@ def eval_command(
     beam: int,
     length_normalisation: float,
     last: bool,
+    task_overrides: tuple[str, ...],
 ) -> None:
     """Evaluate a trained run: its task's metrics on held-out episodes at each length."""
     if sequences < 1:
@@ -231,7 +264,13 @@ def eval_command(
     if beam < 1:
         raise click.BadParameter(f"--beam must be >= 1, got {beam}")
     rows = length_table(
-        run_dir, _parse_lengths(lengths), sequences, beam, length_normalisation, best=not last
+        run_dir,
+        _parse_lengths(lengths),
+        sequences,
+        beam,
+        length_normalisation,
+        best=not last,
+        task_overrides=parse_override_args(task_overrides),
     )
     click.echo(json.dumps(rows, indent=2) if as_json else format_table(rows))
 
@@ -276,10 +315,17 @@ def sweep(
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--example", default=0, show_default=True, help="Which held-out example to draw.")
 @click.option("--length", type=int, default=None, help="Draw the example at this length.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the figures here (default: RUN_DIR/viz; for a run folder that is read-only).",
+)
 @friendly_errors
-def viz(run_dir: Path, example: int, length: int | None) -> None:
+def viz(run_dir: Path, example: int, length: int | None, out_dir: Path | None) -> None:
     """Draw what a trained run does on one held-out example: PNG figures and an interactive
-    report.html in RUN_DIR/viz/."""
+    report.html in RUN_DIR/viz/ (or --out)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -287,7 +333,9 @@ def viz(run_dir: Path, example: int, length: int | None) -> None:
 
     if length is not None and length < 0:
         raise click.BadParameter(f"--length must be >= 0, got {length}")
-    result = visualise_run(run_dir, example, length)
+    if example < 0:
+        raise click.BadParameter(f"--example must be >= 0, got {example}")
+    result = visualise_run(run_dir, example, length, out_dir)
     for message in result.messages:
         click.echo(message, err=True)
     for path in result.paths:

@@ -10,7 +10,7 @@ import click
 from augrnn.registry import RegistryError
 from augrnn.train.checkpoint import CheckpointError
 from augrnn.train.config import ConfigError
-from augrnn.train.loop import TrainingDiverged
+from augrnn.train.loop import TrainingDiverged, TrainingOutOfMemory
 
 
 def friendly_errors(fn):
@@ -23,11 +23,24 @@ def friendly_errors(fn):
         except (ConfigError, RegistryError, CheckpointError, FileExistsError, ValueError) as err:
             raise click.ClickException(str(err)) from err
         except TrainingDiverged as err:
+            kept = f" {err.kept[0].upper()}{err.kept[1:]}." if err.kept else ""
             raise click.ClickException(
-                f"training stopped: {err}. The last good checkpoint is kept; try a lower "
-                "--optim.lr, gradient clipping (--optim.clip_norm=50), clamping an NTM's "
-                "state gradients (its clip_state_gradients=10), or skipping the steps "
-                "whose gradients overflow (--train.skip_nonfinite=10)."
+                f"training stopped: {err}.{kept} Try a lower --optim.lr, gradient clipping "
+                "(--optim.clip_norm=50), clamping an NTM's state gradients (its "
+                "clip_state_gradients=10), or skipping the steps whose gradients overflow "
+                "(--train.skip_nonfinite=10)."
             ) from err
+        except TrainingOutOfMemory as err:
+            raise click.ClickException(str(err)) from err
+        except PermissionError as err:
+            where = err.filename or "a file"
+            raise click.ClickException(
+                f"cannot write {where}: permission denied (is the folder read-only? copy the run "
+                "folder somewhere writable, or write elsewhere: `augrnn viz RUN --out DIR`)"
+            ) from err
+        except OSError as err:
+            if err.filename is None:
+                raise
+            raise click.ClickException(f"{err.filename}: {err.strerror or err}") from err
 
     return wrapper

@@ -5,13 +5,14 @@ plain recurrent baseline (a stack with a linear read-out), registered as the mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from augrnn.core import Core
 from augrnn.interface import ModelConfig, ModelKind
+from augrnn.settings import Range, at_least
 
 
 class LSTMState(NamedTuple):
@@ -184,6 +185,11 @@ class StackConfig(ModelConfig):
 
     hidden_size: int = 256
     num_layers: int = 3
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "hidden_size": at_least(1),
+        "num_layers": at_least(1),
+    }
 
 
 @dataclass

@@ -74,16 +74,36 @@ class Core(nn.Module):
         return task_loss + terms.weighted_total(batch.steps_mask()), task_loss
 
 
+_INPUTS_CHECKED = contextvars.ContextVar("augrnn_inputs_checked", default=False)
+
+
+@contextmanager
+def inputs_checked() -> Iterator[None]:
+    """Within: the steps given to cores come from a sequence already checked to be finite
+    (:class:`~augrnn.sequence.RecurrentModel` checks it once), so cores skip that check."""
+    token = _INPUTS_CHECKED.set(True)
+    try:
+        yield
+    finally:
+        _INPUTS_CHECKED.reset(token)
+
+
 def check_step_input(x: Tensor, input_size: int, who: str) -> None:
-    """Raise ``ValueError`` unless ``x`` is a finite (B, input_size) floating-point tensor."""
+    """Raise ``ValueError`` unless ``x`` is a finite (B, input_size) floating-point tensor with
+    at least one episode (finiteness is left to the caller under :func:`inputs_checked` and in
+    compiled code)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{who} expects a torch.Tensor input, got {type(x).__name__}")
-    if x.dim() != 2 or x.shape[1] != input_size:
+    if x.dim() != 2 or x.shape[1] != input_size or x.shape[0] == 0:
         raise ValueError(
-            f"{who} expects one step of shape (batch, {input_size}), got {tuple(x.shape)}"
+            f"{who} expects one step of shape (batch >= 1, {input_size}), got {tuple(x.shape)}"
         )
     if not x.is_floating_point():
         raise ValueError(f"{who} expects a floating-point input, got {x.dtype}")
+    if torch.compiler.is_compiling() or _INPUTS_CHECKED.get() or x.device.type == "meta":
+        return
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{who} got an input containing NaN or Inf")
 
 
 class Trace:

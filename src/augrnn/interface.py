@@ -28,13 +28,21 @@ from typing import Any, ClassVar
 from torch import Tensor, nn
 
 from augrnn.core import Core, Trace
+from augrnn.settings import Range, check_settings
 
 
 @dataclass
 class ModelConfig:
     """Base of every model kind's settings. A subclass is a dataclass with only its model's
     fields; a field made with :func:`core_field` holds a nested core's config (ACT's ``core``),
-    written in a preset as a sub-table (``[model.core]``) with a ``kind`` of its own."""
+    written in a preset as a sub-table (``[model.core]``) with a ``kind`` of its own. Each
+    numeric field has its valid range in ``RANGES`` (:mod:`augrnn.settings`), checked when the
+    config is made; a subclass with a ``__post_init__`` of its own calls this one."""
+
+    RANGES: ClassVar[dict[str, Range]] = {}
+
+    def __post_init__(self) -> None:
+        check_settings(self)
 
     def summary(self, kind: str) -> str:
         """A short description for listings, given the name this config's kind is registered

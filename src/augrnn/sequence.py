@@ -23,6 +23,7 @@ from augrnn.core import (
     collecting_step_terms,
     compile_fresh,
     device_type,
+    inputs_checked,
     tree_map,
     unroll,
 )
@@ -138,6 +139,10 @@ class RecurrentModel(Model):
         if self.is_compiled and trace is None:
             check_compiled_device(self, self._compiled_device, inputs)
         self.check_inputs(inputs)
+        with inputs_checked():  # the whole sequence is finite: the steps need no check of their own
+            return self._forward(inputs, state, trace)
+
+    def _forward(self, inputs: Tensor, state: Any, trace: Trace | None) -> tuple[Tensor, Any]:
         if trace is not None or (not self.is_compiled and self.checkpoint_every is None):
             return unroll(self.core, inputs, state, batch_first=self.batch_first, trace=trace)
         steps = inputs.transpose(0, 1) if self.batch_first else inputs
@@ -227,6 +232,11 @@ class RecurrentModel(Model):
             raise ValueError(
                 f"{name} expects inputs of shape {layout} with input_size {self.input_size}, "
                 f"got {tuple(inputs.shape)}"
+            )
+        if 0 in inputs.shape[:2]:
+            raise ValueError(
+                f"{name} needs at least one sequence and one step, got inputs of shape "
+                f"{tuple(inputs.shape)} {layout}"
             )
         param = next(self.parameters())
         if inputs.dtype != param.dtype:

@@ -222,7 +222,7 @@ def test_bad_inputs_are_clear_errors():
         model(bad)
     with pytest.raises(TypeError, match="torch.Tensor"):
         model([[0.0] * IN])
-    with pytest.raises(ValueError, match=r"shape \(batch, 4\)"):
+    with pytest.raises(ValueError, match=r"shape \(batch >= 1, 4\)"):
         small_cell()(torch.randn(B, IN + 2), small_cell().initial_state(B))
 
 

@@ -129,3 +129,40 @@ def test_notes_name_unknown_words_and_absent_columns(run, tmp_path):
     assert result.exit_code == 0, result.output
     assert "note: words the model does not know were left out: please" in result.stderr
     assert "note: the table lacks column(s) price, color" in result.stderr
+
+
+def test_a_picture_goes_into_a_new_folder_and_a_bad_format_is_refused_first(run, tmp_path):
+    table = _csv(tmp_path, "price,qty\n10,3\n-4,5\n")
+    picture = tmp_path / "new" / "folder" / "steps.png"
+    result = CliRunner().invoke(
+        main, ["ask", str(run), "--table", table, "sum of qty", "--picture", str(picture)]
+    )
+    assert result.exit_code == 0, result.output
+    assert picture.read_bytes().startswith(b"\x89PNG")
+    bad = CliRunner().invoke(
+        main, ["ask", str(run), "--table", table, "sum of qty", "--picture", "steps.txt"]
+    )
+    assert bad.exit_code != 0 and "--picture must name a .png, .svg, .pdf file" in bad.output
+    assert "answer:" not in bad.output  # refused before any work
+
+
+@pytest.mark.parametrize(
+    ("table", "question", "message"),
+    [
+        ("price,qty\n1,nan\n", "sum of qty", "row 1, column 'qty': 'nan' is not a number the"),
+        ("price,qty\n1,inf\n", "sum of qty", "row 1, column 'qty': 'inf' is not a number the"),
+        ("price,qty\n1,1e400\n", "sum of qty", "'1e400' is not a number the model can compute"),
+        ("price,qty\n1,2\n", "how many qty are above nan", "the question: 'nan' is not a number"),
+    ],
+)
+def test_cells_and_numbers_that_are_not_finite_are_refused(run, tmp_path, table, question, message):
+    result = CliRunner().invoke(main, ["ask", str(run), "--table", _csv(tmp_path, table), question])
+    assert result.exit_code != 0 and message in result.output
+    assert "answer:" not in result.output and "Traceback" not in result.output
+
+
+def test_numbers_beyond_the_trained_range_are_noted(run, tmp_path):
+    table = _csv(tmp_path, "price,qty\n1,2\n5000,3\n")
+    result = CliRunner().invoke(main, ["ask", str(run), "--table", table, "sum of price"])
+    assert result.exit_code == 0, result.output
+    assert "numbers up to 5000 in size, beyond the ±200" in result.output

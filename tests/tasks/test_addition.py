@@ -108,7 +108,7 @@ def test_settings_set_the_number_of_sum_digits():
     assert task.groups == 3 and task.input_size == 20  # 99 + 99 = 198
     with pytest.raises(ValueError, match="min_length <= max_length"):
         AdditionTask(AdditionConfig(min_length=3, max_length=2))
-    with pytest.raises(ValueError, match="min_digits <= max_digits"):
+    with pytest.raises(ValueError, match="min_digits must be an integer >= 1, got 0"):
         AdditionTask(AdditionConfig(min_digits=0))
     with pytest.raises(ValueError, match="below 10"):
         AdditionTask(AdditionConfig(max_digits=18, max_length=20))

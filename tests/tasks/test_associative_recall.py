@@ -104,15 +104,15 @@ def test_loss_and_metrics_of_perfect_logits():
 @pytest.mark.parametrize(
     "config",
     [
-        AssociativeRecallConfig(bits=0),
-        AssociativeRecallConfig(item_length=0),
-        AssociativeRecallConfig(min_items=1),
-        AssociativeRecallConfig(min_items=5, max_items=4),
+        dict(bits=0),
+        dict(item_length=0),
+        dict(min_items=1),
+        dict(min_items=5, max_items=4),
     ],
 )
 def test_bad_config_raises(config):
     with pytest.raises(ValueError):
-        AssociativeRecallTask(config)
+        AssociativeRecallTask(AssociativeRecallConfig(**config))
 
 
 def test_bad_sample_arguments_raise():

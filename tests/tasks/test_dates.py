@@ -128,11 +128,40 @@ def test_invalid_formats_are_refused():
 @pytest.mark.parametrize(
     "config",
     [
-        DatesConfig(min_year=2001, max_year=2000),
-        DatesConfig(min_year=999),
-        DatesConfig(max_year=10000),
+        dict(min_year=2001, max_year=2000),
+        dict(min_year=999),
+        dict(max_year=10000),
     ],
 )
 def test_bad_settings_are_refused(config):
-    with pytest.raises(ValueError, match="1000 <= min_year <= max_year <= 9999"):
-        DatesTask(config)
+    with pytest.raises(
+        ValueError,
+        match=r"1000 <= min_year <= max_year <= 9999|_year must be an integer in \[1000, 9999\]",
+    ):
+        DatesTask(DatesConfig(**config))
+
+
+def test_prediction_sources_are_checked_against_the_training_distribution():
+    task = DatesTask()
+    assert task.source_notes("March 3, 1999") == []
+    # "Wednesday, September 27, 2049": the longest weekday and month names, a two-digit day
+    assert task.longest_source == 29
+    batch = task.sample(500, gen(3))
+    assert max(len(texts(task, batch, b)[0]) for b in range(500)) <= 29
+    for text in ("", "   "):
+        with pytest.raises(ValueError, match="dates needs a source text"):
+            task.source_notes(text)
+    with pytest.raises(ValueError, match="'\\?'"):
+        task.source_notes("March 3?")
+    assert "outside the years trained on" in task.source_notes("March 3, 2150")[0]
+    assert "no four-digit year" in task.source_notes("March 3")[0]
+    assert "spaces before or after" in task.source_notes(" March 3, 1999")[0]
+    assert "more than any training date" in task.source_notes("March 3, 1999" + " 1999" * 9)[0]
+
+
+def test_impossible_or_malformed_outputs_are_named():
+    task = DatesTask()
+    assert task.output_problem("x", "1999-03-03") is None
+    assert task.output_problem("x", "2023-02-30") == "not a valid date"
+    assert task.output_problem("x", "2023-2-3") is not None
+    assert task.output_problem("x", "") == "no output"

@@ -219,18 +219,18 @@ def test_text_entry_points_are_refused_clearly():
 @pytest.mark.parametrize(
     "config, message",
     [
-        (DigitRowConfig(min_digits=0), "1 <= min_digits <= max_digits"),
-        (DigitRowConfig(min_digits=4, max_digits=3), "1 <= min_digits <= max_digits"),
-        (DigitRowConfig(classes=1), "2 <= classes <= 10"),
-        (DigitRowConfig(classes=11), "2 <= classes <= 10"),
-        (DigitRowConfig(max_gap=-1), "max_gap >= 0"),
-        (DigitRowConfig(vertical_jitter=-1), "vertical_jitter >= 0"),
-        (DigitRowConfig(held_out_every=1), "held_out_every >= 2"),
+        (dict(min_digits=0), "min_digits must be an integer >= 1"),
+        (dict(min_digits=4, max_digits=3), "1 <= min_digits <= max_digits"),
+        (dict(classes=1), r"classes must be an integer in \[2, 10\]"),
+        (dict(classes=11), r"classes must be an integer in \[2, 10\]"),
+        (dict(max_gap=-1), "max_gap must be an integer >= 0"),
+        (dict(vertical_jitter=-1), "vertical_jitter must be an integer >= 0"),
+        (dict(held_out_every=1), "held_out_every must be an integer >= 2"),
     ],
 )
 def test_bad_settings_are_refused(config, message):
     with pytest.raises(ValueError, match=message):
-        DigitRowTask(config)
+        DigitRowTask(DigitRowConfig(**config))
 
 
 def test_bad_sample_arguments_are_refused():

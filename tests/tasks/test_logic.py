@@ -114,7 +114,7 @@ def test_fixed_length():
 def test_bad_settings():
     with pytest.raises(ValueError, match="min_length <= max_length"):
         LogicTask(LogicConfig(min_length=4, max_length=3))
-    with pytest.raises(ValueError, match="min_gates <= max_gates"):
+    with pytest.raises(ValueError, match="min_gates must be an integer >= 1, got 0"):
         LogicTask(LogicConfig(min_gates=0))
     with pytest.raises(ValueError, match="min_gates <= max_gates"):
         LogicTask(LogicConfig(min_gates=5, max_gates=4))

@@ -142,14 +142,14 @@ def test_loss_and_metrics_of_perfect_logits():
 @pytest.mark.parametrize(
     "config",
     [
-        NGramsConfig(order=0),
-        NGramsConfig(order=6, sequence_length=5),
-        NGramsConfig(order=1, sequence_length=1),
+        dict(order=0),
+        dict(order=6, sequence_length=5),
+        dict(order=1, sequence_length=1),
     ],
 )
 def test_bad_config_raises(config):
     with pytest.raises(ValueError):
-        NGramsTask(config)
+        NGramsTask(NGramsConfig(**config))
 
 
 def test_bad_arguments_raise():

@@ -71,7 +71,7 @@ def test_fixed_nonzero_extrapolates_beyond_training_range():
 def test_bad_settings():
     with pytest.raises(ValueError, match="min_nonzero <= max_nonzero <= size"):
         ParityTask(ParityConfig(min_nonzero=10, max_nonzero=5))
-    with pytest.raises(ValueError, match="size >= 1"):
+    with pytest.raises(ValueError, match="size must be an integer >= 1, got 0"):
         ParityTask(ParityConfig(size=0))
     with pytest.raises(ValueError, match="max_nonzero <= size"):
         ParityTask(ParityConfig(size=8, max_nonzero=9))

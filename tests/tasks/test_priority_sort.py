@@ -102,14 +102,14 @@ def test_loss_and_metrics_of_perfect_logits():
 @pytest.mark.parametrize(
     "config",
     [
-        PrioritySortConfig(bits=0),
-        PrioritySortConfig(num_inputs=4, num_outputs=5),
-        PrioritySortConfig(num_outputs=0),
+        dict(bits=0),
+        dict(num_inputs=4, num_outputs=5),
+        dict(num_outputs=0),
     ],
 )
 def test_bad_config_raises(config):
     with pytest.raises(ValueError):
-        PrioritySortTask(config)
+        PrioritySortTask(PrioritySortConfig(**config))
 
 
 def test_bad_sample_arguments_raise():

@@ -131,16 +131,16 @@ def test_loss_and_metrics_of_perfect_and_wrong_logits():
 @pytest.mark.parametrize(
     "config",
     [
-        RepeatCopyConfig(bits=0),
-        RepeatCopyConfig(min_length=0),
-        RepeatCopyConfig(min_length=5, max_length=4),
-        RepeatCopyConfig(min_repeats=0),
-        RepeatCopyConfig(min_repeats=6, max_repeats=5),
+        dict(bits=0),
+        dict(min_length=0),
+        dict(min_length=5, max_length=4),
+        dict(min_repeats=0),
+        dict(min_repeats=6, max_repeats=5),
     ],
 )
 def test_bad_config_raises(config):
     with pytest.raises(ValueError):
-        RepeatCopyTask(config)
+        RepeatCopyTask(RepeatCopyConfig(**config))
 
 
 def test_bad_sample_arguments_raise():

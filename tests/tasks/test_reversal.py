@@ -56,12 +56,12 @@ def test_settings():
 @pytest.mark.parametrize(
     "config, message",
     [
-        (ReversalConfig(alphabet_size=1), "2 <= alphabet_size <= 36"),
-        (ReversalConfig(alphabet_size=37), "2 <= alphabet_size <= 36"),
-        (ReversalConfig(min_length=0), "1 <= min_length <= max_length"),
-        (ReversalConfig(min_length=8, max_length=7), "1 <= min_length <= max_length"),
+        (dict(alphabet_size=1), r"alphabet_size must be an integer in \[2, 36\]"),
+        (dict(alphabet_size=37), r"alphabet_size must be an integer in \[2, 36\]"),
+        (dict(min_length=0), "min_length must be an integer >= 1"),
+        (dict(min_length=8, max_length=7), "1 <= min_length <= max_length"),
     ],
 )
 def test_bad_settings_are_refused(config, message):
     with pytest.raises(ValueError, match=message):
-        ReversalTask(config)
+        ReversalTask(ReversalConfig(**config))

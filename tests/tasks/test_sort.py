@@ -85,7 +85,7 @@ def test_fixed_length():
 def test_bad_settings():
     with pytest.raises(ValueError, match="min_numbers <= max_numbers"):
         SortTask(SortConfig(min_numbers=5, max_numbers=4))
-    with pytest.raises(ValueError, match="min_numbers <= max_numbers"):
+    with pytest.raises(ValueError, match="min_numbers must be an integer >= 1, got 0"):
         SortTask(SortConfig(min_numbers=0))
     assert SortTask(SortConfig(max_numbers=8)).output_size == 8
 

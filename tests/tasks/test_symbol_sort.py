@@ -59,11 +59,11 @@ def test_invalid_lengths_are_refused():
 @pytest.mark.parametrize(
     "config, message",
     [
-        (SymbolSortConfig(alphabet_size=0), "2 <= alphabet_size <= 36"),
-        (SymbolSortConfig(min_length=0), "1 <= min_length <= max_length"),
-        (SymbolSortConfig(min_length=21), "1 <= min_length <= max_length"),
+        (dict(alphabet_size=0), r"alphabet_size must be an integer in \[2, 36\]"),
+        (dict(min_length=0), "min_length must be an integer >= 1"),
+        (dict(min_length=21), "1 <= min_length <= max_length"),
     ],
 )
 def test_bad_settings_are_refused(config, message):
     with pytest.raises(ValueError, match=message):
-        SymbolSortTask(config)
+        SymbolSortTask(SymbolSortConfig(**config))

@@ -7,6 +7,7 @@ from augrnn.tasks.table_qa import (
     COLUMN_NAMES,
     COLUMN_OPERATIONS,
     NUMBER,
+    PHRASINGS,
     QUESTION_TYPES,
     TEMPLATES,
     TEXT_COLUMNS,
@@ -14,6 +15,7 @@ from augrnn.tasks.table_qa import (
     TableOutputs,
     TableQAConfig,
     TableQATask,
+    _words,
 )
 from augrnn.train.evaluation import evaluate
 
@@ -45,6 +47,8 @@ def test_registered_and_seeded():
         {"columns": 3},
         {"columns": 5, "word_variability": True},
         {"columns": 2, "text_columns": 3, "word_variability": True},
+        {"columns": 3, "phrasings": "heldout"},
+        {"columns": 2, "text_columns": 3, "phrasings": "heldout"},
     ],
 )
 def test_answers_are_the_templates_programs_executed_on_the_table(settings):
@@ -282,3 +286,73 @@ def test_text_cells_are_drawn_row_by_row_one_draw_per_cell():
     ]
     assert torch.equal(batch.table[0, :rows], values)
     assert batch.text_table[0, :rows].tolist() == [task.vocab.encode(row) for row in words]
+
+
+def _placeholders(text):
+    return sorted(w for w in text.split() if w.startswith("{")), text.split().count(NUMBER)
+
+
+def test_heldout_phrasings_are_disjoint_rewordings_of_known_words():
+    trained = {text for template in TEMPLATES.values() for text in template.phrasings}
+    for kind, template in TEMPLATES.items():
+        assert len(template.heldout) >= 2, kind
+        # Never a training phrasing, of this type or another.
+        assert not set(template.heldout) & trained, kind
+        # The same slots and as many numbers as the question they reword.
+        for text in template.heldout:
+            assert _placeholders(text) == _placeholders(template.phrasings[0]), text
+    # They add no word: the word ids, and the size of a trained model's embedding table, are
+    # those of the runs trained before them.
+    assert len(_words()) == 72 and len(TableQATask.vocab) == 75
+    assert _words()[:3] == ("what", "is", "the") and _words()[-1] == "vertex"
+
+
+def test_heldout_setting_draws_only_heldout_phrasings():
+    task = _task(columns=2, text_columns=1, phrasings="heldout")
+    batch = task.sample(300, torch.Generator().manual_seed(0))
+    asked = set()
+    for i in range(300):
+        words = task.vocab.decode(batch.question[: int(batch.question_lengths[i]), i]).split()
+        template = TEMPLATES[QUESTION_TYPES[int(batch.question_type[i])]]
+        matches = [
+            text
+            for text in template.heldout
+            if len(text.split()) == len(words)
+            and all(t == w or t.startswith("{") for t, w in zip(text.split(), words, strict=True))
+        ]
+        assert matches, " ".join(words)
+        asked.update(matches)
+    heldout = {text for kind in task.question_types for text in TEMPLATES[kind].heldout}
+    assert asked == heldout
+
+
+def test_trained_phrasings_keep_the_random_stream():
+    # Question types and a position-weighted sum of the question's word ids for seed 7, as
+    # sampled before held-out phrasings existed: "trained" must give the same episodes.
+    recorded = [
+        ({"columns": 3}, [9, 7, 8, 9, 7, 0, 8, 0, 6, 0, 5, 6], 84857),
+        ({"columns": 1, "word_variability": True}, [7, 1, 6, 7, 6, 6, 1, 3, 6, 8, 2, 4], 56836),
+        (
+            {"columns": 2, "text_columns": 3, "word_variability": True},
+            [8, 10, 10, 3, 7, 9, 0, 8, 5, 0, 11, 9],
+            49437,
+        ),
+    ]
+    for settings, types, weighted in recorded:
+        task = _task(phrasings="trained", **settings)
+        batch = task.sample(12, torch.Generator().manual_seed(7))
+        q = batch.question
+        weights = torch.arange(1, q.shape[0] + 1)[:, None] * torch.arange(1, q.shape[1] + 1)
+        assert batch.question_type.tolist() == types
+        assert int((q * weights).sum()) == weighted
+    # Held-out phrasings take word variability's draw: the tables stay the same.
+    trained = _task(columns=3, word_variability=True).sample(8, torch.Generator().manual_seed(1))
+    heldout = _task(columns=3, phrasings="heldout").sample(8, torch.Generator().manual_seed(1))
+    assert torch.equal(trained.table, heldout.table)
+    assert torch.equal(trained.question_type, heldout.question_type)
+
+
+def test_phrasings_setting_is_checked():
+    assert PHRASINGS == ("trained", "heldout")
+    with pytest.raises(ValueError, match="phrasings must be one of 'trained', 'heldout'"):
+        _task(phrasings="held-out")

@@ -186,8 +186,18 @@ def test_encode_source_matches_the_batch_and_refuses_unknown_characters(task_cla
     assert torch.equal(task.encode_source(text), batch.inputs[:source_length, 1:2])
     with pytest.raises(UnknownSymbolError, match=r"unknown symbols \['@', '\?'\]; .* allows \["):
         task.encode_source(text + "@?")
-    with pytest.raises(ValueError, match="non-empty source"):
-        task.encode_source("")
+    for blank in ("", "  "):
+        with pytest.raises(ValueError, match="needs a source text"):
+            task.encode_source(blank)
+
+
+def test_a_source_longer_than_any_in_training_is_noted():
+    from augrnn.tasks.reversal import ReversalTask
+
+    task = ReversalTask()
+    assert task.source_notes("0123456789") == []
+    (note,) = task.source_notes("0123456789" * 3)
+    assert note.startswith("30 symbols, more than any training source (20): outside the")
 
 
 @pytest.mark.parametrize("task_class", SEQ2SEQ_TASKS)

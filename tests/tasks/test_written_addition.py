@@ -61,8 +61,19 @@ def test_settings():
 
 @pytest.mark.parametrize(
     "config",
-    [WrittenAdditionConfig(min_digits=0), WrittenAdditionConfig(min_digits=4, max_digits=3)],
+    [dict(min_digits=0), dict(min_digits=4, max_digits=3)],
 )
 def test_bad_settings_are_refused(config):
-    with pytest.raises(ValueError, match="1 <= min_digits <= max_digits"):
-        WrittenAdditionTask(config)
+    with pytest.raises(ValueError, match="1 <= min_digits <= max_digits|min_digits must be an"):
+        WrittenAdditionTask(WrittenAdditionConfig(**config))
+
+
+def test_prediction_sources_must_be_a_sum_and_long_numbers_are_noted():
+    task = WrittenAdditionTask()
+    assert task.source_notes("12+345") == []
+    for text in ("12", "1++2", "+3"):
+        with pytest.raises(ValueError, match="two numbers joined by"):
+            task.source_notes(text)
+    assert "more than any in training (5)" in task.source_notes("123456+1")[0]
+    assert task.output_problem("1+2", "03") == "a number with a leading zero"
+    assert task.output_problem("1+2", "3") is None

@@ -7,8 +7,8 @@ import torch
 
 from augrnn.compiled_step import DirectStep
 from augrnn.train.checkpoint import load_checkpoint
-from augrnn.train.config import OptimConfig, load_preset, parse_override_args
-from augrnn.train.loop import Trainer, TrainingDiverged, build_optimizer
+from augrnn.train.config import ConfigError, OptimConfig, load_preset, parse_override_args
+from augrnn.train.loop import Trainer, TrainingDiverged, TrainingOutOfMemory, build_optimizer
 from augrnn.train.runs import best_evaluation, load_run, read_metrics
 
 TINY = (
@@ -192,9 +192,124 @@ def test_curriculum_batches_stay_within_the_current_length(tmp_path):
 
 def test_unavailable_device_is_a_clear_error(tmp_path):
     if torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA device"):
+            Trainer(tiny_config("--train.device=cuda:99"), tmp_path / "run")
         pytest.skip("a CUDA device is present")
     with pytest.raises(ValueError, match="no CUDA device"):
         Trainer(tiny_config("--train.device=cuda"), tmp_path / "run")
+
+
+def test_every_training_setting_has_a_range():
+    from augrnn.settings import numeric_fields
+    from augrnn.train.config import TrainConfig
+
+    for config_class in (TrainConfig, OptimConfig):
+        missing = set(numeric_fields(config_class)) - set(config_class.RANGES)
+        assert not missing, (config_class.__name__, missing)
+
+
+def test_a_resumed_run_trains_with_the_new_optimiser_settings(tmp_path):
+    config = "--train.steps=4 --train.eval_every=4 --optim.name=rmsprop --optim.momentum=0"
+    Trainer(tiny_config(config), tmp_path / "run").train(progress=False)
+    changed = tiny_config(
+        "--train.steps=8 --train.eval_every=4 --optim.name=rmsprop --optim.lr=0.5 "
+        "--optim.momentum=0.5 --optim.eps=0.25 --optim.rmsprop_decay=0.5"
+    )
+    resumed = Trainer(changed, tmp_path / "run", resume=True)
+    group = resumed.optimizer.param_groups[0]
+    assert (group["lr"], group["momentum"], group["eps"], group["alpha"]) == (0.5, 0.5, 0.25, 0.5)
+    before = [p.detach().clone() for p in resumed.model.parameters()]
+    resumed.train(progress=False)
+    assert resumed.optimizer.param_groups[0]["lr"] == 0.5  # the schedule kept it
+    # lr 0.5 moves the parameters far more than the saved run's 1e-2 could in 4 steps
+    moved = max(
+        (p - q).abs().max().item() for p, q in zip(resumed.model.parameters(), before, strict=True)
+    )
+    assert moved > 0.5
+
+
+def test_a_resumed_run_refuses_another_task_model_or_optimiser(tmp_path):
+    Trainer(tiny_config("--train.steps=2 --train.eval_every=2"), tmp_path / "run").train(
+        progress=False
+    )
+    for override, message in (
+        ("--task.name=repeat_copy", "keeps its preset, task and model kind"),
+        ("--optim.name=rmsprop", "keeps its optimiser"),
+        ("--model.memory_slots=9", "keeps the shapes of its parameters"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            Trainer(tiny_config(f"--train.steps=4 {override}"), tmp_path / "run", resume=True)
+
+
+def test_parameters_that_became_nan_are_never_saved(tmp_path):
+    """The step's loss and gradients are finite but the update makes the parameters NaN: the
+    first evaluation refuses to save them, and says that no checkpoint exists."""
+    trainer = Trainer(tiny_config("--train.steps=8 --train.eval_every=4"), tmp_path / "run")
+    real_step = trainer.scaler.step
+
+    def poisoning_step(optimizer):
+        result = real_step(optimizer)
+        if trainer.step + 1 == 4:  # the step before the first evaluation
+            with torch.no_grad():
+                next(trainer.model.parameters()).fill_(float("inf"))
+        return result
+
+    trainer.scaler.step = poisoning_step
+    with pytest.raises(TrainingDiverged, match="parameters became NaN or infinite") as caught:
+        trainer.train(progress=False)
+    assert "no checkpoint was written" in caught.value.kept
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_a_diverged_run_says_which_checkpoint_it_kept(tmp_path):
+    trainer = Trainer(tiny_config("--train.steps=12 --train.eval_every=4"), tmp_path / "run")
+    _break_gradients_at(trainer, {7})
+    with pytest.raises(TrainingDiverged) as caught:
+        trainer.train(progress=False)
+    assert "the checkpoint of step 4" in caught.value.kept
+
+
+def test_orphan_temporary_files_are_removed_when_the_run_trains_again(tmp_path):
+    run = tmp_path / "run"
+    Trainer(tiny_config("--train.steps=2 --train.eval_every=2"), run).train(progress=False)
+    orphan = run / ".checkpoint-abc123.tmp"
+    orphan.write_bytes(b"half a checkpoint")
+    Trainer(tiny_config("--train.steps=4 --train.eval_every=2"), run, resume=True).train(
+        progress=False
+    )
+    assert not orphan.exists()
+
+
+def _steps(run, split):
+    return [r["step"] for r in read_metrics(run) if r["split"] == split]
+
+
+def test_a_resumed_run_logs_each_step_once_and_drops_a_torn_line(tmp_path):
+    run = tmp_path / "run"
+    extra = "--train.eval_every=4 --train.log_every=1"
+    Trainer(tiny_config(f"--train.steps=4 {extra}"), run).train(progress=False)
+    at_step_4 = (run / "checkpoint.pt").read_bytes()
+    # Steps 5-6 are logged, then the run is killed before its next checkpoint, mid-line.
+    Trainer(tiny_config(f"--train.steps=6 {extra}"), run, resume=True).train(progress=False)
+    (run / "checkpoint.pt").write_bytes(at_step_4)
+    with (run / "metrics.jsonl").open("a") as f:
+        f.write('{"split": "train", "step": 7, "seq')
+    Trainer(tiny_config(f"--train.steps=8 {extra}"), run, resume=True).train(progress=False)
+    assert _steps(run, "train") == list(range(1, 9))
+    assert _steps(run, "eval") == [4, 8]
+
+
+def test_a_new_run_in_a_folder_without_a_checkpoint_starts_its_log_afresh(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text('{"split": "train", "step": 1, "sequences": 1}\n')
+    Trainer(tiny_config("--train.steps=2 --train.eval_every=2"), run).train(progress=False)
+    assert _steps(run, "train") == [] and _steps(run, "eval") == [2]
+
+
+def test_a_model_too_large_for_memory_is_refused_before_allocating(tmp_path):
+    with pytest.raises(TrainingOutOfMemory, match="parameters and buffers"):
+        Trainer(tiny_config("--model.controller_size=2000000"), tmp_path / "run")
 
 
 def test_gradient_checkpointing_trains_exactly_as_without(tmp_path):
@@ -215,10 +330,27 @@ def test_gradient_checkpointing_trains_exactly_as_without(tmp_path):
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("--train.compile_chunk=0", "compile_chunk must be a positive integer"),
-        ("--train.checkpoint_every=0", "checkpoint_every must be a positive integer"),
+        ("--train.compile_chunk=0", "compile_chunk must be an integer >= 1"),
+        ("--train.checkpoint_every=0", "checkpoint_every must be an integer >= 1"),
         ("--train.precision=half", "precision must be one of float32, bfloat16, float16"),
-        ("--train.skip_nonfinite=-1", "skip_nonfinite must be a non-negative integer"),
+        ("--train.skip_nonfinite=-1", "skip_nonfinite must be an integer >= 0"),
+        ("--train.steps=-5", "steps must be an integer >= 1, got -5"),
+        ("--train.eval_every=-1", "eval_every must be an integer >= 1, got -1"),
+        ("--train.eval_every=0", "eval_every must be an integer >= 1, got 0"),
+        ("--train.log_every=0", "log_every must be an integer >= 1, got 0"),
+        ("--train.eval_sequences=0", "eval_sequences must be an integer >= 1, got 0"),
+        ("--train.batch_size=0", "batch_size must be an integer >= 1, got 0"),
+        ("--train.max_minutes=-1", "max_minutes must be a number > 0"),
+        ("--train.seed=-1", r"seed must be an integer in \[0, "),
+        ("--optim.lr=0", "lr must be a number > 0, got 0.0"),
+        ("--optim.lr=nan", "lr must be a number, got nan"),
+        ("--optim.lr=inf", "lr must be a finite number > 0, got inf"),
+        ("--optim.momentum=1", r"momentum must be a number in \[0, 1\), got 1.0"),
+        ("--optim.name=sgd", "optim.name must be one of rmsprop, adam"),
+        ("--train.device=gpu", "train.device must be one of cpu, cuda, mps"),
+        ("--train.device=cuda:x", "train.device must be one of cpu, cuda, mps"),
+        ("--model.memory_slots=0", "memory_slots must be an integer >= 1, got 0"),
+        ("--task.bits=0", "bits must be an integer >= 1, got 0"),
     ],
 )
 def test_bad_training_options_are_clear_errors(override, message):
@@ -474,7 +606,7 @@ def test_a_trial_that_reaches_the_target_ends_the_search(tmp_path):
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("--train.restarts=0", "restarts must be a positive integer"),
+        ("--train.restarts=0", "restarts must be an integer >= 1"),
         ("--train.restarts=2 --train.select_best=true", "needs train.restart_steps"),
         (
             "--train.restarts=2 --train.restart_steps=10 --train.steps=10 --train.select_best=true",

@@ -3,6 +3,7 @@ configs of their own included), and the errors for folders that hold no run."""
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,60 @@ def test_a_legacy_run_resumes_and_saves_its_config_in_todays_form(tmp_path):
     assert written["model"]["core"]["kind"] == "ntm"
     assert load_checkpoint(run)["config"] == written
     assert torch.isfinite(torch.tensor(read_metrics(run)[-1]["cost_bits"]))
+
+
+def _trained(run: Path, extra: str = "") -> Path:
+    Trainer(tiny_config(f"--train.steps=2 --train.eval_every=2 {extra}"), run).train(progress=False)
+    return run
+
+
+def test_a_checkpoint_copied_in_from_another_run_is_refused(tmp_path):
+    ours = _trained(tmp_path / "ours")
+    other = tmp_path / "other"
+    Trainer(load_preset("parity_rnn", {"train.steps": "2", "train.eval_every": "2"}), other).train(
+        progress=False
+    )
+    metrics = (ours / "metrics.jsonl").read_text()
+    shutil.copy(other / "checkpoint.pt", ours / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="belongs to another run .*parity_rnn"):
+        load_run(ours)
+    with pytest.raises(CheckpointError, match="belongs to another run"):
+        Trainer(tiny_config(), ours, resume=True)
+    assert (ours / "metrics.jsonl").read_text() == metrics  # nothing appended
+
+
+def test_a_best_checkpoint_of_another_run_is_refused(tmp_path):
+    ours = _trained(tmp_path / "ours", "--train.select_best=true")
+    other = _trained(tmp_path / "other", "--train.select_best=true --task.bits=5")
+    other_config = load_checkpoint(other)["config"]
+    other_config["preset"] = "elsewhere"  # another run: another identity
+    payload = load_checkpoint(other, "best.pt")
+    payload["identity"] = config_from_dict(other_config).identity()
+    torch.save(payload, ours / "best.pt")
+    with pytest.raises(CheckpointError, match="best.pt holds parameters of another run"):
+        load_run(ours)
+
+
+def test_parameters_that_do_not_fit_their_config_are_a_clear_error(tmp_path):
+    run = _trained(tmp_path / "run")
+    payload = load_checkpoint(run)
+    payload["model"] = {k: v[..., :1] for k, v in payload["model"].items()}
+    torch.save(payload, checkpoint_path(run))
+    with pytest.raises(CheckpointError, match="do not fit the model its config describes"):
+        load_run(run)
+
+
+def test_unreadable_metrics_lines_are_skipped_naming_the_file_and_line(tmp_path):
+    run = _trained(tmp_path / "run")
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    lines.insert(1, '{"split": "train", "step": 1, "seq')  # torn by a kill
+    lines.insert(2, "[1, 2]")
+    (run / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = read_metrics(run)
+    assert len(records) == len(lines) - 2
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2
+    assert "metrics.jsonl:2: skipped a line that is not a metrics record" in messages[0]
+    assert "metrics.jsonl:3: skipped" in messages[1]

@@ -62,7 +62,7 @@ def test_plan_checks_every_grid_point_before_training(preset, tmp_path):
         "tau=1e-2_seed1",
     }
     assert runs[1].overrides == {"model.tau": "0", "train.seed": "1"}
-    with pytest.raises(ConfigError, match="tau must be >= 0"):
+    with pytest.raises(ConfigError, match="tau must be a number >= 0"):
         plan(preset, {"model.tau": "1e-3,-1"}, 1, tmp_path)
     with pytest.raises(ConfigError, match="seeds must be >= 1"):
         plan(preset, {}, 0, tmp_path)

@@ -46,37 +46,50 @@ def predict(
     """Decode each of TEXTS with a trained sequence-to-sequence run (e.g. a date to ISO 8601)."""
     if beam < 1:
         raise click.BadParameter(f"--beam must be >= 1, got {beam}")
+    if max_length < 1:
+        raise click.BadParameter(f"--max-length must be >= 1, got {max_length}")
     config, task, model, _ = load_run(run_dir)
     if not isinstance(task, Seq2SeqTask) or not isinstance(model, Seq2Seq):
         raise click.ClickException(
             f"{run_dir} holds a {describe_model(config.model)} run on {task.name}; predict needs "
             "a seq2seq run on a text-to-text task (e.g. from `augrnn train dates`)"
         )
-    saved = []
+    saved, refused = [], 0
     for text in texts:
         try:
+            notes = task.source_notes(text)
             source = task.encode_source(text)
         except ValueError as err:
-            click.echo(f"{text!r}: {err}")
+            click.echo(f"{text!r}: not read: {err}", err=True)
+            refused += 1
             continue
+        for note in notes:
+            click.echo(f"note: {text!r}: {note}", err=True)
         with torch.no_grad():
             decoded = model.decode(source, None, max_length, beam, length_normalisation)
         output = task.decode_target(decoded.tokens[0])
-        click.echo(f"{text} -> {output}")
+        problem = task.output_problem(text, output)
+        click.echo(f"{text} -> {output}" + (f"   [{problem}]" if problem else ""))
         if show_attention:
             click.echo(attention_picture(text, output, decoded.attention[0]))
         saved.append(
             {
                 "source": text,
                 "output": output,
+                "valid": problem is None,
+                "problem": problem,
+                "notes": notes,
                 "tokens": decoded.tokens[0],
                 "log_prob": decoded.log_probs[0],
                 "attention": decoded.attention[0].tolist(),
             }
         )
     if save is not None:
+        save.parent.mkdir(parents=True, exist_ok=True)
         save.write_text(json.dumps(saved, indent=1))
         click.echo(f"wrote {save}")
+    if refused:
+        raise click.ClickException(f"{refused} of {len(texts)} texts could not be read")
 
 
 def attention_picture(source: str, output: str, weights: torch.Tensor) -> str:

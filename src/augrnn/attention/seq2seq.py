@@ -46,6 +46,7 @@ from augrnn.attention.decoding import Hypothesis, beam_search, greedy_search
 from augrnn.attention.modules import AdditiveAttention, LuongAttention, ScaledDotAttention
 from augrnn.core import Trace, emit, tracing
 from augrnn.interface import EvaluationContext, Model, ModelConfig, ModelKind
+from augrnn.settings import Range, at_least, between
 
 PAD, BOS, EOS = 0, 1, 2
 #: PAD, BOS and EOS: every vocabulary holds at least these.
@@ -568,6 +569,13 @@ class Seq2SeqConfig(ModelConfig):
     local_window: int | None = None
     #: Probability of feeding the true previous token in training (never in evaluation).
     teacher_forcing: float = 1.0
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "embedding_size": at_least(1),
+        "hidden_size": at_least(1),
+        "local_window": at_least(1),
+        "teacher_forcing": between(0, 1),
+    }
 
     def summary(self, kind: str) -> str:
         return f"{kind} + {self.attention}"

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -60,6 +60,7 @@ from augrnn.attention.seq2seq import (
 )
 from augrnn.core import Trace, emit, tracing
 from augrnn.interface import EvaluationContext, Model, ModelConfig, ModelKind
+from augrnn.settings import Range, at_least
 
 ATTENTION_KINDS = ("soft", "none")
 
@@ -468,6 +469,14 @@ class ShowAttendTellConfig(ModelConfig):
     gate: bool = True
     #: λ of the doubly stochastic regulariser λ Σ_i (1 − Σ_t α_ti)².
     doubly_stochastic: float = 1.0
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "channels": at_least(1),
+        "position_features": at_least(0),
+        "embedding_size": at_least(1),
+        "hidden_size": at_least(1),
+        "doubly_stochastic": at_least(0),
+    }
 
     def summary(self, kind: str) -> str:
         return f"{kind} + {self.attention}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,7 @@ from augrnn.controllers import build_controller
 from augrnn.core import Core, clamp_gradient, emit, is_tracing, tree_map
 from augrnn.interface import ModelConfig, ModelKind
 from augrnn.sequence import RecurrentModel
+from augrnn.settings import Range, above, at_least
 
 MEMORY_INITS = ("constant", "learned", "random")
 #: Collier & Beel (2018): a small constant memory converged fastest and most stably.
@@ -145,7 +146,10 @@ class NTMCell(Core):
         read_init = nn.Linear(hidden, read_heads * self._address_size)
         write_init = nn.Linear(hidden, self._write_param_size)
         self.head_params = nn.utils.skip_init(
-            nn.Linear, hidden, self._write_param_size + read_heads * self._address_size
+            nn.Linear,
+            hidden,
+            self._write_param_size + read_heads * self._address_size,
+            device=read_init.weight.device,  # the default device (meta, to size the model)
         )
         with torch.no_grad():
             self.head_params.weight.copy_(torch.cat([write_init.weight, read_init.weight]))
@@ -300,6 +304,18 @@ class NTMConfig(ModelConfig):
     #: Clamp the gradient of each step's incoming state to ±this value inside
     #: backpropagation through time (None: exact gradients).
     clip_state_gradients: float | None = None
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "controller_size": at_least(1),
+        "controller_layers": at_least(1),
+        "memory_slots": at_least(1),
+        "memory_width": at_least(1),
+        "read_heads": at_least(1),
+        "write_heads": at_least(1),
+        "shift_width": at_least(1),
+        "clip_controller_outputs": above(0),
+        "clip_state_gradients": above(0),
+    }
 
 
 def build_ntm(config: NTMConfig, input_size: int, output_size: int | None) -> NTMCell:

@@ -13,6 +13,8 @@ from augrnn.registry import describe_model
 from augrnn.tasks.table_qa import TableQATask, read_table
 from augrnn.train.runs import load_run
 
+PICTURE_FORMATS = (".png", ".svg", ".pdf")
+
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
@@ -34,6 +36,10 @@ def ask(run_dir: Path, question: str, table_path: Path, picture: Path | None) ->
     """Answer QUESTION about the CSV table with a trained Neural Programmer (a table_qa run),
     and print the program it ran, e.g. `augrnn ask RUN --table t.csv "sum of price where qty >
     3"`."""
+    if picture is not None and picture.suffix.lower() not in PICTURE_FORMATS:
+        raise click.BadParameter(
+            f"--picture must name a {', '.join(PICTURE_FORMATS)} file, got {picture}"
+        )
     config, task, model, _ = load_run(run_dir)
     if not isinstance(task, TableQATask) or not isinstance(model, NeuralProgrammer):
         raise click.ClickException(
@@ -50,5 +56,6 @@ def ask(run_dir: Path, question: str, table_path: Path, picture: Path | None) ->
     if picture is not None:
         from augrnn.programmer.views import programmer_selection
 
+        picture.parent.mkdir(parents=True, exist_ok=True)
         programmer_selection(trace, batch, task, outputs, 0).savefig(picture, dpi=110)
         click.echo(f"picture: {picture}")

@@ -46,7 +46,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -62,6 +62,7 @@ from augrnn.programmer.regularisers import (
     product_and,
     program_search_loss,
 )
+from augrnn.settings import Range, above, at_least
 from augrnn.table_operations import (
     OP,
     OPERATIONS,
@@ -430,6 +431,20 @@ class NeuralProgrammerConfig(ModelConfig):
     #: ``program_search_episodes`` episodes of each batch.
     program_search: float = 0.0
     program_search_episodes: int = 16
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "embedding_size": at_least(1),
+        "hidden_size": at_least(1),
+        "steps": at_least(1),
+        "comparison_sharpness": above(0),
+        "gradient_noise": at_least(0),
+        "gradient_noise_decay": at_least(0),
+        "selection_entropy": at_least(0),
+        "selection_loss_cap": above(0),
+        "operation_noise": at_least(0),
+        "program_search": at_least(0),
+        "program_search_episodes": at_least(1),
+    }
 
 
 def build_programmer(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from augrnn.core import Trace
 from augrnn.interface import Model, ModelConfig
 from augrnn.programmer.model import TableBatch
+from augrnn.settings import Range, above, at_least
 from augrnn.table_operations import ProgramOutputs
 
 
@@ -121,6 +122,12 @@ class TableLSTMConfig(ModelConfig):
     hidden_size: int = 128
     #: Values enter scaled by 1 / value_scale, and the scalar answer comes out scaled by it.
     value_scale: float = 100.0
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "embedding_size": at_least(1),
+        "hidden_size": at_least(1),
+        "value_scale": above(0),
+    }
 
 
 def build_table_lstm(config: TableLSTMConfig, input_size: int, output_size: int) -> TableLSTM:

@@ -22,9 +22,11 @@ fits in ``groups`` digits (10 for the paper's settings).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, ClassificationTask, TaskConfig, episode_sizes
 
 #: The class that marks a sum position past the sum's last digit (the paper's '*').
@@ -37,6 +39,13 @@ class AdditionConfig(TaskConfig):
     max_length: int = 5
     min_digits: int = 1
     max_digits: int = 5
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "min_length": at_least(1),
+        "max_length": at_least(1),
+        "min_digits": at_least(1),
+        "max_digits": at_least(1),
+    }
 
 
 class AdditionTask(ClassificationTask):

@@ -19,9 +19,11 @@ the target is then still the successor of the item that was copied into the quer
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, Task, TaskConfig, episode_sizes, random_bits, render_bits
 
 
@@ -31,6 +33,13 @@ class AssociativeRecallConfig(TaskConfig):
     item_length: int = 3
     min_items: int = 2
     max_items: int = 6
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "bits": at_least(1),
+        "item_length": at_least(1),
+        "min_items": at_least(2),
+        "max_items": at_least(2),
+    }
 
 
 class AssociativeRecallTask(Task):

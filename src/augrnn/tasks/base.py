@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from augrnn.settings import Range, check_settings
+
 LN2 = math.log(2.0)
 
 
@@ -68,7 +70,14 @@ class Batch(NamedTuple):
 
 @dataclass
 class TaskConfig:
-    """Base of every task's settings; each task subclasses it with its own fields."""
+    """Base of every task's settings; each task subclasses it with its own fields, and gives
+    each numeric one its valid range in ``RANGES`` (:mod:`augrnn.settings`), checked when the
+    config is made (a subclass with a ``__post_init__`` of its own calls this one)."""
+
+    RANGES: ClassVar[dict[str, Range]] = {}
+
+    def __post_init__(self) -> None:
+        check_settings(self)
 
 
 class Task(ABC):

@@ -9,9 +9,11 @@ episode's 2L + 1 steps.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, Task, TaskConfig, episode_sizes, random_bits, render_bits
 
 
@@ -20,6 +22,12 @@ class CopyConfig(TaskConfig):
     bits: int = 8
     min_length: int = 1
     max_length: int = 20
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "bits": at_least(1),
+        "min_length": at_least(1),
+        "max_length": at_least(1),
+    }
 
 
 class CopyTask(Task):

@@ -16,11 +16,15 @@ the batch, targets (11, B).
 from __future__ import annotations
 
 import datetime
+import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from augrnn.settings import Range, between
 from augrnn.tasks.base import Batch, TaskConfig, episode_sizes
 from augrnn.tasks.text import Seq2SeqTask, Vocabulary
 
@@ -81,6 +85,11 @@ class DatesConfig(TaskConfig):
     min_year: int = 1950
     max_year: int = 2049
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        "min_year": between(1000, 9999),
+        "max_year": between(1000, 9999),
+    }
+
 
 class DatesTask(Seq2SeqTask):
     name = "dates"
@@ -125,3 +134,44 @@ class DatesTask(Seq2SeqTask):
 
     def describe_size(self, size: int) -> str:
         return f"format {size} ({self.format_names[size]})"
+
+    @functools.cached_property
+    def longest_source(self) -> int:
+        """The most characters any training source has (each format on the dates of one year
+        that give its longest month and weekday names)."""
+        year = datetime.date(self.config.max_year, 1, 1)
+        days = [year + datetime.timedelta(days=n) for n in range(365)]
+        return max(len(write(d)) for _, write in FORMATS for d in days)
+
+    def source_notes(self, text: str) -> list[str]:
+        """Besides the checks of every text task: a text longer than any training date, with
+        spaces around it, or without a year in the trained range is outside the training
+        distribution (its answer is a guess)."""
+        notes = super().source_notes(text)
+        c = self.config
+        if len(text) > self.longest_source:
+            notes.append(
+                f"{len(text)} characters, more than any training date ({self.longest_source}): "
+                "outside the training distribution"
+            )
+        if text != text.strip():
+            notes.append("spaces before or after the date, which no training date has")
+        years = [int(y) for y in re.findall(r"(?<!\d)\d{4}(?!\d)", text)]
+        if not years:
+            notes.append(
+                f"no four-digit year: every training date has one, in {c.min_year}-{c.max_year}"
+            )
+        elif not any(c.min_year <= y <= c.max_year for y in years):
+            notes.append(
+                f"the year {years[0]} is outside the years trained on ({c.min_year}-"
+                f"{c.max_year}): the answer is a guess"
+            )
+        return notes
+
+    def output_problem(self, source: str, output: str) -> str | None:
+        """An output that is not a real date in ISO 8601 form (e.g. 2023-02-30)."""
+        try:
+            datetime.date.fromisoformat(output)
+        except ValueError:
+            return "not a valid date" if output else "no output"
+        return None if len(output) == 10 else "not in the YYYY-MM-DD form"

@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
+from augrnn.settings import Range, at_least, between
 from augrnn.tasks.base import Batch, TaskConfig, episode_sizes
 from augrnn.tasks.text import Seq2SeqTask, Vocabulary
 
@@ -88,6 +90,15 @@ class DigitRowConfig(TaskConfig):
     vertical_jitter: int = 2
     #: Image i belongs to the test pool when i % held_out_every == 0, else to the training pool.
     held_out_every: int = 5
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "min_digits": at_least(1),
+        "max_digits": at_least(1),
+        "classes": between(2, 10),
+        "max_gap": at_least(0),
+        "vertical_jitter": at_least(0),
+        "held_out_every": at_least(2),
+    }
 
 
 class DigitRowTask(Seq2SeqTask):

@@ -20,11 +20,12 @@ on the episode's L steps, with T the longest L in the batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
 
+from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, Task, TaskConfig, episode_sizes, random_bits
 
 
@@ -65,6 +66,13 @@ class LogicConfig(TaskConfig):
     min_gates: int = 1
     #: Also the number of gate chunks in each input vector.
     max_gates: int = 10
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "min_length": at_least(1),
+        "max_length": at_least(1),
+        "min_gates": at_least(1),
+        "max_gates": at_least(1),
+    }
 
 
 class LogicTask(Task):

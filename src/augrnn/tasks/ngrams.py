@@ -16,10 +16,12 @@ Contexts are numbered with the most recent bit as the least significant bit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
+from augrnn.settings import Range, at_least, between
 from augrnn.tasks.base import LN2, Batch, Task, TaskConfig, render_bits
 
 
@@ -27,6 +29,11 @@ from augrnn.tasks.base import LN2, Batch, Task, TaskConfig, render_bits
 class NGramsConfig(TaskConfig):
     order: int = 6
     sequence_length: int = 200
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "order": between(1, 20),
+        "sequence_length": at_least(1),
+    }
 
 
 def beta_half(shape: tuple[int, ...], generator: torch.Generator) -> Tensor:

@@ -13,9 +13,11 @@ extrapolation split trains on 1-48 non-zero entries of 96 and tests on 49-96).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, Task, TaskConfig, episode_sizes, random_bits
 
 
@@ -25,6 +27,12 @@ class ParityConfig(TaskConfig):
     min_nonzero: int = 1
     #: None means ``size``: every entry may be non-zero.
     max_nonzero: int | None = None
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "size": at_least(1),
+        "min_nonzero": at_least(1),
+        "max_nonzero": at_least(1),
+    }
 
 
 class ParityTask(Task):

@@ -18,9 +18,11 @@ ratio M/N (the paper's 16 of 20), rounded half up and at least 1:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, Task, TaskConfig, random_bits, render_bits
 
 
@@ -29,6 +31,12 @@ class PrioritySortConfig(TaskConfig):
     bits: int = 8
     num_inputs: int = 20
     num_outputs: int = 16
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "bits": at_least(1),
+        "num_inputs": at_least(1),
+        "num_outputs": at_least(1),
+    }
 
 
 class PrioritySortTask(Task):

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, Task, TaskConfig, episode_sizes, random_bits, render_bits
 
 
@@ -32,6 +34,14 @@ class RepeatCopyConfig(TaskConfig):
     max_length: int = 10
     min_repeats: int = 1
     max_repeats: int = 10
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "bits": at_least(1),
+        "min_length": at_least(1),
+        "max_length": at_least(1),
+        "min_repeats": at_least(1),
+        "max_repeats": at_least(1),
+    }
 
 
 class RepeatCopyTask(Task):

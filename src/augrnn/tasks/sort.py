@@ -16,9 +16,11 @@ since the indices are classes of a fixed softmax.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, ClassificationTask, TaskConfig, episode_sizes
 
 
@@ -26,6 +28,11 @@ from augrnn.tasks.base import Batch, ClassificationTask, TaskConfig, episode_siz
 class SortConfig(TaskConfig):
     min_numbers: int = 2
     max_numbers: int = 15
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "min_numbers": at_least(1),
+        "max_numbers": at_least(1),
+    }
 
 
 class SortTask(ClassificationTask):

@@ -10,6 +10,12 @@ settings are options: ``word_variability`` draws each question's phrasing among 
 ``text_columns`` adds columns of words (color, city, brand) with questions that name one of
 their words, answered with ``text_match``.
 
+Each template also has held-out phrasings, never drawn in training: the same question reworded
+("how many rows with price more than NUMBER", "which price is the smallest", "print the total
+of price"), mostly known words in new orders. ``phrasings = "heldout"`` asks every question in
+one of them, to measure whether a model answers the question or only its trained wording. They
+add no word to the vocabulary, so the word ids of earlier runs are unchanged.
+
 Numbers in a question are replaced by the ``NUMBER`` token and kept, with their positions, in
 ``question_numbers`` and ``number_positions``. Answers are scalars (sums, counts, differences) or
 lookups (the greatest or least entry of a column, among all rows or the rows holding a word: a
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +37,7 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
+from augrnn.settings import Range, above, at_least, between
 from augrnn.table_operations import OPERATIONS, ProgramOutputs, run_program, text_matches
 from augrnn.tasks.base import Task, TaskConfig
 from augrnn.tasks.text import Vocabulary
@@ -52,12 +60,15 @@ COLUMN_OPERATIONS = ("sum", "greater", "lesser", "max", "min", "print", "text_ma
 
 
 class Template(NamedTuple):
-    """A question type: its phrasings (the first is the only one without word variability),
-    with {a}, {b} for numeric column names, {t} for a text column's name, {w} for one of its
-    words and NUMBER for numbers; the program's steps as (operation, column key), a key being
-    "a", "b", "t" or None (column 0); and whether the answer is a lookup."""
+    """A question type: its training phrasings (the first is the only one without word
+    variability), with {a}, {b} for numeric column names, {t} for a text column's name, {w}
+    for one of its words and NUMBER for numbers; its held-out phrasings, the same question
+    reworded (other verbs, "rows with ...", "which ... is the ..."), never drawn in training
+    and disjoint from the training ones; the program's steps as (operation, column key), a key
+    being "a", "b", "t" or None (column 0); and whether the answer is a lookup."""
 
     phrasings: tuple[str, ...]
+    heldout: tuple[str, ...]
     program: tuple[tuple[str, str | None], ...]
     lookup: bool = False
 
@@ -75,6 +86,11 @@ TEMPLATES: dict[str, Template] = {
             "what is the total of {a}",
             "add up all {a}",
         ),
+        (
+            "print the total of {a}",
+            "what is the total {a}",
+            "the sum of all {a}",
+        ),
         (_RESET, _RESET, _RESET, ("sum", "a")),
     ),
     "count": Template(
@@ -83,6 +99,11 @@ TEMPLATES: dict[str, Template] = {
             "count the rows",
             "what is the number of rows",
             "how many entries are there",
+        ),
+        (
+            "print the number of rows",
+            "count all the entries",
+            "what is the count of rows",
         ),
         (_RESET, _RESET, _RESET, ("count", None)),
     ),
@@ -93,6 +114,11 @@ TEMPLATES: dict[str, Template] = {
             "how many {a} are more than NUMBER",
             "how many {a} are above NUMBER",
         ),
+        (
+            "how many rows with {a} more than NUMBER",
+            "count the rows where {a} is above NUMBER",
+            "what is the number of {a} greater than NUMBER",
+        ),
         (_RESET, _RESET, ("greater", "a"), ("count", None)),
     ),
     "count_less": Template(
@@ -102,6 +128,11 @@ TEMPLATES: dict[str, Template] = {
             "how many {a} are smaller than NUMBER",
             "how many {a} are below NUMBER",
         ),
+        (
+            "how many rows with {a} less than NUMBER",
+            "count the rows where {a} is below NUMBER",
+            "what is the number of {a} smaller than NUMBER",
+        ),
         (_RESET, _RESET, ("lesser", "a"), ("count", None)),
     ),
     "count_between": Template(
@@ -109,6 +140,11 @@ TEMPLATES: dict[str, Template] = {
             "how many {a} are greater than NUMBER and less than NUMBER",
             "how many {a} are between NUMBER and NUMBER",
             "count {a} above NUMBER and below NUMBER",
+        ),
+        (
+            "how many rows with {a} between NUMBER and NUMBER",
+            "count the rows where {a} is more than NUMBER and less than NUMBER",
+            "what is the number of {a} above NUMBER and below NUMBER",
         ),
         (("greater", "a"), ("lesser", "a"), ("and", None), ("count", None)),
     ),
@@ -118,6 +154,11 @@ TEMPLATES: dict[str, Template] = {
             "sum of {a} where {b} is above NUMBER",
             "total of {a} for rows with {b} more than NUMBER",
         ),
+        (
+            "what is the total of {a} for rows where {b} is above NUMBER",
+            "add up all {a} where {b} is more than NUMBER",
+            "print the sum of {a} for {b} greater than NUMBER",
+        ),
         (_RESET, _RESET, ("greater", "b"), ("sum", "a")),
     ),
     "sum_less": Template(
@@ -125,6 +166,11 @@ TEMPLATES: dict[str, Template] = {
             "what is the sum of {a} where {b} is less than NUMBER",
             "sum of {a} where {b} is below NUMBER",
             "total of {a} for rows with {b} smaller than NUMBER",
+        ),
+        (
+            "what is the total of {a} for rows where {b} is below NUMBER",
+            "add up all {a} where {b} is less than NUMBER",
+            "print the sum of {a} for {b} smaller than NUMBER",
         ),
         (_RESET, _RESET, ("lesser", "b"), ("sum", "a")),
     ),
@@ -134,6 +180,11 @@ TEMPLATES: dict[str, Template] = {
             "sum of {a} minus sum of {b} above NUMBER",
             "difference between the sum of {a} and the sum of {b} more than NUMBER",
         ),
+        (
+            "what is the total of {a} minus the total of {b} above NUMBER",
+            "print the sum of all {a} minus the sum of {b} more than NUMBER",
+            "difference between the total of {a} and the total of {b} greater than NUMBER",
+        ),
         (("sum", "a"), ("greater", "b"), ("sum", "b"), ("difference", None)),
     ),
     "greatest": Template(
@@ -142,6 +193,11 @@ TEMPLATES: dict[str, Template] = {
             "what is the largest {a}",
             "print the maximum {a}",
             "which {a} is the highest",
+        ),
+        (
+            "which {a} is the largest",
+            "print the highest {a}",
+            "what is the maximum {a}",
         ),
         (_RESET, _RESET, ("max", "a"), ("print", "a")),
         lookup=True,
@@ -153,6 +209,11 @@ TEMPLATES: dict[str, Template] = {
             "print the minimum {a}",
             "which {a} is the lowest",
         ),
+        (
+            "which {a} is the smallest",
+            "print the lowest {a}",
+            "what is the minimum {a}",
+        ),
         (_RESET, _RESET, ("min", "a"), ("print", "a")),
         lookup=True,
     ),
@@ -162,6 +223,11 @@ TEMPLATES: dict[str, Template] = {
             "sum of {a} for {t} {w}",
             "total of {a} where {t} is {w}",
         ),
+        (
+            "what is the total of {a} for rows with {t} {w}",
+            "add up all {a} where {t} is {w}",
+            "print the sum of {a} for rows where {t} is {w}",
+        ),
         (_RESET, _RESET, ("text_match", "t"), ("sum", "a")),
     ),
     "count_text": Template(
@@ -169,6 +235,11 @@ TEMPLATES: dict[str, Template] = {
             "how many rows have {t} {w}",
             "how many rows are there where {t} is {w}",
             "count the rows with {t} {w}",
+        ),
+        (
+            "what is the number of rows with {t} {w}",
+            "count the rows where {t} is {w}",
+            "how many entries have {t} {w}",
         ),
         (_RESET, _RESET, ("text_match", "t"), ("count", None)),
     ),
@@ -178,23 +249,40 @@ TEMPLATES: dict[str, Template] = {
             "what is the largest {a} for {t} {w}",
             "print the maximum {a} where {t} is {w}",
         ),
+        (
+            "which {a} is the highest where {t} is {w}",
+            "what is the maximum {a} for rows with {t} {w}",
+            "print the largest {a} for {t} {w}",
+        ),
         (_RESET, ("text_match", "t"), ("max", "a"), ("print", "a")),
         lookup=True,
     ),
 }
 QUESTION_TYPES = tuple(TEMPLATES)
+#: The values of :attr:`TableQAConfig.phrasings`.
+PHRASINGS = ("trained", "heldout")
 
 
 def _words() -> tuple[str, ...]:
+    """The task's words in id order: the training phrasings', the column names, the text
+    columns' names and words, then any word only a held-out phrasing uses. Word ids (and the
+    size of a trained model's embedding table) stay those of the runs trained before the
+    held-out phrasings existed as long as these add no word: they recombine known words."""
     words: dict[str, None] = {}
-    for template in TEMPLATES.values():
-        for text in template.phrasings:
+
+    def add(phrasings: tuple[str, ...]) -> None:
+        for text in phrasings:
             for word in text.split():
                 if not word.startswith("{"):
                     words[word] = None
+
+    for template in TEMPLATES.values():
+        add(template.phrasings)
     words.update(dict.fromkeys(COLUMN_NAMES))
     for name, entries in TEXT_COLUMNS.items():
         words.update(dict.fromkeys((name, *entries)))
+    for template in TEMPLATES.values():
+        add(template.heldout)
     return tuple(words)
 
 
@@ -259,6 +347,11 @@ class TableQAConfig(TaskConfig):
     text_columns: int = 0
     #: Draw each question's phrasing among several (word variability) instead of the first.
     word_variability: bool = False
+    #: Which phrasings questions use: "trained" (the first, or with ``word_variability`` any
+    #: training phrasing) or "heldout" (one of each template's held-out rewordings, drawn
+    #: uniformly whatever ``word_variability`` says), to measure whether a model answers a
+    #: question reworded, not only in the wordings it was trained on.
+    phrasings: str = "trained"
     min_rows: int = 30
     max_rows: int = 100
     #: Entries and question numbers are integers in [−train_range, train_range] in training
@@ -277,7 +370,19 @@ class TableQAConfig(TaskConfig):
     #: Question types drawn (uniformly), comma-separated; empty: all of ``QUESTION_TYPES``.
     question_types: str = ""
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        "columns": between(1, len(COLUMN_NAMES)),
+        "text_columns": between(0, len(TEXT_COLUMNS)),
+        "min_rows": at_least(1),
+        "max_rows": at_least(1),
+        "train_range": at_least(1),
+        "eval_range": at_least(1),
+        "huber_delta": above(0),
+        "lookup_weight": at_least(0),
+    }
+
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not 1 <= self.columns <= len(COLUMN_NAMES):
             raise ValueError(f"table_qa columns must be in [1, {len(COLUMN_NAMES)}]")
         if not 0 <= self.text_columns <= len(TEXT_COLUMNS):
@@ -286,6 +391,11 @@ class TableQAConfig(TaskConfig):
             raise ValueError("table_qa needs 1 <= min_rows <= max_rows")
         if self.train_range < 1 or self.eval_range < 1:
             raise ValueError("table_qa value ranges must be >= 1")
+        if self.phrasings not in PHRASINGS:
+            raise ValueError(
+                f"table_qa phrasings must be one of {', '.join(map(repr, PHRASINGS))}, "
+                f"got {self.phrasings!r}"
+            )
         chosen = [q.strip() for q in self.question_types.split(",") if q.strip()]
         unknown = [q for q in chosen if q not in TEMPLATES]
         if unknown:
@@ -395,7 +505,11 @@ class TableQATask(Task):
             kind = types[draw(0, len(types) - 1)]
             template = TEMPLATES[kind]
             phrasing = template.phrasings[0]
-            if cfg.word_variability:
+            # One draw in place of word variability's, so the rest of the episode (columns,
+            # numbers) comes from the stream as it would with training phrasings.
+            if cfg.phrasings == "heldout":
+                phrasing = template.heldout[draw(0, len(template.heldout) - 1)]
+            elif cfg.word_variability:
                 phrasing = template.phrasings[draw(0, len(template.phrasings) - 1)]
             a, b = draw(0, columns - 1), draw(0, columns - 1)
             t = draw(0, text_columns - 1) if template.needs_text else 0
@@ -645,6 +759,7 @@ class TableQATask(Task):
             notes.append(f"the table lacks column(s) {', '.join(missing)}: read as empty (0)")
         table = torch.zeros(1, len(rows), cfg.columns)
         text_table = torch.zeros(1, len(rows), cfg.text_columns, dtype=torch.long)
+        largest = 0.0
         for r, cells in enumerate(rows, start=1):
             if len(cells) != len(header):
                 raise ValueError(
@@ -655,12 +770,14 @@ class TableQATask(Task):
                 cell = cell.strip()
                 if j < cfg.columns:
                     try:
-                        table[0, r - 1, j] = float(cell)
+                        value = float(cell)
                     except ValueError:
                         raise ValueError(
                             f"row {r}, column {name!r}: {cell!r} is not a number; the model "
                             f"reads column {name!r} as numbers"
                         ) from None
+                    table[0, r - 1, j] = _usable(value, f"row {r}, column {name!r}", cell)
+                    largest = max(largest, abs(value))
                 else:
                     words = TEXT_COLUMNS[name]
                     if cell.lower() not in words:
@@ -673,9 +790,14 @@ class TableQATask(Task):
         words, numbers, ignored = [], [], []
         for token in spaced.replace(",", " ").replace("?", " ").split():
             try:
-                numbers.append(float(token))
-                words.append(NUMBER)
+                number = float(token)
             except ValueError:
+                number = None
+            if number is not None:
+                numbers.append(_usable(number, "the question", token))
+                largest = max(largest, abs(number))
+                words.append(NUMBER)
+            else:
                 token = token.strip(".!;:")
                 if token in self.vocab.symbols and token != NUMBER:
                     words.append(token)
@@ -688,6 +810,11 @@ class TableQATask(Task):
             )
         if ignored:
             notes.append(f"words the model does not know were left out: {', '.join(ignored)}")
+        if largest > cfg.eval_range:
+            notes.append(
+                f"numbers up to {largest:g} in size, beyond the ±{cfg.eval_range} of any "
+                "episode the model has seen: its answer may be off"
+            )
         k = max(1, len(numbers))
         question_numbers = torch.zeros(1, k)
         number_positions = torch.zeros(1, k, dtype=torch.long)
@@ -795,6 +922,22 @@ class TableQATask(Task):
             r, c = cells[0].tolist()
             return f"{batch.table[index, r, c].item():g} (lookup, {len(cells)} cell(s))"
         return f"{batch.answer_scalar[index].item():g}"
+
+
+#: The largest size of an entry or a question number read from a user (a sum of a hundred of
+#: them stays far inside float32's range).
+LARGEST_NUMBER = 1e30
+
+
+def _usable(value: float, where: str, text: str) -> float:
+    """``value`` (read from ``text`` at ``where``), or a ``ValueError`` when it is NaN,
+    infinite or too large to compute with in float32."""
+    if not math.isfinite(value) or abs(value) > LARGEST_NUMBER:
+        raise ValueError(
+            f"{where}: {text!r} is not a number the model can compute with (expected a finite "
+            f"number of size at most {LARGEST_NUMBER:g})"
+        )
+    return value
 
 
 def read_table(path: str | Path) -> tuple[list[str], list[list[str]]]:

@@ -20,11 +20,13 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from augrnn.settings import Range, at_least, between
 from augrnn.tasks.base import LN2, Batch, Task, TaskConfig, episode_sizes
 
 #: How many symbols an error message lists before it cuts the list short.
@@ -171,10 +173,32 @@ class Seq2SeqTask(Task):
         return Batch(source_ids, target_ids, mask, lengths, input_mask)
 
     def encode_source(self, text: str) -> Tensor:
-        """One source text -> (S, 1) long ids, as :meth:`sample` encodes it, for prediction."""
-        if not text:
-            raise ValueError(f"{self.name} needs a non-empty source text")
+        """One source text -> (S, 1) long ids, as :meth:`sample` encodes it, for prediction.
+        Raises ``ValueError`` for a text the task cannot read (:meth:`source_notes`)."""
+        self.source_notes(text)
         return torch.tensor(self.source_vocab.encode(text), dtype=torch.long).unsqueeze(1)
+
+    def source_notes(self, text: str) -> list[str]:
+        """Check a source text given for prediction: a ``ValueError`` for one the task cannot
+        read (empty, only whitespace, symbols outside the vocabulary), else notes on how it lies
+        outside the training distribution (a model's answer to such a text is a guess). By
+        default: a text longer than any training source, for tasks whose sizes are lengths."""
+        if not text.strip():
+            raise ValueError(f"{self.name} needs a source text, got {text!r}")
+        self.source_vocab.encode(text)  # raises for unknown symbols, listing them
+        notes = []
+        if self.length_name == "length" and len(text) > self.train_lengths[1]:
+            notes.append(
+                f"{len(text)} symbols, more than any training source "
+                f"({self.train_lengths[1]}): outside the training distribution"
+            )
+        return notes
+
+    def output_problem(self, source: str, output: str) -> str | None:
+        """Why ``output``, a model's text for ``source``, is not a well-formed answer of this
+        task (None when it is, or when the task cannot tell): shown beside the output instead of
+        passing it off as an answer."""
+        return None if output else "no output before the end token"
 
     def decode_target(self, ids: Tensor | Iterable[int]) -> str:
         """Target ids (e.g. a model's greedy output) -> text, up to the first EOS."""
@@ -232,6 +256,12 @@ class RandomStringConfig(TaskConfig):
     alphabet_size: int = 10
     min_length: int = 5
     max_length: int = 20
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "alphabet_size": between(2, 36),
+        "min_length": at_least(1),
+        "max_length": at_least(1),
+    }
 
 
 class RandomStringTask(Seq2SeqTask):

@@ -12,10 +12,13 @@ most 2 max D + 1, targets (T, B) with T at most max D + 2 (a carry digit and EOS
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, TaskConfig, episode_sizes
 from augrnn.tasks.text import Seq2SeqTask, Vocabulary
 
@@ -24,6 +27,11 @@ from augrnn.tasks.text import Seq2SeqTask, Vocabulary
 class WrittenAdditionConfig(TaskConfig):
     min_digits: int = 1
     max_digits: int = 5
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "min_digits": at_least(1),
+        "max_digits": at_least(1),
+    }
 
 
 class WrittenAdditionTask(Seq2SeqTask):
@@ -44,6 +52,27 @@ class WrittenAdditionTask(Seq2SeqTask):
     @property
     def train_lengths(self) -> tuple[int, int]:
         return (self.config.min_digits, self.config.max_digits)
+
+    def source_notes(self, text: str) -> list[str]:
+        """A source is two numbers joined by "+" (a ``ValueError`` otherwise); numbers with more
+        digits than any in training are outside the training distribution."""
+        notes = super().source_notes(text)
+        if not re.fullmatch(r"\d+\+\d+", text):
+            raise ValueError(
+                f"written_addition reads two numbers joined by '+', such as 12+345, got {text!r}"
+            )
+        widest = max(len(number) for number in text.split("+"))
+        if widest > self.config.max_digits:
+            notes.append(
+                f"a number of {widest} digits, more than any in training "
+                f"({self.config.max_digits}): outside the training distribution"
+            )
+        return notes
+
+    def output_problem(self, source: str, output: str) -> str | None:
+        if not output:
+            return "no output"
+        return "a number with a leading zero" if len(output) > 1 and output[0] == "0" else None
 
     def sample(
         self, batch_size: int, generator: torch.Generator, length: int | None = None

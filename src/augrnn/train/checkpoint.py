@@ -3,7 +3,8 @@
 A checkpoint holds everything needed to resume exactly: model and optimiser state, the training
 data generator's and torch's RNG states, the step and sequence counters, the elapsed time and the
 config. It is written to a temporary file in the same folder and renamed over the old one, so a
-crash mid-write leaves the previous checkpoint intact.
+crash mid-write leaves the previous checkpoint intact (and an orphan temporary file, which
+:func:`remove_orphans` deletes when the run is next trained).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 #: The parameters that scored best on the validation set (``train.select_best``).
 BEST_NAME = "best.pt"
 FORMAT_VERSION = 1
+TMP_PREFIX, TMP_SUFFIX = ".checkpoint-", ".tmp"
 
 
 class CheckpointError(RuntimeError):
@@ -39,7 +41,7 @@ def save_checkpoint(
     """Write ``payload`` (plus a format version) to ``run_dir/name`` atomically."""
     path = Path(run_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save({"format_version": FORMAT_VERSION, **payload}, f)
@@ -50,6 +52,15 @@ def save_checkpoint(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_orphans(run_dir: Path | str) -> list[Path]:
+    """Delete the temporary files that writes killed mid-way left in ``run_dir``; returns them.
+    Only the process training a run writes to it, so any such file is an orphan."""
+    orphans = sorted(Path(run_dir).glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"))
+    for orphan in orphans:
+        orphan.unlink(missing_ok=True)
+    return orphans
 
 
 def load_checkpoint(run_dir: Path | str, name: str = CHECKPOINT_NAME) -> dict[str, Any]:

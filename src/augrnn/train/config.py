@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import json
 import sys
 import types
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,10 +49,12 @@ from augrnn.registry import (
     DEFAULT_MODEL_KIND,
     RegistryError,
     core_kinds,
+    describe_model,
     kind_name,
     model_kind,
     task_class,
 )
+from augrnn.settings import SEED, Range, above, at_least, between, check_settings
 from augrnn.tasks.base import Task, TaskConfig
 
 DEFAULT_TASK = "copy"
@@ -78,6 +82,49 @@ class OptimConfig:
     #: to ``lr * min_lr_ratio`` at ``train.steps``.
     schedule: str = "constant"
     min_lr_ratio: float = 0.05
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "lr": above(0),
+        "momentum": between(0, 1, high_inclusive=False),
+        "rmsprop_decay": between(0, 1),
+        "eps": above(0),
+        "clip_value": above(0),
+        "clip_norm": above(0),
+        "min_lr_ratio": between(0, 1),
+    }
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+        if self.name not in OPTIMISERS:
+            raise ValueError(
+                f"optim.name must be one of {', '.join(OPTIMISERS)}, got {self.name!r}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"optim.schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
+            )
+
+
+OPTIMISERS = ("rmsprop", "adam")
+SCHEDULES = ("constant", "cosine")
+#: The device types a run can train on ("cuda:1" names one GPU of several).
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+def check_device(name: str) -> None:
+    """Raise ``ValueError`` unless ``name`` is a device a run can be given ("cpu", "cuda",
+    "cuda:1", "mps"); whether that device is present is checked when training starts."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in DEVICE_TYPES:
+        raise ValueError(
+            f"train.device must be one of {', '.join(DEVICE_TYPES)}, optionally with an index "
+            f"(cuda:1), got {name!r}"
+        )
 
 
 @dataclass
@@ -142,11 +189,32 @@ class TrainConfig:
     #: counts them as ``skipped_steps``.
     skip_nonfinite: int = 0
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        "steps": at_least(1),
+        "batch_size": at_least(1),
+        "seed": SEED,
+        "eval_seed": SEED,
+        "validation_seed": SEED,
+        "restarts": at_least(1),
+        "restart_steps": at_least(1),
+        "eval_every": at_least(1),
+        "eval_sequences": at_least(1),
+        "eval_batch_size": at_least(1),
+        "log_every": at_least(1),
+        "target": above(0),
+        "max_minutes": above(0),
+        "curriculum_start": at_least(1),
+        "curriculum_threshold": at_least(0),
+        "threads": at_least(1),
+        "compile_chunk": at_least(1),
+        "checkpoint_every": at_least(1),
+        "skip_nonfinite": at_least(0),
+    }
+
     def __post_init__(self) -> None:
-        if not (isinstance(self.restarts, int) and self.restarts >= 1):
-            raise ValueError(f"train.restarts must be a positive integer, got {self.restarts!r}")
+        check_settings(self)
         if self.restarts > 1:
-            if not (isinstance(self.restart_steps, int) and 1 <= self.restart_steps < self.steps):
+            if self.restart_steps is None or self.restart_steps >= self.steps:
                 raise ValueError(
                     "train.restarts > 1 needs train.restart_steps, the steps of each trial: a "
                     f"positive integer below train.steps ({self.steps}), got {self.restart_steps!r}"
@@ -156,25 +224,11 @@ class TrainConfig:
                     "train.restarts > 1 needs train.select_best = true: the trials are compared "
                     "on the validation set"
                 )
-        if not (isinstance(self.skip_nonfinite, int) and self.skip_nonfinite >= 0):
-            raise ValueError(
-                f"train.skip_nonfinite must be a non-negative integer, got {self.skip_nonfinite!r}"
-            )
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
             )
-        if not (isinstance(self.compile_chunk, int) and self.compile_chunk >= 1):
-            raise ValueError(
-                f"train.compile_chunk must be a positive integer, got {self.compile_chunk!r}"
-            )
-        if self.checkpoint_every is not None and not (
-            isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1
-        ):
-            raise ValueError(
-                "train.checkpoint_every must be a positive integer or absent, got "
-                f"{self.checkpoint_every!r}"
-            )
+        check_device(self.device)
 
 
 PRECISIONS = ("float32", "bfloat16", "float16")
@@ -203,8 +257,30 @@ class Config:
             "train": dataclasses.asdict(self.train),
         }
 
+    def identity(self) -> str:
+        """A hash of what a run is, which resuming it cannot change: its preset, its task and
+        its model kind (with any nested core's kind), 16 hex digits. Checkpoints record it, so
+        that one copied into another run's folder is refused instead of trained on."""
+        values = self.to_dict()
+        what = {"preset": self.preset, "task": self.task_name, "model": _kinds(values["model"])}
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+    def title(self) -> str:
+        """A short name of the run: its preset (if any), model and task."""
+        preset = f"{self.preset}: " if self.preset else ""
+        return f"{preset}{describe_model(self.model)} on {self.task_name}"
+
 
 SECTIONS: dict[str, type] = {"optim": OptimConfig, "train": TrainConfig}
+
+
+def _kinds(model: dict[str, Any]) -> dict[str, Any]:
+    """The model table ``model`` reduced to its kind and its nested cores' kinds."""
+    kinds: dict[str, Any] = {"kind": model.get("kind")}
+    for key, value in model.items():
+        if isinstance(value, dict) and "kind" in value:
+            kinds[key] = _kinds(value)
+    return kinds
 
 
 def model_to_dict(config: ModelConfig) -> dict[str, Any]:

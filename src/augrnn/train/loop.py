@@ -11,6 +11,7 @@ parameters on it in ``best.pt``.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -22,14 +23,28 @@ from torch import Tensor, nn
 
 from augrnn.registry import build_model, describe_model, task_class
 from augrnn.tasks.base import Batch
-from augrnn.train.checkpoint import BEST_NAME, checkpoint_path, load_checkpoint, save_checkpoint
-from augrnn.train.config import Config, OptimConfig
+from augrnn.train.checkpoint import (
+    BEST_NAME,
+    CheckpointError,
+    checkpoint_path,
+    remove_orphans,
+    save_checkpoint,
+)
+from augrnn.train.config import SCHEDULES, Config, ConfigError, OptimConfig
 from augrnn.train.evaluation import evaluate, evaluation_set, move_batch
-from augrnn.train.runs import MetricsLog, write_config
+from augrnn.train.runs import MetricsLog, load_parameters, read_run_checkpoint, write_config
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss or the gradients became NaN or infinite."""
+    """The loss, the gradients or the parameters became NaN or infinite. ``kept`` says what the
+    run folder holds afterwards (the step of its last checkpoint, or that it has none); the
+    trainer sets it."""
+
+    kept: str = ""
+
+
+class TrainingOutOfMemory(RuntimeError):
+    """The model, or one step of training it, needs more memory than the device has."""
 
 
 @dataclass
@@ -67,9 +82,6 @@ def _can_fuse(params: list[Tensor]) -> bool:
     return all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
 
 
-SCHEDULES = ("constant", "cosine")
-
-
 def build_schedule(
     optimizer: torch.optim.Optimizer, config: OptimConfig, total_steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler:
@@ -94,15 +106,19 @@ class Trainer:
         self.config = config
         self.run_dir = Path(run_dir)
         tc = config.train
-        if tc.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"train.device is {tc.device!r} but no CUDA device is available")
+        check_device_present(tc.device)
         if resume:
-            payload = load_checkpoint(self.run_dir)
+            payload, saved = read_run_checkpoint(self.run_dir)
+            check_resumable(saved, config)
         elif checkpoint_path(self.run_dir).exists():
             raise FileExistsError(
                 f"{self.run_dir} already holds a run; resume it with `augrnn resume "
                 f"{self.run_dir}` or choose another --run-dir"
             )
+        #: The step of the checkpoint in the run folder (None: there is none yet), and how much
+        #: of metrics.jsonl it accounts for.
+        self.saved_step: int | None = payload["step"] if resume else None
+        self.metrics_bytes: int | None = payload.get("metrics_bytes") if resume else None
         if tc.threads is not None:
             torch.set_num_threads(tc.threads)
         torch.manual_seed(tc.seed)
@@ -123,7 +139,19 @@ class Trainer:
         self.search_finished = False
         self._start(tc.seed, reseed=False)
         if resume:
-            self._restore(payload)
+            try:
+                self._restore(payload)
+            except CheckpointError as err:
+                before, after = saved.to_dict(), config.to_dict()
+                if all(before[key] == after[key] for key in ("task", "model")):
+                    raise
+                raise ConfigError(
+                    f"a resumed run keeps the shapes of its parameters, and these settings "
+                    f"change them: {err}"
+                ) from err
+            self._apply_optim_settings()
+            if self.metrics_bytes is None:  # saved before checkpoints recorded it
+                self.metrics_bytes = _metrics_bytes_up_to(self.run_dir, self.step)
         self.eval_batches = evaluation_set(self.task, config)
         self.validation_batches = (
             evaluation_set(self.task, config, seed=tc.validation_seed) if tc.select_best else None
@@ -135,8 +163,14 @@ class Trainer:
         config, tc = self.config, self.config.train
         if reseed:
             torch.manual_seed(seed)
-        self.model = build_model(config.model, self.task.input_size, self.task.output_size)
-        self.model.to(tc.device)
+        check_memory(config, self.task)
+        try:
+            self.model = build_model(config.model, self.task.input_size, self.task.output_size)
+            self.model.to(tc.device)
+        except (torch.OutOfMemoryError, RuntimeError) as err:
+            if not _is_out_of_memory(err):
+                raise
+            raise _out_of_memory(err, config, "building the model") from err
         for option, wanted, supported in (
             ("compile", tc.compile, self.model.supports_compile),
             (
@@ -170,7 +204,7 @@ class Trainer:
         self.nonfinite_in_row = 0
 
     def _restore(self, payload: dict[str, Any]) -> None:
-        self.model.load_state_dict(payload["model"])
+        load_parameters(self.model, payload["model"], self.config, checkpoint_path(self.run_dir))
         self.optimizer.load_state_dict(payload["optimizer"])
         self.schedule.load_state_dict(payload["schedule"])
         if payload.get("scaler"):
@@ -191,14 +225,45 @@ class Trainer:
         self.best_trial = trials.get("best")
         self.search_finished = trials.get("finished", False)
 
+    def _apply_optim_settings(self) -> None:
+        """Give the restored optimiser and schedule the config's settings (a resumed run may
+        change the learning rate, RMSProp's momentum, decay and ε; the schedule and clipping are
+        read from the config anyway)."""
+        oc = self.config.optim
+        self.schedule.base_lrs = [oc.lr for _ in self.schedule.base_lrs]
+        factor = self.schedule.lr_lambdas[0](self.schedule.last_epoch)
+        for group in self.optimizer.param_groups:
+            group["initial_lr"] = oc.lr
+            group["lr"] = oc.lr * factor
+            if oc.name == "rmsprop":
+                group.update(momentum=oc.momentum, alpha=oc.rmsprop_decay, eps=oc.eps)
+                if oc.momentum > 0:
+                    # a run saved with momentum 0 has no momentum buffers yet
+                    for p in group["params"]:
+                        state = self.optimizer.state.get(p)
+                        if state and "momentum_buffer" not in state:
+                            state["momentum_buffer"] = torch.zeros_like(p)
+
     def checkpoint(self) -> Path:
-        return save_checkpoint(self.run_dir, self._payload())
+        self._check_parameters()
+        path = save_checkpoint(self.run_dir, self._payload())
+        self.saved_step = self.step
+        return path
+
+    def _check_parameters(self) -> None:
+        """Raise :class:`TrainingDiverged` if a parameter is NaN or infinite, so that no such
+        parameters are ever saved (the loss and gradients of the step that made them may
+        still have been finite)."""
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            raise TrainingDiverged(f"the parameters became NaN or infinite by step {self.step}")
 
     def _payload(self) -> dict[str, Any]:
         """Everything a resumed run needs, as the checkpoint holds it (the model's and the
         optimiser's tensors by reference)."""
         return {
             "config": self.config.to_dict(),
+            "identity": self.config.identity(),
+            "metrics_bytes": self.metrics_bytes,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
@@ -277,14 +342,26 @@ class Trainer:
         With ``train.restarts``, the trials come first (see :meth:`_search`)."""
         tc = self.config.train
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        remove_orphans(self.run_dir)
         write_config(self.run_dir, self.config)
-        log = MetricsLog(self.run_dir, tc.tensorboard)
+        searching = tc.restarts > 1 and not self.search_finished
+        # Trials restart their step count, so TensorBoard's events can only be purged by step
+        # once the search is over.
+        purge = self.step + 1 if self.saved_step is not None and not searching else None
+        log = MetricsLog(self.run_dir, tc.tensorboard, self.metrics_bytes, purge)
         try:
-            if tc.restarts > 1 and not self.search_finished:
+            if searching:
                 self._search(log, progress)
                 # The chosen trial's held-out and validation figures, and its best.pt.
                 self._evaluate_and_checkpoint(log)
             self._run_steps(log, progress, tc.steps, evaluate=True)
+        except TrainingDiverged as err:
+            err.kept = self.kept()
+            raise
+        except (torch.OutOfMemoryError, RuntimeError) as err:
+            if not _is_out_of_memory(err):
+                raise
+            raise _out_of_memory(err, self.config, f"step {self.step + 1}", self.kept()) from err
         finally:
             log.close()
         return TrainResult(
@@ -295,6 +372,14 @@ class Trainer:
             self.last_eval,
             self._reached_target(),
         )
+
+    def kept(self) -> str:
+        """What the run folder holds to resume from, in words."""
+        if self.saved_step is None:
+            return (
+                f"no checkpoint was written ({self.run_dir} gets its first at the first evaluation)"
+            )
+        return f"the checkpoint of step {self.saved_step:,} in {self.run_dir} is kept"
 
     def _out_of_time(self) -> bool:
         minutes = self.config.train.max_minutes
@@ -326,14 +411,19 @@ class Trainer:
                 {"trial": trial, "seed": seed, **validation, "elapsed": self.elapsed},
             )
             self.trials_done = trial + 1
+            self.metrics_bytes = log.size()
             if self.best_trial is None or value < self.best_trial["validation"]:
+                self._check_parameters()
                 self.best_trial = {"trial": trial, "seed": seed, "validation": value}
                 best = self._payload()
             # A trial that reaches the target is the best one: the search would have ended
             # at an earlier one that did.
             self.search_finished = self._reached_target() or self.trials_done == tc.restarts
-            best.update(elapsed=self.elapsed, trials=self._trials())
+            best.update(
+                elapsed=self.elapsed, trials=self._trials(), metrics_bytes=self.metrics_bytes
+            )
             save_checkpoint(self.run_dir, best)
+            self.saved_step = best["step"]
             if self.search_finished or self._out_of_time():
                 break
         # The model in hand has the best one's shapes: its tensors take the best one's values.
@@ -407,6 +497,7 @@ class Trainer:
             bar.close()
 
     def _evaluate_and_checkpoint(self, log: MetricsLog) -> None:
+        self._check_parameters()
         device = self.config.train.device
         metrics = evaluate(self.model, self.task, self.eval_batches, device)
         self.last_eval = {**metrics, "step": self.step, "sequences": self.sequences}
@@ -423,11 +514,13 @@ class Trainer:
                     self.run_dir,
                     {
                         "model": self.model.state_dict(),
+                        "identity": self.config.identity(),
                         "step": self.step,
                         "validation_metrics": self.last_validation,
                     },
                     BEST_NAME,
                 )
+        self.metrics_bytes = log.size()
         self.checkpoint()
 
     def _validate(self) -> dict[str, float]:
@@ -443,3 +536,115 @@ class Trainer:
         target = self.config.train.target
         judged = self.last_validation if self.validation_batches is not None else self.last_eval
         return target is not None and bool(judged) and judged[self.task.headline_metric] < target
+
+
+def check_resumable(saved: Config, config: Config) -> None:
+    """Raise :class:`ConfigError` unless ``config`` may continue the run saved with ``saved``:
+    the same preset, task and model kind (:meth:`Config.identity`) and the same optimiser (the
+    checkpoint holds its state). Other settings may change; one that changes the shapes of the
+    parameters is refused when they are loaded."""
+    if saved.identity() != config.identity():
+        raise ConfigError(
+            f"a resumed run keeps its preset, task and model kind ({saved.title()}); start a "
+            "new run with `augrnn train` for another"
+        )
+    if saved.optim.name != config.optim.name:
+        raise ConfigError(
+            f"a resumed run keeps its optimiser ({saved.optim.name}): the checkpoint holds its "
+            "state; start a new run for another"
+        )
+
+
+def check_device_present(device: str) -> None:
+    """Raise ``ValueError`` unless ``device`` (a valid name) is present on this machine."""
+    kind = torch.device(device).type
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"train.device is {device!r} but no CUDA device is available")
+        index = torch.device(device).index
+        if index is not None and index >= torch.cuda.device_count():
+            raise ValueError(
+                f"train.device is {device!r} but this machine has {torch.cuda.device_count()} "
+                "CUDA device(s), numbered from 0"
+            )
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"train.device is {device!r} but no MPS device is available")
+
+
+def _available_bytes(device: str) -> int | None:
+    """Free memory on ``device``'s type (None where it cannot be told)."""
+    if torch.device(device).type == "cuda":
+        return torch.cuda.mem_get_info(torch.device(device))[0]
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+#: Bytes per parameter in training: the parameter, its gradient and two optimiser statistics,
+#: in float32.
+TRAINING_BYTES_PER_PARAMETER = 16
+
+
+def check_memory(config: Config, task) -> None:
+    """Refuse, before allocating anything, a model whose parameters, gradients and optimiser
+    state alone need more memory than the device has free: the model is first built on the
+    ``meta`` device, which allocates nothing."""
+    try:
+        with torch.device("meta"):
+            model = build_model(config.model, task.input_size, task.output_size)
+    except Exception:  # a model that cannot be built without memory: the real build will tell
+        return
+    tensors = [*model.parameters(), *model.buffers()]
+    needed = TRAINING_BYTES_PER_PARAMETER * sum(t.numel() for t in tensors)
+    free = _available_bytes(config.train.device)
+    if free is not None and needed > free:
+        count = sum(p.numel() for p in model.parameters())
+        raise TrainingOutOfMemory(
+            f"the model ({describe_model(config.model)}) has {count:,} parameters and buffers "
+            f"whose training needs about {needed / 2**30:,.1f} GiB, more than the "
+            f"{free / 2**30:,.1f} GiB free on {config.train.device}: choose smaller sizes"
+        )
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    text = str(err)
+    return isinstance(err, torch.OutOfMemoryError) or (
+        "can't allocate memory" in text or "out of memory" in text.lower()
+    )
+
+
+def _out_of_memory(
+    err: BaseException, config: Config, during: str, kept: str = ""
+) -> TrainingOutOfMemory:
+    """A :class:`TrainingOutOfMemory` in place of an allocator's error ``err``."""
+    first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+    tail = f"; {kept}" if kept else ""
+    return TrainingOutOfMemory(
+        f"out of memory on {config.train.device} while {during} of "
+        f"{describe_model(config.model)}: {first}. Choose smaller model sizes, a smaller "
+        f"--train.batch_size or shorter sequences{tail}"
+    )
+
+
+def _metrics_bytes_up_to(run_dir: Path, step: int) -> int:
+    """For a checkpoint saved before checkpoints recorded it: the length of the part of
+    metrics.jsonl up to the last complete record of a step no later than ``step``."""
+    path = run_dir / "metrics.jsonl"
+    if not path.is_file():
+        return 0
+    keep = 0
+    with path.open("rb") as f:
+        for line in f:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                record_step = json.loads(line).get("step", 0)
+            except (ValueError, AttributeError):
+                break
+            if record_step > step:
+                break
+            keep += len(line)
+    return keep

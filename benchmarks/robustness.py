@@ -9,7 +9,8 @@ runs trained first, and is scored as one of:
   input handled correctly;
 - ``traceback``: a Python stack trace instead of a message;
 - ``silent``: it exits 0 but the result is wrong or misleading (the check says how).
-- ``error``: an error message where the input should have been handled.
+- ``error``: an error message where the input should have been handled;
+- ``unclear``: in the library, an error that does not name the setting at fault (torch's own).
 
 ``--src`` runs the probes against another source tree (e.g. an older checkout's ``src``) with the
 same interpreter, to compare before and after. Prints a markdown table; takes about two minutes.
@@ -104,13 +105,19 @@ class Prober:
         return run
 
 
-def classify(outcome: Outcome, expect_error: bool, check: Callable[[Outcome], bool] | None) -> str:
-    """``right``, ``traceback`` or ``silent`` (see the module). In the library, an error is
-    right when it is a ``ValueError`` or ``TypeError`` (the exceptions that say the input is
-    wrong), a traceback when it is any other."""
+def classify(
+    outcome: Outcome,
+    expect_error: bool,
+    check: Callable[[Outcome], bool] | None,
+    names: str | None = None,
+) -> str:
+    """``right``, ``traceback``, ``unclear``, ``silent`` or ``error`` (see the module). In the
+    library, an error is right when it is a ``ValueError`` or ``TypeError`` (the exceptions that
+    say the input is wrong) whose message names the setting at fault (``names``), unclear when
+    it does not, a traceback when it is any other exception."""
     lines = outcome.output.strip().splitlines()
     if expect_error and lines and lines[-1].startswith(LIBRARY_ERRORS):
-        return "right"
+        return "right" if names is None or names in lines[-1] else "unclear"
     if "Traceback" in outcome.output:
         return "traceback"
     if expect_error:
@@ -128,8 +135,8 @@ def probes(p: Prober) -> list[tuple[str, str]]:
     """(probe, outcome) for every probe."""
     results: list[tuple[str, str]] = []
 
-    def record(name: str, outcome: Outcome, expect_error: bool, check=None) -> None:
-        results.append((name, classify(outcome, expect_error, check)))
+    def record(name: str, outcome: Outcome, expect_error: bool, check=None, names=None) -> None:
+        results.append((name, classify(outcome, expect_error, check, names)))
 
     copy = p.train("copy", "copy", *TINY)
 
@@ -342,6 +349,7 @@ def probes(p: Prober) -> list[tuple[str, str]]:
         CopyTask().sample(0, torch.Generator())
     """),
         True,
+        names="batch_size",
     )
     record(
         "library: a model given a sequence of length 0",
@@ -352,6 +360,26 @@ def probes(p: Prober) -> list[tuple[str, str]]:
         build_model(NTMConfig(), 3, 2)(torch.zeros(0, 2, 3))
     """),
         True,
+        names="step",
+    )
+    record(
+        "library: `CopyTask().sample(2, g, length=3.5)`",
+        p.python("""
+        import torch
+        from augrnn.tasks.copy import CopyTask
+        CopyTask().sample(2, torch.Generator(), length=3.5)
+    """),
+        True,
+        names="length",
+    )
+    record(
+        "library: `LSTMController(3, 2.5)`",
+        p.python("""
+        from augrnn.controllers import LSTMController
+        LSTMController(3, 2.5)
+    """),
+        True,
+        names="hidden_size",
     )
     record(
         "library: `NTMConfig(memory_slots=2.5)`",
@@ -361,6 +389,7 @@ def probes(p: Prober) -> list[tuple[str, str]]:
         build_model(NTMConfig(memory_slots=2.5), 3, 2)
     """),
         True,
+        names="memory_slots",
     )
     return results
 

@@ -268,3 +268,11 @@ def test_viz_writes_elsewhere_with_out_and_a_read_only_folder_is_a_clear_error(
     assert refused.exit_code == 1 and "Traceback" not in refused.output
     assert f"cannot write {run / 'viz'}: permission denied" in refused.output
     assert "--out DIR" in refused.output
+
+
+def test_resume_says_when_there_is_nothing_to_train(runner, tmp_path):
+    run = tmp_path / "run"
+    runner.invoke(main, ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY])
+    result = runner.invoke(main, ["resume", str(run), "--no-progress", "--train.steps=2"])
+    assert result.exit_code == 0, result.output
+    assert "the run is at step 4, not below --train.steps=2: nothing to train" in result.output

@@ -90,3 +90,9 @@ def test_each_controller_on_each_device_matches_a_float64_cpu_reference(kind, ma
         return out
 
     matches_float64_cpu(lambda: build_controller(kind, IN, H, L), run)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn", "feedforward"])
+def test_non_integer_sizes_are_a_clear_error(kind):
+    with pytest.raises(ValueError, match="needs an integer hidden_size, got 2.5"):
+        build_controller(kind, 3, 2.5, 1)

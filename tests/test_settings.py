@@ -14,6 +14,7 @@ from augrnn.settings import (
     above,
     at_least,
     between,
+    check_integers,
     check_settings,
     numeric_fields,
 )
@@ -90,3 +91,12 @@ def test_every_config_checks_its_ranges_when_made(config_class):
         kwargs["core"] = models.get("lstm").config_class()
     with pytest.raises(ValueError, match=f"{name} must be"):
         config_class(**kwargs, **{name: "not a number"})
+
+
+def test_check_integers_refuses_non_integer_sizes_naming_them():
+    import numpy as np
+
+    check_integers("X", size=3, count=np.int64(2), missing=None)
+    for value in (2.5, 2.0, True, "3"):
+        with pytest.raises(ValueError, match=f"X needs an integer size, got {value!r}"):
+            check_integers("X", size=value)

@@ -61,7 +61,7 @@ from augrnn.core import (
 )
 from augrnn.interface import ModelConfig, ModelKind, core_field
 from augrnn.registry import build_core, describe_model
-from augrnn.settings import ANY, Range, at_least, between
+from augrnn.settings import ANY, Range, at_least, between, check_integers
 
 HALTING_SCHEMES = ("act", "pondernet")
 
@@ -238,6 +238,7 @@ class ACT(Core):
     ):
         super().__init__()
         _check_core(core)
+        check_integers("ACT", output_size=output_size, max_steps=max_steps)
         check_halting_settings(halting, tau, epsilon, max_steps, beta, prior)
         if output_size < 1:
             raise ValueError(f"output_size must be >= 1, got {output_size}")

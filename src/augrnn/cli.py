@@ -120,8 +120,15 @@ def train(preset: str, run_dir: Path | None, progress: bool, overrides: tuple[st
 @friendly_errors
 def resume(run_dir: Path, progress: bool, overrides: tuple[str, ...]) -> None:
     """Continue the run in RUN_DIR from its checkpoint (e.g. with a larger --train.steps)."""
-    saved = load_checkpoint(run_dir)["config"]
-    config = config_from_dict(apply_overrides(saved, parse_override_args(overrides)))
+    payload = load_checkpoint(run_dir)
+    config = config_from_dict(apply_overrides(payload["config"], parse_override_args(overrides)))
+    step = payload["step"]
+    if step >= config.train.steps:
+        click.echo(
+            f"note: the run is at step {step:,}, not below --train.steps={config.train.steps:,}: "
+            "nothing to train (give a larger --train.steps to go on)",
+            err=True,
+        )
     trainer, result = _train(config, run_dir, progress, resume=True)
     click.echo(_summary(result, trainer.task.headline_metric))
 

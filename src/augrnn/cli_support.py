@@ -38,9 +38,8 @@ def friendly_errors(fn):
                 f"cannot write {where}: permission denied (is the folder read-only? copy the run "
                 "folder somewhere writable, or write elsewhere: `augrnn viz RUN --out DIR`)"
             ) from err
-        except OSError as err:
-            if err.filename is None:
-                raise
-            raise click.ClickException(f"{err.filename}: {err.strerror or err}") from err
+        except OSError as err:  # a full disk, a missing file: the machine's, not the code's
+            where = f"{err.filename}: " if err.filename else ""
+            raise click.ClickException(f"{where}{err.strerror or err}") from err
 
     return wrapper

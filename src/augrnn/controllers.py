@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from augrnn.core import Core
 from augrnn.interface import ModelConfig, ModelKind
-from augrnn.settings import Range, at_least
+from augrnn.settings import Range, at_least, check_integers
 
 
 class LSTMState(NamedTuple):
@@ -38,6 +38,12 @@ class LSTMController(Core):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1):
         super().__init__()
+        check_integers(
+            type(self).__name__,
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+        )
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
             raise ValueError(
                 "LSTMController needs positive input_size, hidden_size and num_layers, got "
@@ -77,6 +83,12 @@ class _HiddenOnlyController(Core):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1):
         super().__init__()
+        check_integers(
+            type(self).__name__,
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+        )
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
             raise ValueError(
                 f"{type(self).__name__} needs positive input_size, hidden_size and num_layers, "
@@ -120,6 +132,12 @@ class FeedForwardController(Core):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1):
         super().__init__()
+        check_integers(
+            type(self).__name__,
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+        )
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
             raise ValueError(
                 "FeedForwardController needs positive input_size, hidden_size and num_layers, "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import types
 import typing
 from dataclasses import dataclass
@@ -78,6 +79,16 @@ def between(
 ANY = Range()
 #: Seeds: torch's generators take integers in [0, 2^63).
 SEED = between(0, 2**63 - 1)
+
+
+def check_integers(who: str, **values: Any) -> None:
+    """Raise ``ValueError`` naming ``who`` for the first of ``values`` (sizes and counts given to
+    a constructor or a sampler) that is not an integer, such as 2.5 or True; None passes."""
+    for name, value in values.items():
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, numbers.Integral)
+        ):
+            raise ValueError(f"{who} needs an integer {name}, got {value!r}")
 
 
 def numeric_types(tp: Any) -> tuple[type, ...]:

@@ -1,5 +1,6 @@
 """The task interface's optional hooks: their defaults, on a toy task of bit vectors."""
 
+import pytest
 import torch
 
 from augrnn.tasks.base import Batch, Task
@@ -33,3 +34,15 @@ def test_the_task_interface_has_defaults_for_its_optional_hooks():
     assert index == 0 and one.inputs.shape == (T - 2, 1, D)  # its padding cut off
     assert task.describe_example(one, 0, None) == []
     assert task.sizes_text() == f"input width {D}, output width {D}"
+
+
+@pytest.mark.parametrize("task_name", ["copy", "dates", "table_qa", "ngrams", "priority_sort"])
+def test_samplers_refuse_non_integer_batch_sizes_and_lengths(task_name):
+    from augrnn.registry import task_class
+
+    task = task_class(task_name)()
+    generator = torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match="needs an integer batch_size, got 2.5"):
+        task.sample(2.5, generator)
+    with pytest.raises(ValueError, match=r"needs an integer \w+, got 3.0"):
+        task.sample(2, generator, length=3.0)

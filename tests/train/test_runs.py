@@ -154,3 +154,11 @@ def test_unreadable_metrics_lines_are_skipped_naming_the_file_and_line(tmp_path)
     assert len(messages) == 2
     assert "metrics.jsonl:2: skipped a line that is not a metrics record" in messages[0]
     assert "metrics.jsonl:3: skipped" in messages[1]
+
+
+def test_an_unreadable_config_json_is_a_warning_and_the_checkpoint_s_config_is_used(tmp_path):
+    run = _trained(tmp_path / "run")
+    (run / "config.json").write_text("{not json")
+    with pytest.warns(UserWarning, match="config.json cannot be read as a run's config"):
+        config, *_ = load_run(run)
+    assert config.task_name == "copy"

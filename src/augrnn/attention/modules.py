@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from augrnn import addressing
 from augrnn.core import emit
+from augrnn.settings import check_integers
 
 LUONG_SCORES = ("dot", "general", "concat")
 
@@ -30,6 +31,7 @@ class Attention(nn.Module):
 
     def __init__(self, query_size: int, key_size: int):
         super().__init__()
+        check_integers(type(self).__name__, query_size=query_size, key_size=key_size)
         if query_size < 1 or key_size < 1:
             raise ValueError(
                 f"{type(self).__name__} needs positive query_size and key_size, got "

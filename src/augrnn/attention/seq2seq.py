@@ -46,7 +46,7 @@ from augrnn.attention.decoding import Hypothesis, beam_search, greedy_search
 from augrnn.attention.modules import AdditiveAttention, LuongAttention, ScaledDotAttention
 from augrnn.core import Trace, emit, tracing
 from augrnn.interface import EvaluationContext, Model, ModelConfig, ModelKind
-from augrnn.settings import Range, at_least, between
+from augrnn.settings import Range, at_least, between, check_integers
 
 PAD, BOS, EOS = 0, 1, 2
 #: PAD, BOS and EOS: every vocabulary holds at least these.
@@ -140,6 +140,7 @@ class Seq2Seq(Model):
                     f"the {name} vocabulary needs PAD, BOS, EOS and at least one symbol "
                     f"({SPECIAL_TOKENS + 1} ids), got {size}"
                 )
+        check_integers("Seq2Seq", embedding_size=embedding_size, hidden_size=hidden_size)
         if embedding_size < 1:
             raise ValueError(f"embedding_size must be positive, got {embedding_size}")
         if hidden_size < 2 or hidden_size % 2:

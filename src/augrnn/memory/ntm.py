@@ -25,7 +25,7 @@ from augrnn.controllers import build_controller
 from augrnn.core import Core, clamp_gradient, emit, is_tracing, tree_map
 from augrnn.interface import ModelConfig, ModelKind
 from augrnn.sequence import RecurrentModel
-from augrnn.settings import Range, above, at_least
+from augrnn.settings import Range, above, at_least, check_integers
 
 MEMORY_INITS = ("constant", "learned", "random")
 #: Collier & Beel (2018): a small constant memory converged fastest and most stably.
@@ -105,6 +105,7 @@ class NTMCell(Core):
             "read_heads": read_heads,
             "write_heads": write_heads,
         }.items():
+            check_integers("NTMCell", **{name: value})
             if value < 1:
                 raise ValueError(f"NTMCell needs {name} >= 1, got {value}")
         addressing.shift_offsets(shift_width)  # validates

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from augrnn.settings import Range, check_settings
+from augrnn.settings import Range, check_integers, check_settings
 
 LN2 = math.log(2.0)
 
@@ -303,6 +303,7 @@ def episode_sizes(
     Raises ``ValueError`` naming ``task`` for a batch size below 1 or a ``fixed`` below
     ``minimum``.
     """
+    check_integers(task, batch_size=batch_size, **{name: fixed})
     if batch_size < 1:
         raise ValueError(f"{task} batch_size must be >= 1, got {batch_size}")
     if fixed is None:

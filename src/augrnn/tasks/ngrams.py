@@ -21,7 +21,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from augrnn.settings import Range, at_least, between
+from augrnn.settings import Range, at_least, between, check_integers
 from augrnn.tasks.base import LN2, Batch, Task, TaskConfig, render_bits
 
 
@@ -120,6 +120,7 @@ class NGramsTask(Task):
     ) -> Batch:
         """Draw episodes, each with its own table; ``length`` fixes the number of bits T."""
         c = self.config
+        check_integers("ngrams", batch_size=batch_size, length=length)
         if batch_size < 1:
             raise ValueError(f"ngrams batch_size must be >= 1, got {batch_size}")
         steps = c.sequence_length if length is None else length

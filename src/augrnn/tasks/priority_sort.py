@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import torch
 
-from augrnn.settings import Range, at_least
+from augrnn.settings import Range, at_least, check_integers
 from augrnn.tasks.base import Batch, Task, TaskConfig, random_bits, render_bits
 
 
@@ -78,6 +78,7 @@ class PrioritySortTask(Task):
     ) -> Batch:
         """Draw episodes; ``length`` sets the number of inputs N (outputs scale with it)."""
         c = self.config
+        check_integers("priority_sort", batch_size=batch_size, length=length)
         if batch_size < 1:
             raise ValueError(f"priority_sort batch_size must be >= 1, got {batch_size}")
         if length is not None and length < 1:

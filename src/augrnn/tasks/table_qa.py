@@ -37,7 +37,7 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from augrnn.settings import Range, above, at_least, between
+from augrnn.settings import Range, above, at_least, between, check_integers
 from augrnn.table_operations import OPERATIONS, ProgramOutputs, run_program, text_matches
 from augrnn.tasks.base import Task, TaskConfig
 from augrnn.tasks.text import Vocabulary
@@ -473,6 +473,7 @@ class TableQATask(Task):
     def _sample(
         self, batch_size: int, generator: torch.Generator, length: int | None, value_range: int
     ) -> TableBatch:
+        check_integers("table_qa", batch_size=batch_size, length=length)
         if batch_size < 1:
             raise ValueError(f"table_qa batch_size must be >= 1, got {batch_size}")
         if length is not None and length < 1:

@@ -184,7 +184,13 @@ def read_run_checkpoint(run_dir: Path | str) -> tuple[dict[str, Any], Config]:
         try:
             written = config_from_dict(json.loads(config_file.read_text()))
         except (json.JSONDecodeError, ConfigError, UnicodeDecodeError) as err:
-            raise CheckpointError(f"{config_file} cannot be read as a run's config: {err}") from err
+            # The checkpoint holds the config; config.json is its copy for people to read.
+            warnings.warn(
+                f"{config_file} cannot be read as a run's config ({err}); the config saved in "
+                f"{CHECKPOINT_NAME} is used",
+                stacklevel=2,
+            )
+            written = config
         if written.identity() != config.identity():
             raise CheckpointError(
                 f"{run_dir / CHECKPOINT_NAME} belongs to another run ({config.title()}) than "

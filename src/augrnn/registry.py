@@ -43,6 +43,7 @@ from augrnn.tasks.base import Task
 BUILTIN_MODEL_MODULES = (
     "augrnn.controllers",
     "augrnn.memory.ntm",
+    "augrnn.memory.dnc",
     "augrnn.act",
     "augrnn.attention.seq2seq",
     "augrnn.attention.show_attend_tell",

@@ -20,6 +20,13 @@ TINY = {
     "attention": {"source_length": 3, "target_length": 2, "hidden_size": 4, "embedding_size": 3},
     "programmer": {"rows": 3, "embedding_size": 3, "hidden_size": 4, "program_steps": 2},
     "peers": {"size": 3, "hidden_size": 4, "ponder": (1, 3)},
+    "dnc": {
+        "length": 2,
+        "controller_size": 4,
+        "memory_slots": 4,
+        "memory_width": 3,
+        "read_heads": 2,
+    },
 }
 OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False, min_time=0)
 
@@ -35,12 +42,14 @@ TIMES = {
     ),
     "programmer": ("step_s", "sequences_per_s", "ratio_to_question_lstm"),
     "peers": ("step_s", "sequences_per_s", "ratio_to_augrnn"),
+    "dnc": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
 }
 CONTENDERS = {
     "ntm": {"lstm_cell", "ntm_eager"},
     "act": {"alone", "act_eager"},
     "programmer": {"question_lstm", "programmer"},
     "peers": {"augrnn", "peer"},
+    "dnc": {"lstm_cell", "dnc_eager"},
 }
 BASELINE = {
     "ntm": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
@@ -48,6 +57,7 @@ BASELINE = {
     "attention": ("attention", "none", "train_ratio_to_none"),
     "programmer": ("contender", "question_lstm", "ratio_to_question_lstm"),
     "peers": ("contender", "augrnn", "ratio_to_augrnn"),
+    "dnc": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
 }
 
 

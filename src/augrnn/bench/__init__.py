@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from augrnn.bench import act, attention, ntm, peers, programmer, scaling
+from augrnn.bench import act, attention, dnc, ntm, peers, programmer, scaling
 from augrnn.bench.common import Options
 
 BENCHMARKS: dict[str, ModuleType] = {
-    module.NAME: module for module in (ntm, act, attention, programmer, peers, scaling)
+    module.NAME: module for module in (ntm, act, attention, programmer, peers, scaling, dnc)
 }
 
 __all__ = ["BENCHMARKS", "Options"]

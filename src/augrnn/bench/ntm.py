@@ -121,13 +121,27 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
     """Time the contenders at each batch size; ``sizes`` override :data:`SIZES`."""
     sizes = with_defaults(NAME, SIZES, sizes)
     contenders = ["lstm_cell", "ntm_eager"] + (list(COMPILED) if options.compile else [])
+    return against_lstm_cell(NAME, build_step, contenders, COMPILED, sizes, options)
+
+
+def against_lstm_cell(
+    name: str,
+    build: Any,
+    contenders: list[str],
+    compiled: Any,
+    sizes: dict[str, Any],
+    options: Options,
+) -> dict[str, Any]:
+    """The report of benchmark ``name``: ``build(contender, device=..., batch_size=...,
+    **sizes)`` steps timed alternately at each batch size, beside ``lstm_cell``; the first call
+    of each contender in ``compiled`` compiles, timed apart as ``compile_s``."""
     results = []
     for batch_size in options.sizes(DEFAULT_BATCH_SIZES):
         params = {"batch_size": batch_size, **sizes}
         torch._dynamo.reset()  # a fresh compile cache: the compile time is this model's own
-        steps = {c: build_step(c, device=options.device, **params) for c in contenders}
+        steps = {c: build(c, device=options.device, **params) for c in contenders}
         compile_s = {}
-        for contender in COMPILED:
+        for contender in compiled:
             if contender in steps:
                 start = time.perf_counter()
                 call_seconds(steps[contender], options.device)  # compiles
@@ -145,11 +159,11 @@ def run(options: Options, **sizes: Any) -> dict[str, Any]:
                     "sequences_per_s": batch_size / seconds,
                     "ratio_to_lstm_cell": seconds / medians["lstm_cell"],
                     "compile_s": compile_s.get(contender),
-                    "peak_memory_bytes": peak_memory(NAME, contender, params, options),
+                    "peak_memory_bytes": peak_memory(name, contender, params, options),
                 }
             )
     return {
-        "benchmark": NAME,
+        "benchmark": name,
         "measures": "copy training step (forward + backward + Adam) against nn.LSTMCell",
         **environment(options),
         **sizes,

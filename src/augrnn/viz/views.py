@@ -286,7 +286,7 @@ def ntm_weights(trace, batch, task, logits, index) -> Figure:
         )
         for start in starts[1:] if len(starts) <= 100 else []:
             ax.axvline(start / stride - 0.5, color="white", linewidth=0.4, alpha=0.5)
-    fig.suptitle(f"NTM on {task.name}: where it writes and reads")
+    fig.suptitle(f"{task.name}: where the memory is written and read")
     return fig
 
 
@@ -312,7 +312,7 @@ def ntm_memory(trace, batch, task, logits, index) -> Figure:
         vmax=limit,
         label="value",
     )
-    fig.suptitle(f"NTM on {task.name}: memory contents")
+    fig.suptitle(f"{task.name}: memory contents")
     return fig
 
 

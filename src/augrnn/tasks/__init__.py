@@ -8,6 +8,7 @@ from augrnn.tasks.base import Batch, Task, TaskConfig
 from augrnn.tasks.copy import CopyTask
 from augrnn.tasks.dates import DatesTask
 from augrnn.tasks.digit_row import DigitRowTask
+from augrnn.tasks.graph import GraphTask
 from augrnn.tasks.logic import LogicTask
 from augrnn.tasks.ngrams import NGramsTask
 from augrnn.tasks.parity import ParityTask
@@ -37,6 +38,7 @@ TASKS: dict[str, type[Task]] = {
         DatesTask,
         DigitRowTask,
         TableQATask,
+        GraphTask,
     )
 }
 

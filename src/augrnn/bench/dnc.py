@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from augrnn.bench.common import Options, Step, adam, with_defaults
-from augrnn.bench.ntm import LSTMCellBaseline, against_lstm_cell
+from augrnn.bench.common import Options, Step, with_defaults
+from augrnn.bench.ntm import LSTMCellBaseline, against_lstm_cell, copy_training_step
 from augrnn.bench.ntm import table as ntm_table
 from augrnn.memory.dnc import DNC
 from augrnn.tasks.copy import CopyTask
@@ -70,17 +70,7 @@ def build_step(
     model.to(device)
     if contender in COMPILED:
         model.compile_step()
-    optimizer = adam(model.parameters(), lr=1e-4)
-    sequence_model = contender != "lstm_cell"
-
-    def step() -> None:
-        output = model(batch.inputs)
-        loss = task.loss(output[0] if sequence_model else output, batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    return step
+    return copy_training_step(model, task, batch, sequence_model=contender != "lstm_cell")
 
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:

@@ -104,8 +104,13 @@ def build_step(
     if contender in COMPILED:
         chunk_steps, direct = COMPILED[contender]
         model.compile_step(chunk_steps=chunk_steps, direct=direct)
+    return copy_training_step(model, task, batch, sequence_model=contender != "lstm_cell")
+
+
+def copy_training_step(model: nn.Module, task: CopyTask, batch, *, sequence_model: bool) -> Step:
+    """Forward, backward and an Adam step of ``model`` on ``batch``; a ``sequence_model``
+    returns (outputs, state), the LSTMCell baseline its outputs alone."""
     optimizer = adam(model.parameters(), lr=1e-4)
-    sequence_model = contender != "lstm_cell"
 
     def step() -> None:
         output = model(batch.inputs)

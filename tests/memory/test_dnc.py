@@ -109,3 +109,21 @@ def test_a_tiny_dnc_learns_a_tiny_copy_task(tmp_path):
     )
     assert result.reached_target, result.eval_metrics
     assert result.eval_metrics["cost_bits"] < 0.5
+
+
+def test_the_compiled_step_matches_eager_outputs_and_gradients():
+    torch.manual_seed(2)
+    eager = DNC(IN, OUT, **SIZES)
+    compiled = DNC(IN, OUT, **SIZES)
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile_step()
+    xs = torch.randn(7, B, IN)
+    outputs = []
+    for model in (eager, compiled):
+        ys, state = model(xs)
+        (ys.square().sum() + state.link.sum()).backward()
+        outputs.append(ys.detach())
+    torch.testing.assert_close(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)
+    for (name, p), q in zip(eager.named_parameters(), compiled.parameters(), strict=True):
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
+    assert len(compiled._compiled_step.captured) == 1  # the compiled kernels ran

@@ -107,3 +107,14 @@ def test_an_impossible_shortest_path_is_a_clear_error():
     task = GraphTask(GraphConfig(query="shortest_path", min_nodes=2, max_nodes=2, max_path=3))
     with pytest.raises(ValueError, match="no shortest path of 3 edges"):
         task.sample(1, gen(5), length=3)
+
+
+def test_graphs_can_grow_with_the_path_for_a_curriculum():
+    settings = {"min_nodes": 3, "max_nodes": 9, "max_path": 4, "nodes_per_path_edge": 2}
+    task = GraphTask(GraphConfig(**settings))
+    assert [task.largest_graph(k) for k in (1, 2, 3, 4)] == [3, 5, 7, 9]
+    for path, largest in ((1, 3), (3, 7)):
+        batch = task.sample(30, gen(6), length=path)
+        sizes = {len({s for s, _, _ in decode(task, batch, b)[0]}) for b in range(30)}
+        assert max(sizes) <= largest and min(sizes) >= 3
+    assert GraphTask().largest_graph(1) == GraphTask().largest_graph(3) == 8

@@ -13,7 +13,8 @@ The graph has N ~ U{min_nodes..max_nodes} nodes with distinct labels drawn from
 ``node_labels``; each node has ``out_degree`` outgoing edges with distinct labels (of
 ``edge_labels``) to random other nodes, so every traversal can go on. The ``length`` of an
 episode is its path length (edges in the answer), U{min_path..max_path} in training; a
-curriculum (``train.curriculum_start``) raises it step by step.
+curriculum (``train.curriculum_start``) raises it step by step, and with
+``nodes_per_path_edge`` the graphs' size with it.
 
 Inputs (T, B, 2 L + E + 3), one step each: a triple as three one-hot parts (source L, edge E,
 destination L; a part not given is zero) and three flags (description, query, answer).
@@ -57,6 +58,11 @@ class GraphConfig(TaskConfig):
     max_path: int = 3
     #: "traversal", "shortest_path", or "both" (each episode one of the two, drawn uniformly).
     query: str = "traversal"
+    #: Graphs grow with the path: an episode whose path is k edges longer than ``min_path``
+    #: draws at most ``min_nodes + k * nodes_per_path_edge`` nodes (and at most ``max_nodes``),
+    #: so a curriculum on the path length (``train.curriculum_start``) grows both. 0: graph
+    #: sizes do not depend on the path.
+    nodes_per_path_edge: int = 0
 
     RANGES: ClassVar[dict[str, Range]] = {
         "min_nodes": at_least(2),
@@ -66,6 +72,7 @@ class GraphConfig(TaskConfig):
         "out_degree": at_least(1),
         "min_path": at_least(1),
         "max_path": at_least(1),
+        "nodes_per_path_edge": at_least(0),
     }
 
     def __post_init__(self) -> None:
@@ -116,10 +123,22 @@ class GraphTask(ClassificationTask):
     def train_lengths(self) -> tuple[int, int]:
         return (self.config.min_path, self.config.max_path)
 
-    def random_graph(self, rng: random.Random) -> tuple[list[int], list[Triple]]:
-        """Node labels and the (source, edge, destination) triples of one random graph."""
+    def largest_graph(self, path: int) -> int:
+        """The most nodes an episode whose answer is ``path`` edges long draws."""
         c = self.config
-        nodes = rng.sample(range(c.node_labels), rng.randint(c.min_nodes, c.max_nodes))
+        if not c.nodes_per_path_edge:
+            return c.max_nodes
+        grown = c.min_nodes + (path - c.min_path) * c.nodes_per_path_edge
+        return max(c.min_nodes, min(c.max_nodes, grown))
+
+    def random_graph(
+        self, rng: random.Random, largest: int | None = None
+    ) -> tuple[list[int], list[Triple]]:
+        """Node labels and the (source, edge, destination) triples of one random graph of
+        ``min_nodes``-``largest`` nodes (default: ``max_nodes``)."""
+        c = self.config
+        largest = c.max_nodes if largest is None else largest
+        nodes = rng.sample(range(c.node_labels), rng.randint(c.min_nodes, largest))
         triples = []
         for node in nodes:
             for edge in sorted(rng.sample(range(c.edge_labels), c.out_degree)):
@@ -161,7 +180,7 @@ class GraphTask(ClassificationTask):
         c = self.config
         kind = c.query if c.query != "both" else rng.choice(QUERIES[:2])
         for _ in range(100):
-            nodes, triples = self.random_graph(rng)
+            nodes, triples = self.random_graph(rng, self.largest_graph(length))
             if kind == "traversal":
                 start = node = rng.choice(nodes)
                 edges = []

@@ -8,7 +8,11 @@ A training step is forward + backward + Adam step on copy episodes of ``length``
 - ``dnc_eager``: the DNC (LSTM controller of ``controller_size``, memory ``memory_slots`` x
   ``memory_width``, ``read_heads`` read heads and one write head), eager;
 - ``dnc_compiled``: the same DNC after ``DNC.compile_step()`` (kernels called directly); its
-  first call compiles and is reported as ``compile_s``.
+  first call compiles and is reported as ``compile_s``;
+- ``dnc_package``: the DNC of the ``dnc`` package on PyPI at the same sizes (its LSTM
+  controller of ``controller_size``, ``memory_slots`` cells of ``memory_width``,
+  ``read_heads`` read heads), with a linear read-out of its outputs to the same 8 outputs;
+  timed when that package imports (``pip install --no-deps dnc``).
 
 Per batch size and contender: median seconds per step, sequences per second, the ratio of its
 step time to ``lstm_cell``'s (``ratio_to_lstm_cell``) and peak memory (see
@@ -17,6 +21,7 @@ step time to ``lstm_cell``'s (``ratio_to_lstm_cell``) and peak memory (see
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import torch
@@ -29,6 +34,7 @@ from augrnn.memory.dnc import DNC
 from augrnn.tasks.copy import CopyTask
 
 NAME = "dnc"
+PEER = "dnc_package"
 COMPILED = ("dnc_compiled",)
 SIZES = {
     "length": 20,
@@ -65,6 +71,10 @@ def build_step(
             memory_width=memory_width,
             read_heads=read_heads,
         )
+    elif contender == PEER:
+        sizes = (controller_size, memory_slots, memory_width, read_heads)
+        gpu = 0 if device.startswith("cuda") else -1
+        model = PackageDNC(task.input_size, task.output_size, *sizes, gpu_id=gpu)
     else:
         raise ValueError(f"unknown dnc contender {contender!r}")
     model.to(device)
@@ -73,10 +83,41 @@ def build_step(
     return copy_training_step(model, task, batch, sequence_model=contender != "lstm_cell")
 
 
+class PackageDNC(nn.Module):
+    """The ``dnc`` package's DNC over (T, B, input_size), reset every call, with a linear
+    read-out; returns (outputs, None) as a sequence model does."""
+
+    def __init__(
+        self, input_size, output_size, controller_size, slots, width, read_heads, gpu_id=-1
+    ):
+        super().__init__()
+        from dnc import DNC as Peer
+
+        self.dnc = Peer(
+            input_size=input_size,
+            hidden_size=controller_size,
+            rnn_type="lstm",
+            num_layers=1,
+            nr_cells=slots,
+            cell_size=width,
+            read_heads=read_heads,
+            gpu_id=gpu_id,
+        )
+        self.readout = nn.Linear(input_size, output_size)
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, None]:
+        outputs, _ = self.dnc(
+            inputs, (None, None, None), reset_experience=True, pass_through_memory=True
+        )
+        return self.readout(outputs), None
+
+
 def run(options: Options, **sizes: Any) -> dict[str, Any]:
     """Time the contenders at each batch size; ``sizes`` override :data:`SIZES`."""
     sizes = with_defaults(NAME, SIZES, sizes)
     contenders = ["lstm_cell", "dnc_eager"] + (list(COMPILED) if options.compile else [])
+    if importlib.util.find_spec("dnc") is not None:
+        contenders.append(PEER)
     return against_lstm_cell(NAME, build_step, contenders, COMPILED, sizes, options)
 
 

@@ -127,3 +127,18 @@ def test_the_compiled_step_matches_eager_outputs_and_gradients():
     for (name, p), q in zip(eager.named_parameters(), compiled.parameters(), strict=True):
         torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
     assert len(compiled._compiled_step.captured) == 1  # the compiled kernels ran
+
+
+def test_clamping_state_gradients_bounds_what_reaches_earlier_steps():
+    torch.manual_seed(3)
+    xs = torch.randn(6, B, IN)
+    grads = {}
+    for bound in (None, 1e-9):
+        dnc = DNC(IN, OUT, clip_state_gradients=bound, **SIZES)
+        torch.manual_seed(4)
+        dnc.load_state_dict(DNC(IN, OUT, **SIZES).state_dict())
+        inputs = xs.clone().requires_grad_()
+        ys, _ = dnc(inputs)
+        ys[-1].sum().backward()  # only the last step's output
+        grads[bound] = inputs.grad[0].abs().max().item()  # what reaches the first step
+    assert grads[None] > 1e-4 and grads[1e-9] < 1e-6

@@ -211,3 +211,34 @@ def test_hovering_an_output_digit_moves_the_attention_over_the_image(browser, re
     assert_not_blank(page)
     assert errors == []
     page.close()
+
+
+def test_a_dnc_report_has_its_memory_management_section(tmp_path):
+    run = tmp_path / "dnc"
+    overrides = {**TINY_TRAIN, **NTM, "model.kind": "dnc", "model.read_heads": "2"}
+    Trainer(load_preset("copy", overrides), run).train(progress=False)
+    data = embedded({p.name: p for p in visualise_run(run).paths}["report.html"])
+    dnc = data["views"]["dnc"]
+    assert set(data["views"]) == {"ntm", "dnc"}  # where the heads go, and how memory is managed
+    shown = len(dnc["steps"])
+    assert len(dnc["usage"]) == shown and len(dnc["usage"][0]) == dnc["slots"] == 8
+    assert len(dnc["read_modes"][0]) == 2 and abs(sum(dnc["read_modes"][0][1]) - 1) < 1e-2
+    link = dnc["link"]["values"][-1]
+    assert len(link) == len(link[0]) == 8 and all(link[i][i] == 0 for i in range(8))
+
+
+def test_the_dnc_slider_redraws_the_modes_and_links(browser, tmp_path):
+    run = tmp_path / "dnc"
+    overrides = {**TINY_TRAIN, **NTM, "model.kind": "dnc", "model.read_heads": "2"}
+    Trainer(load_preset("copy", overrides), run).train(progress=False)
+    path = {p.name: p for p in visualise_run(run).paths}["report.html"]
+    page, errors = open_report(browser, path)
+    assert page.locator("#dnc").count() == 1 and page.locator("#dnc-usage rect").count() > 8
+    label, links = page.text_content("#dnc-step-label"), page.inner_html("#dnc-links")
+    assert "read head 1: backward" in page.text_content("#dnc-detail")
+    page.fill("#dnc-slider", page.get_attribute("#dnc-slider", "max"))
+    assert page.text_content("#dnc-step-label") != label
+    assert page.inner_html("#dnc-links") != links
+    assert_not_blank(page)
+    assert errors == []
+    page.close()

@@ -106,7 +106,7 @@
     return s;
   }
   function ntm(v) {
-    var s = section("ntm", "NTM: heads on the memory and the addressing pipeline");
+    var s = section("ntm", "Memory heads: where they write and read, and their addressing");
     el("p", { class: "note" }, s, "Drag the slider to scrub through time. Top: write (red) and " +
       "read (blue) weights over the " + v.slots + " memory slots. Below: each head's addressing " +
       "at this step, content → gated (g) → shifted → sharpened (γ). " +
@@ -168,6 +168,43 @@
         " (slots across, the " + v.memory.values[k][0].length + " values of each slot down; " +
         "red positive, blue negative)");
       heatMap(mem, v.memory.values[k], -v.memory.bound, v.memory.bound, diverging);
+    }
+    slider.addEventListener("input", function () { draw(slider.value); });
+    draw(0);
+  }
+
+  // --- DNC: memory management ---------------------------------------------------------------
+  var MODE_NAMES = ["backward", "content", "forward"];
+  function dnc(v) {
+    var s = section("dnc", "DNC: usage, allocation, read modes and temporal links");
+    el("p", { class: "note" }, s, "Usage u_t of each slot over time (slots down). Drag the " +
+      "slider for one step's write gate g^w, allocation share g^a, each read head's modes " +
+      "π (backward, content, forward) and the link matrix L_t (row i written after column j). " +
+      strideNote(v.stride, v.total, "step"));
+    var box = el("div", { class: "scroll", id: "dnc-usage" }, s);
+    heatMap(box, v.usage, 0, 1, grey);
+    var ctl = el("div", { class: "controls" }, s);
+    var slider = el("input", { type: "range", id: "dnc-slider", min: 0,
+      max: v.steps.length - 1, value: 0, step: 1 }, ctl);
+    var label = el("span", { id: "dnc-step-label" }, ctl);
+    var detail = el("div", { id: "dnc-detail" }, s);
+    var links = el("div", { id: "dnc-links" }, s);
+    var cell = Math.max(3, Math.min(10, Math.floor(400 / Math.max(v.slots, 1))));
+    function draw(i) {
+      i = Number(i);
+      label.textContent = "step " + v.steps[i] + " of " + (v.total - 1);
+      detail.innerHTML = "";
+      el("div", { class: "gates" }, detail, "write gate g^w = " + fmt(v.write_gate[i], 3) +
+        " · allocation share g^a = " + fmt(v.allocation_gate[i], 3));
+      v.read_modes[i].forEach(function (modes, head) {
+        el("div", { class: "modes" }, detail, "read head " + head + ": " +
+          MODE_NAMES.map(function (name, m) { return name + " " + fmt(modes[m], 2); }).join(", "));
+      });
+      var k = 0;
+      while (k + 1 < v.link.at.length && v.link.at[k + 1] <= i) k++;
+      links.innerHTML = "";
+      el("h3", {}, links, "links L_t after step " + v.steps[v.link.at[k]]);
+      heatMap(links, v.link.values[k], 0, 1, grey, cell);
     }
     slider.addEventListener("input", function () { draw(slider.value); });
     draw(0);
@@ -353,6 +390,7 @@
 
   header();
   if (DATA.views.ntm) ntm(DATA.views.ntm);
+  if (DATA.views.dnc) dnc(DATA.views.dnc);
   if (DATA.views.act) act(DATA.views.act);
   if (DATA.views.attention) attention(DATA.views.attention);
   if (DATA.views.image_attention) imageAttention(DATA.views.image_attention);

@@ -1,7 +1,8 @@
 """An interactive, self-contained HTML report of one traced example (``RUN/viz/report.html``).
 
 :func:`report_data` gathers what the Trace holds into plain JSON-able data (only the views whose
-names were traced: NTM addressing, ACT pondering, attention), plus the example's inputs, targets
+names were traced: memory heads' addressing (NTM, DNC), the DNC's memory management, ACT
+pondering, attention), plus the example's inputs, targets
 and outputs and the learning curves; :func:`write_report` embeds that data as JSON in one HTML
 file together with ``report.js`` and ``report.css`` (written for this package, no third-party
 code), which draw it with inline SVG. The file needs no server and no network.
@@ -156,6 +157,36 @@ def _memory_snapshots(trace: Trace, stride: int, shown: int) -> dict[str, Any] |
     }
 
 
+#: What a DNC traces for its section of the report.
+DNC_NAMES = ("usage", "allocation_gate", "write_gate", "read_modes", "link")
+
+
+def _dnc_data(trace: Trace) -> dict[str, Any]:
+    """Per step (downsampled): usage u_t, the write gate and the allocation share, each read
+    head's modes π; and the temporal link matrix L_t at up to MAX_MEMORY_SNAPSHOTS steps."""
+    usage = trace.stack("usage")[:, 0]  # (S, N)
+    total = usage.shape[0]
+    stride = _stride(total)
+    steps = list(range(0, total, stride))
+    link = trace.stack("link")[::stride, 0]  # (shown, N, N)
+    at = sorted(set(np.linspace(0, len(steps) - 1, min(len(steps), MAX_MEMORY_SNAPSHOTS)).round()))
+    return {
+        "total": total,
+        "stride": stride,
+        "steps": steps,
+        "slots": int(usage.shape[-1]),
+        "usage": _rounded(usage[::stride], 3),
+        "write_gate": _rounded(trace.stack("write_gate")[::stride, 0], 3),
+        "allocation_gate": _rounded(trace.stack("allocation_gate")[::stride, 0], 3),
+        "read_modes": _rounded(trace.stack("read_modes")[::stride, 0], 3),  # (shown, R, 3)
+        # transposed, as the report's heat maps draw their first index across: i down, j across
+        "link": {
+            "at": [int(i) for i in at],
+            "values": _rounded(link[[int(i) for i in at]].transpose(-1, -2), 3),
+        },
+    }
+
+
 def _act_data(trace: Trace) -> dict[str, Any]:
     steps = trace.stack("ponder_steps")[:, 0].float()
     probs = trace.stack("halting_probabilities")[:, 0].float()
@@ -241,6 +272,8 @@ def report_data(
     views: dict[str, Any] = {}
     if _ntm_names(trace, task):
         views["ntm"] = _ntm_data(trace)
+    if set(DNC_NAMES) <= names:
+        views["dnc"] = _dnc_data(trace)
     if {"ponder_steps", "halting_probabilities"} <= names:
         views["act"] = _act_data(trace)
     if _attention_dims(trace) == 2:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -41,17 +42,23 @@ def save_checkpoint(
     """Write ``payload`` (plus a format version) to ``run_dir/name`` atomically."""
     path = Path(run_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda f: torch.save({"format_version": FORMAT_VERSION, **payload}, f))
+    return path
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, flush it to disk and rename it over
+    ``path``: a crash at any moment leaves the old file or the new one, never half of one."""
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save({"format_version": FORMAT_VERSION, **payload}, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def remove_orphans(run_dir: Path | str) -> list[Path]:

@@ -32,7 +32,13 @@ from augrnn.train.checkpoint import (
 )
 from augrnn.train.config import SCHEDULES, Config, ConfigError, OptimConfig
 from augrnn.train.evaluation import evaluate, evaluation_set, move_batch
-from augrnn.train.runs import MetricsLog, load_parameters, read_run_checkpoint, write_config
+from augrnn.train.runs import (
+    METRICS_NAME,
+    MetricsLog,
+    load_parameters,
+    read_run_checkpoint,
+    write_config,
+)
 
 
 class TrainingDiverged(RuntimeError):
@@ -632,7 +638,7 @@ def _out_of_memory(
 def _metrics_bytes_up_to(run_dir: Path, step: int) -> int:
     """For a checkpoint saved before checkpoints recorded it: the length of the part of
     metrics.jsonl up to the last complete record of a step no later than ``step``."""
-    path = run_dir / "metrics.jsonl"
+    path = run_dir / METRICS_NAME
     if not path.is_file():
         return 0
     keep = 0

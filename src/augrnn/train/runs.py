@@ -12,8 +12,6 @@ RUN/tensorboard/    the same scalars for TensorBoard, when it is installed
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,11 +24,10 @@ from augrnn.tasks.base import Task
 from augrnn.train.checkpoint import (
     BEST_NAME,
     CHECKPOINT_NAME,
-    TMP_PREFIX,
-    TMP_SUFFIX,
     CheckpointError,
     best_path,
     load_checkpoint,
+    write_atomically,
 )
 from augrnn.train.config import Config, ConfigError, config_from_dict
 
@@ -40,18 +37,8 @@ CONFIG_NAME = "config.json"
 
 def write_config(run_dir: Path, config: Config) -> None:
     """Write ``RUN/config.json`` atomically (a temporary file renamed over the old one)."""
-    write_atomically(run_dir / CONFIG_NAME, json.dumps(config.to_dict(), indent=2))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(config.to_dict(), indent=2)
+    write_atomically(run_dir / CONFIG_NAME, lambda f: f.write(text.encode()))
 
 
 class MetricsLog:

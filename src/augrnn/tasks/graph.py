@@ -183,14 +183,14 @@ class GraphTask(ClassificationTask):
             nodes, triples = self.random_graph(rng, self.largest_graph(length))
             if kind == "traversal":
                 start = node = rng.choice(nodes)
-                edges = []
-                step = {(s, e): d for s, e, d in triples}
+                step = {(s, e): (s, e, d) for s, e, d in triples}
+                path = []
                 for _ in range(length):
                     edge = rng.choice([e for s, e, _ in triples if s == node])
-                    edges.append(edge)
-                    node = step[(node, edge)]
-                query = [(start if i == 0 else None, e, None) for i, e in enumerate(edges)]
-                return triples, query, self.traverse(triples, start, edges), kind
+                    path.append(step[(node, edge)])
+                    node = path[-1][2]
+                query = [(start if i == 0 else None, e, None) for i, (_, e, _) in enumerate(path)]
+                return triples, query, path, kind
             sources = rng.sample(nodes, len(nodes))
             for source in sources:
                 paths = self.shortest_paths(triples, source)

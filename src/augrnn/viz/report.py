@@ -138,6 +138,13 @@ def _ntm_data(trace: Trace) -> dict[str, Any]:
     }
 
 
+def _snapshot_steps(shown: int) -> list[int]:
+    """Up to MAX_MEMORY_SNAPSHOTS of the ``shown`` steps, evenly spaced, first and last
+    included: the indices of the steps whose memory or links a report embeds."""
+    spaced = np.linspace(0, shown - 1, min(shown, MAX_MEMORY_SNAPSHOTS)).round().astype(int)
+    return sorted({int(i) for i in spaced})
+
+
 def _memory_snapshots(trace: Trace, stride: int, shown: int) -> dict[str, Any] | None:
     """The memory M_t (N, M) at up to MAX_MEMORY_SNAPSHOTS of the shown steps, evenly spaced:
     ``at`` holds their indices among the shown steps."""
@@ -146,12 +153,10 @@ def _memory_snapshots(trace: Trace, stride: int, shown: int) -> dict[str, Any] |
     except KeyError:
         return None
     memory = memory[::stride]
-    at = sorted(
-        set(np.linspace(0, shown - 1, min(shown, MAX_MEMORY_SNAPSHOTS)).round().astype(int))
-    )
+    at = _snapshot_steps(shown)
     values = memory[at]
     return {
-        "at": [int(i) for i in at],
+        "at": at,
         "values": _rounded(values, 3),
         "bound": round(float(values.abs().max().clamp_min(1e-6)), 4),
     }
@@ -169,7 +174,7 @@ def _dnc_data(trace: Trace) -> dict[str, Any]:
     stride = _stride(total)
     steps = list(range(0, total, stride))
     link = trace.stack("link")[::stride, 0]  # (shown, N, N)
-    at = sorted(set(np.linspace(0, len(steps) - 1, min(len(steps), MAX_MEMORY_SNAPSHOTS)).round()))
+    at = _snapshot_steps(len(steps))
     return {
         "total": total,
         "stride": stride,
@@ -180,10 +185,7 @@ def _dnc_data(trace: Trace) -> dict[str, Any]:
         "allocation_gate": _rounded(trace.stack("allocation_gate")[::stride, 0], 3),
         "read_modes": _rounded(trace.stack("read_modes")[::stride, 0], 3),  # (shown, R, 3)
         # transposed, as the report's heat maps draw their first index across: i down, j across
-        "link": {
-            "at": [int(i) for i in at],
-            "values": _rounded(link[[int(i) for i in at]].transpose(-1, -2), 3),
-        },
+        "link": {"at": at, "values": _rounded(link[at].transpose(-1, -2), 3)},
     }
 
 

@@ -251,7 +251,11 @@ class Trainer:
                             state["momentum_buffer"] = torch.zeros_like(p)
 
     def checkpoint(self) -> Path:
+        """Save the run as it stands (refused for parameters that are not finite)."""
         self._check_parameters()
+        return self._save()
+
+    def _save(self) -> Path:
         path = save_checkpoint(self.run_dir, self._payload())
         self.saved_step = self.step
         return path
@@ -527,7 +531,7 @@ class Trainer:
                     BEST_NAME,
                 )
         self.metrics_bytes = log.size()
-        self.checkpoint()
+        self._save()  # the parameters were checked before evaluating them
 
     def _validate(self) -> dict[str, float]:
         """The model's metrics on the validation set, also kept as ``last_validation``."""

@@ -119,10 +119,12 @@ def test_a_core_whose_step_terms_enter_the_loss_refuses_checkpointing():
 
     model = RecurrentModel(Pondering())
     assert not model.supports_checkpointing
-    with pytest.raises(ValueError, match="reports step terms"):
+    with pytest.raises(ValueError, match="Pondering cannot recompute its steps"):
         model.set_checkpointing(2)
     act = RecurrentModel(ACT(Leaky(D + 1), D))
     assert not act.supports_checkpointing and RecurrentModel(Leaky()).supports_checkpointing
+    with pytest.raises(ValueError, match="ACT reports step terms"):
+        act.set_checkpointing(2)
 
 
 def test_a_core_that_compiles_its_own_step_is_asked_to():

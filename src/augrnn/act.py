@@ -222,6 +222,10 @@ class ACT(Core):
     # The ponder cost (and PonderNet's per-step outputs) are step terms recorded in the forward
     # pass, which gradient checkpointing runs without gradients.
     checkpointable: ClassVar[bool] = False
+    checkpoint_refusal: ClassVar[str] = (
+        "reports step terms (a ponder cost) in its forward pass, which gradient checkpointing "
+        "would record without their gradients"
+    )
 
     def __init__(
         self,

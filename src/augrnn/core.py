@@ -37,14 +37,17 @@ class Core(nn.Module):
     ``compiles_own_step`` declares a core whose step has a data-dependent length (ACT's ponder
     loop): a sequence model then asks it to :meth:`compile_step` its inner step instead of
     compiling its whole step as one graph. ``checkpointable`` False declares a core whose steps
-    cannot be recomputed in the backward pass (gradient checkpointing): one that reports step
-    terms, which checkpointing would record without their gradients.
+    cannot be recomputed in the backward pass (gradient checkpointing), ``checkpoint_refusal``
+    says why; ``compilable`` False, one whose step ``torch.compile`` cannot trace. A core may
+    set either on the instance when it depends on its settings.
     """
 
     input_size: int
     output_size: int
     compiles_own_step: ClassVar[bool] = False
-    checkpointable: ClassVar[bool] = True
+    checkpointable: bool = True
+    checkpoint_refusal: str = "cannot recompute its steps in the backward pass"
+    compilable: bool = True
 
     def initial_state(
         self,

@@ -8,7 +8,7 @@ gradient checkpointing, which leave the results unchanged.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -47,8 +47,6 @@ class RecurrentModel(Model):
     ``inputs`` and gives (T, B, output_size) logits.
     """
 
-    supports_compile: ClassVar[bool] = True
-
     def __init__(self, core: Core, batch_first: bool = False, checkpoint_every: int | None = None):
         super().__init__()
         self.core = core
@@ -71,11 +69,13 @@ class RecurrentModel(Model):
                 f"checkpoint_every must be a positive number of steps or None, got {steps!r}"
             )
         if steps is not None and not self.core.checkpointable:
-            raise ValueError(
-                f"{type(self.core).__name__} reports step terms (a ponder cost) in its forward "
-                "pass, which gradient checkpointing would record without their gradients"
-            )
+            raise ValueError(f"{type(self.core).__name__} {self.core.checkpoint_refusal}")
         self._checkpoint_every = steps
+
+    @property
+    def supports_compile(self) -> bool:  # type: ignore[override]
+        """Whether ``torch.compile`` can trace the core's step."""
+        return self.core.compilable
 
     @property
     def supports_checkpointing(self) -> bool:  # type: ignore[override]
@@ -99,6 +99,8 @@ class RecurrentModel(Model):
         """
         if not isinstance(chunk_steps, int) or chunk_steps < 1:
             raise ValueError(f"chunk_steps must be a positive integer, got {chunk_steps!r}")
+        if not self.core.compilable:
+            raise ValueError(f"{type(self.core).__name__} with these settings cannot be compiled")
         if self.core.compiles_own_step:
             # A core whose step has data-dependent length (ACT) compiles its own inner step.
             if chunk_steps > 1:

@@ -9,7 +9,10 @@ second, the ratio to its baseline and peak memory (see :mod:`augrnn.bench.common
 - ``programmer``: the Neural Programmer's training step against a question-reading LSTM;
 - ``peers``: augrnn's ACT against ``pytorch-adaptive-computation-time`` on parity;
 - ``scaling``: the NTM's step as the memory N and the sequence length T grow, with and without
-  gradient checkpointing (no baseline: it measures growth).
+  gradient checkpointing (no baseline: it measures growth);
+- ``dnc``: the DNC's training step, eager and compiled, against a bare ``nn.LSTMCell`` and the
+  ``dnc`` package where it installs;
+- ``dnc_scaling``: the sparse DNC's step as N grows to 1,000,000, beside the dense DNC.
 
 ``BENCHMARKS[name]`` is the module, with ``run(options, **sizes) -> report`` (a JSON-ready dict
 whose ``results`` are the rows) and ``table(report) -> str``. Run them with ``augrnn bench``.
@@ -19,11 +22,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from augrnn.bench import act, attention, dnc, ntm, peers, programmer, scaling
+from augrnn.bench import act, attention, dnc, dnc_scaling, ntm, peers, programmer, scaling
 from augrnn.bench.common import Options
 
 BENCHMARKS: dict[str, ModuleType] = {
-    module.NAME: module for module in (ntm, act, attention, programmer, peers, scaling, dnc)
+    module.NAME: module
+    for module in (ntm, act, attention, programmer, peers, scaling, dnc, dnc_scaling)
 }
 
 __all__ = ["BENCHMARKS", "Options"]

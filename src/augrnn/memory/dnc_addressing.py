@@ -59,7 +59,7 @@ def allocation_weights(usage: Tensor) -> Tensor:
     Returns (B, N) in [0, 1], summing to at most 1 (to 1 − Π_i u_t[i]).
     """
     usage = USAGE_EPS + (1.0 - USAGE_EPS) * usage
-    sorted_usage, order = torch.sort(usage, dim=-1)
+    sorted_usage, order = torch.sort(usage, dim=-1, stable=True)
     # Exclusive cumulative product: Π_{i<j}, 1 for the least used slot.
     ones = torch.ones_like(sorted_usage[..., :1])
     before = torch.cumprod(torch.cat([ones, sorted_usage[..., :-1]], dim=-1), dim=-1)

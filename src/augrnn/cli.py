@@ -396,7 +396,7 @@ def models_command() -> None:
         role = "core" if kind.is_core else "model"
         click.echo(f"{name:18s} {role:6s} {kind.description}")
         for f in dataclasses.fields(kind.config_class):
-            default = "(a [model.core] table)" if is_core_field(f) else repr(f.default)
+            default = f"(a [model.{f.name}] table)" if is_core_field(f) else repr(f.default)
             click.echo(f"{'':25s} {f.name} = {default}")
     for name, error in models.failures.items():
         click.echo(f"{name:18s} failed to load: {error}")

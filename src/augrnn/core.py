@@ -162,6 +162,17 @@ def tracing(trace: Trace) -> Iterator[Trace]:
         _active_trace.reset(token)
 
 
+@contextmanager
+def untraced() -> Iterator[None]:
+    """Send nothing to the active Trace inside the ``with`` block (a nested core whose steps
+    are not the traced ones)."""
+    token = _active_trace.set(None)
+    try:
+        yield
+    finally:
+        _active_trace.reset(token)
+
+
 def emit(name: str, value: Tensor) -> None:
     """Record ``value`` under ``name`` in the active Trace; does nothing when none is active.
 

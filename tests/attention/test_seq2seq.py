@@ -12,9 +12,10 @@ from augrnn.attention import ATTENTION_KINDS, BOS, EOS, PAD, Seq2Seq
 from augrnn.attention.modules import LuongAttention
 from augrnn.attention.seq2seq import Seq2SeqConfig
 from augrnn.core import Trace
+from augrnn.memory.dnc import DNCCell
 from augrnn.registry import build_model
 from augrnn.tasks.base import Batch
-from augrnn.train.config import ConfigError, apply_overrides, config_from_dict
+from augrnn.train.config import ConfigError, apply_overrides, config_from_dict, model_to_dict
 
 SOURCE_VOCAB, TARGET_VOCAB, S, T, B = 9, 7, 5, 4, 3
 LENGTHS = [5, 3, 1]
@@ -338,3 +339,77 @@ def test_presets_and_overrides_reach_the_settings():
     assert with_window.model.local_window == 3
     with pytest.raises(ConfigError, match="model.local_window"):
         apply_overrides(raw, {"model.local_window": "wide"})
+
+
+# --- registered cores as the encoder or the decoder -------------------------------------------
+
+
+def dnc_seq2seq(attention="bahdanau", encoder=True, decoder=True, sparse_reads=None):
+    torch.manual_seed(0)
+    config = {"kind": "dnc", "controller_size": 8, "memory_slots": 6, "memory_width": 3}
+    config["read_heads"] = 2
+    if sparse_reads is not None:
+        config["sparse_reads"] = sparse_reads
+    raw = {"model": {"kind": "seq2seq", "embedding_size": 6, "hidden_size": 10}}
+    raw["model"]["attention"] = attention
+    if encoder:
+        raw["model"]["encoder_core"] = dict(config)
+    if decoder:
+        raw["model"]["decoder_core"] = dict(config)
+    return build_model(config_from_dict(raw).model, SOURCE_VOCAB, TARGET_VOCAB)
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong_general", "none"])
+@pytest.mark.parametrize(
+    ("encoder", "decoder", "sparse"),
+    [(True, False, None), (False, True, None), (True, True, 3)],
+    ids=["dnc-encoder", "dnc-decoder", "sparse-dnc-both"],
+)
+def test_a_dnc_encodes_or_decodes_and_padding_changes_nothing(attention, encoder, decoder, sparse):
+    net = dnc_seq2seq(attention, encoder, decoder, sparse).eval()
+    assert (net.encoder is None) == encoder and (net.cell is None) == decoder
+    source, mask = padded_source()
+    tgt = targets()
+    logits, attn = net(source, mask, tgt)
+    assert logits.shape == (T, B, TARGET_VOCAB) and torch.isfinite(logits).all()
+    assert torch.all(attn[:, ~mask.T.bool()] == 0.0)
+    beam = net.decode(source, mask, max_length=6, beam_size=2)
+    for b, length in enumerate(LENGTHS):
+        alone = source[:length, b : b + 1]
+        logits_1, _ = net(alone, torch.ones(length, 1), tgt[:, b : b + 1])
+        # A sparse memory's top-K may break a near-tie otherwise at another batch size.
+        tolerance = {"atol": 1e-5, "rtol": 1e-4} if sparse is None else {"atol": 1e-3, "rtol": 0}
+        torch.testing.assert_close(logits[:, b : b + 1], logits_1, **tolerance)
+        assert beam.tokens[b] == net.decode(alone, None, 6, beam_size=2).tokens[0]
+    net.train()
+    net(source, mask, tgt)[0].square().sum().backward()
+    cores = [c for c in (net.encoder_core, net.decoder_core) if c is not None]
+    assert all(p.grad is not None for core in cores for p in core.parameters())
+
+
+def test_a_dnc_decoder_traces_its_memory_step_by_step_and_the_encoder_stays_out():
+    net = dnc_seq2seq(encoder=True, decoder=True).eval()
+    source, mask = padded_source()
+    trace = Trace()
+    net(source, mask, max_length=T, trace=trace)
+    assert trace.stack("attention").shape == (T, B, S)
+    assert trace.stack("read_weights").shape == (T, B, 2, 6)  # the decoder's, one per step
+
+
+def test_a_core_of_the_wrong_kind_or_width_is_a_clear_error():
+    with pytest.raises(ConfigError, match="not a recurrent core"):
+        config_from_dict({"model": {"kind": "seq2seq", "decoder_core": {"kind": "seq2seq"}}})
+    plain = build_model(Seq2SeqConfig(), 9, 7)
+    assert plain.encoder_core is None and plain.decoder_core is None
+    with pytest.raises(ValueError, match="decoder_core must read 16 features and give"):
+        Seq2Seq(9, 7, embedding_size=6, hidden_size=10, decoder_core=DNCCell(6, 10))
+
+
+def test_a_config_with_or_without_cores_survives_a_round_trip_through_a_table():
+    plain = {"model": {"kind": "seq2seq"}}
+    raw = {"model": {"kind": "seq2seq", "decoder_core": {"kind": "dnc", "sparse_reads": 4}}}
+    for config in (config_from_dict(plain).model, config_from_dict(raw).model):
+        again = config_from_dict({"model": model_to_dict(config)}).model
+        assert again == config
+    switched = apply_overrides({"model": {"kind": "lstm"}}, {"model.kind": "seq2seq"})
+    assert "encoder_core" not in switched["model"]  # optional cores are not wrapped into

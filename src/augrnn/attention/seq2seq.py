@@ -28,6 +28,12 @@ Decoder schemes (``attention``):
   (``"mean"``). Its reported weights are uniform over the source for "mean" and 0 for "final"
   (that context is not a weighted sum of annotations).
 
+Any registered recurrent core (a DNC, an NTM, ...) can stand in for either recurrent unit:
+``encoder_core`` reads the embedded source left to right instead of the bidirectional RNN (its
+output at each position, ``hidden_size`` wide, is the annotation h_j; at a sequence's last real
+token, the input of s_0), and ``decoder_core`` is the decoder's unit, its output the decoder's
+state s_i (h_t), in either scheme.
+
 Registered as the model kind ``seq2seq`` (:class:`Seq2SeqConfig`); its package adds the
 command ``augrnn predict``.
 """
@@ -36,7 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -44,8 +50,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from augrnn.attention.decoding import Hypothesis, beam_search, greedy_search
 from augrnn.attention.modules import AdditiveAttention, LuongAttention, ScaledDotAttention
-from augrnn.core import Trace, emit, tracing
-from augrnn.interface import EvaluationContext, Model, ModelConfig, ModelKind
+from augrnn.core import Core, Trace, emit, tracing, tree_map, untraced
+from augrnn.interface import EvaluationContext, Model, ModelConfig, ModelKind, core_field
+from augrnn.registry import build_core, describe_model
 from augrnn.settings import Range, at_least, between, check_integers
 
 PAD, BOS, EOS = 0, 1, 2
@@ -75,18 +82,21 @@ class EncoderOutput(NamedTuple):
 
 
 class DecoderState(NamedTuple):
-    """h: (B, H) the decoder's state s_i (h_t); c: (B, H) its LSTM cell (None for a GRU);
-    feed: (B, H) the attentional hidden state h̃_{t−1} fed to the next input (Luong schemes;
-    None otherwise)."""
+    """h: (B, H) the decoder's state s_i (h_t); c: (B, H) its LSTM cell (None for a GRU or a
+    core); feed: (B, H) the attentional hidden state h̃_{t−1} fed to the next input (Luong
+    schemes; None otherwise); core: the state of a ``decoder_core`` (None otherwise)."""
 
     h: Tensor
     c: Tensor | None
     feed: Tensor | None
+    core: Any = None
 
 
 def _rows(value: NamedTuple, index: Tensor) -> NamedTuple:
-    """The rows ``index`` of every tensor of a NamedTuple (None stays None)."""
-    return type(value)(*(None if t is None else t[index] for t in value))
+    """The rows ``index`` of every tensor of a NamedTuple, nested core states included (None
+    stays None); indexing copies, so a core that updates its state in place keeps each
+    hypothesis apart."""
+    return type(value)(*(tree_map(lambda t: t[index], part) for part in value))
 
 
 class Decoding(NamedTuple):
@@ -132,6 +142,8 @@ class Seq2Seq(Model):
         no_attention_context: str = "final",
         local_window: int | None = None,
         teacher_forcing: float = 1.0,
+        encoder_core: Core | None = None,
+        decoder_core: Core | None = None,
     ):
         super().__init__()
         for name, size in (("source", source_vocab_size), ("target", target_vocab_size)):
@@ -164,6 +176,15 @@ class Seq2Seq(Model):
             )
         if not 0.0 <= teacher_forcing <= 1.0:
             raise ValueError(f"teacher_forcing must be in [0, 1], got {teacher_forcing}")
+        for name, core, width in (
+            ("encoder_core", encoder_core, embedding_size),
+            ("decoder_core", decoder_core, embedding_size + hidden_size),
+        ):
+            if core is not None and (core.input_size, core.output_size) != (width, hidden_size):
+                raise ValueError(
+                    f"{name} must read {width} features and give hidden_size = {hidden_size}, "
+                    f"got a core of {core.input_size} -> {core.output_size}"
+                )
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
         self.hidden_size = hidden_size
@@ -177,10 +198,12 @@ class Seq2Seq(Model):
         self.source_embedding = nn.Embedding(source_vocab_size, e, padding_idx=PAD)
         self.target_embedding = nn.Embedding(target_vocab_size, e, padding_idx=PAD)
         rnn = nn.GRU if encoder == "gru" else nn.LSTM
-        self.encoder = rnn(e, h // 2, bidirectional=True)
+        self.encoder_core = encoder_core
+        self.encoder = rnn(e, h // 2, bidirectional=True) if encoder_core is None else None
         self.bridge = nn.Linear(h, h)  # W_s: s_0 = tanh(W_s [→h_S; ←h_1])
         cell = nn.GRUCell if encoder == "gru" else nn.LSTMCell
-        self.cell = cell(e + h, h)
+        self.decoder_core = decoder_core
+        self.cell = cell(e + h, h) if decoder_core is None else None
         self.attention: nn.Module | None
         if attention == "bahdanau":
             self.attention = AdditiveAttention(h, h, h)
@@ -245,17 +268,29 @@ class Seq2Seq(Model):
         """Encode a checked (S, B) source with its (S, B) bool mask: the memory the decoder
         attends to and the decoder's initial state."""
         lengths = mask.sum(0)
-        packed = pack_padded_sequence(
-            self.source_embedding(source), lengths.cpu(), enforce_sorted=False
-        )
-        out, final = self.encoder(packed)
-        states, _ = pad_packed_sequence(out, total_length=source.shape[0])
-        states = states.transpose(0, 1)  # (B, S, H)
-        h_n, c_n = final if self.encoder_kind == "lstm" else (final, None)
-        last = torch.cat([h_n[0], h_n[1]], dim=-1)  # [→h_S; ←h_1], (B, H)
         batch_mask = mask.transpose(0, 1)
+        if self.encoder_core is not None:
+            states, last = self._encode_with_core(self.source_embedding(source), mask, lengths)
+            c_n = None
+        else:
+            packed = pack_padded_sequence(
+                self.source_embedding(source), lengths.cpu(), enforce_sorted=False
+            )
+            out, final = self.encoder(packed)
+            states, _ = pad_packed_sequence(out, total_length=source.shape[0])
+            states = states.transpose(0, 1)  # (B, S, H)
+            h_n, c_n = final if self.encoder_kind == "lstm" else (final, None)
+            last = torch.cat([h_n[0], h_n[1]], dim=-1)  # [→h_S; ←h_1], (B, H)
         h0 = torch.tanh(self.bridge(last))
-        c0 = None if c_n is None else torch.cat([c_n[0], c_n[1]], dim=-1)
+        if c_n is not None:
+            c0 = torch.cat([c_n[0], c_n[1]], dim=-1)
+        elif self.decoder_core is None and self.encoder_kind == "lstm":
+            c0 = torch.zeros_like(h0)
+        else:
+            c0 = None
+        core0 = None
+        if self.decoder_core is not None:
+            core0 = self.decoder_core.initial_state(h0.shape[0], h0.device, h0.dtype)
         feed0 = torch.zeros_like(h0) if self.luong else None
         keys = context = context_weights = None
         if self.attention is not None:
@@ -269,12 +304,34 @@ class Seq2Seq(Model):
                 context_weights = torch.zeros_like(batch_mask, dtype=states.dtype)
                 context = last
         memory = EncoderOutput(states, keys, batch_mask, context, context_weights)
-        return memory, DecoderState(h0, c0, feed0)
+        return memory, DecoderState(h0, c0, feed0, core0)
 
-    def _cell(self, x: Tensor, state: DecoderState) -> tuple[Tensor, Tensor | None]:
+    def _encode_with_core(
+        self, embedded: Tensor, mask: Tensor, lengths: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """The encoder core over the (S, B, E) embedded source, left to right: annotations
+        (B, S, H), 0 on padding, and each sequence's output at its last real token (B, H). A
+        trace holds the decoder's steps only, so the encoder's emit nothing."""
+        core = self.encoder_core
+        state = core.initial_state(embedded.shape[1], embedded.device, embedded.dtype)
+        outputs = []
+        with untraced():
+            for x in embedded:
+                y, state = core(x, state)
+                outputs.append(y)
+        states = torch.stack(outputs, 1) * mask.transpose(0, 1).unsqueeze(-1)
+        last = states[torch.arange(states.shape[0], device=states.device), lengths - 1]
+        return states, last
+
+    def _cell(self, x: Tensor, state: DecoderState) -> tuple[Tensor, Tensor | None, Any]:
+        """The decoder's recurrent unit: (s_i, its LSTM cell or None, a core's state or None)."""
+        if self.decoder_core is not None:
+            h, core_state = self.decoder_core(x, state.core)
+            return h, None, core_state
         if state.c is None:
-            return self.cell(x, state.h), None
-        return self.cell(x, (state.h, state.c))
+            return self.cell(x, state.h), None, None
+        h, c = self.cell(x, (state.h, state.c))
+        return h, c, None
 
     def step(
         self, previous: Tensor, state: DecoderState, memory: EncoderOutput
@@ -283,13 +340,13 @@ class Seq2Seq(Model):
         the next state. Emits the weights as ``"attention"`` into the active Trace."""
         embedded = self.target_embedding(previous)
         if self.luong:
-            h, c = self._cell(torch.cat([embedded, state.feed], -1), state)
+            h, c, core = self._cell(torch.cat([embedded, state.feed], -1), state)
             context, weights = self.attention(
                 h, memory.states, memory.states, memory.mask, projected_keys=memory.keys
             )
             attentional = torch.tanh(self.combine(torch.cat([context, h], -1)))
             logits = self.output(attentional)
-            next_state = DecoderState(h, c, attentional)
+            next_state = DecoderState(h, c, attentional, core)
         else:
             if self.attention is None:
                 context, weights = memory.context, memory.context_weights
@@ -297,11 +354,11 @@ class Seq2Seq(Model):
                 context, weights = self.attention(
                     state.h, memory.states, memory.states, memory.mask, projected_keys=memory.keys
                 )
-            h, c = self._cell(torch.cat([embedded, context], -1), state)
+            h, c, core = self._cell(torch.cat([embedded, context], -1), state)
             logits = self.output(
                 torch.tanh(self.deep_output(torch.cat([h, context, embedded], -1)))
             )
-            next_state = DecoderState(h, c, None)
+            next_state = DecoderState(h, c, None, core)
         emit("attention", weights)
         return logits, weights, next_state
 
@@ -570,6 +627,11 @@ class Seq2SeqConfig(ModelConfig):
     local_window: int | None = None
     #: Probability of feeding the true previous token in training (never in evaluation).
     teacher_forcing: float = 1.0
+    #: A registered core (``[model.encoder_core]`` with its ``kind``, e.g. a DNC) that reads the
+    #: source left to right instead of the bidirectional RNN (None: the RNN).
+    encoder_core: ModelConfig | None = core_field()
+    #: A registered core as the decoder's recurrent unit (None: a GRU or LSTM cell).
+    decoder_core: ModelConfig | None = core_field()
 
     RANGES: ClassVar[dict[str, Range]] = {
         "embedding_size": at_least(1),
@@ -579,12 +641,35 @@ class Seq2SeqConfig(ModelConfig):
     }
 
     def summary(self, kind: str) -> str:
-        return f"{kind} + {self.attention}"
+        cores = [
+            f"{describe_model(core)} {role}"
+            for role, core in (("encoder", self.encoder_core), ("decoder", self.decoder_core))
+            if core is not None
+        ]
+        return (
+            f"{kind} ({', '.join(cores)}) + {self.attention}"
+            if cores
+            else f"{kind} + {self.attention}"
+        )
 
 
 def build_seq2seq(config: Seq2SeqConfig, input_size: int, output_size: int) -> Seq2Seq:
-    """A Seq2Seq from ``input_size`` source ids to ``output_size`` target ids."""
-    return Seq2Seq(input_size, output_size, **dataclasses.asdict(config))
+    """A Seq2Seq from ``input_size`` source ids to ``output_size`` target ids; the nested
+    cores are built for the embedding (encoder) and the embedding plus ``hidden_size``
+    (decoder), each giving ``hidden_size`` features."""
+    settings = {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(config)
+        if f.name not in ("encoder_core", "decoder_core")
+    }
+    e, h = config.embedding_size, config.hidden_size
+    encoder_core = None if config.encoder_core is None else build_core(config.encoder_core, e, h)
+    decoder_core = (
+        None if config.decoder_core is None else build_core(config.decoder_core, e + h, h)
+    )
+    return Seq2Seq(
+        input_size, output_size, encoder_core=encoder_core, decoder_core=decoder_core, **settings
+    )
 
 
 MODEL_KINDS = {

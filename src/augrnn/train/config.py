@@ -369,7 +369,9 @@ def _model_from_dict(values: Any, where: str, core_only: bool) -> ModelConfig:
         if key not in fields:
             raise _unknown_model_key(f"{where}.{key}", values, where)
         if is_core_field(fields[key]):
-            checked[key] = _model_from_dict(value, f"{where}.{key}", core_only=True)
+            # None: an optional core left out (the config class refuses it where it is needed).
+            nested = None if value is None else _model_from_dict(value, f"{where}.{key}", True)
+            checked[key] = nested
         else:
             checked[key] = _check_value(f"{where}.{key}", value, hints[key])
     try:
@@ -546,9 +548,11 @@ def _override_model(values: dict[str, Any], path: list[str], text: str, where: s
             old = {"kind": name, **values}
             values.clear()
             values["kind"] = new
+            # A wrapper (ACT) takes the core it replaces as its [core]; a kind whose cores are
+            # optional parts (seq2seq's encoder_core) starts without them.
             wraps = [f.name for f in dataclasses.fields(kind.config_class) if is_core_field(f)]
-            if wraps and _model_kind(name, where).is_core:
-                values[wraps[0]] = old
+            if "core" in wraps and _model_kind(name, where).is_core:
+                values["core"] = old
         return
     config_class = _model_kind(name, where).config_class
     fields = {f.name: f for f in dataclasses.fields(config_class)}

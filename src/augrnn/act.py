@@ -137,6 +137,12 @@ def _check_core(core: Any) -> None:
             "forward(x, state) -> (output, state), input_size and output_size; "
             f"{type(core).__name__} lacks {', '.join(missing) or 'nn.Module'}"
         )
+    if not getattr(core, "averageable_state", True):
+        raise ValueError(
+            f"ACT averages the states of its ponder steps, which {type(core).__name__} cannot "
+            "give it with these settings (a sparse DNC updates its memory in place: use the "
+            "dense DNC inside ACT)"
+        )
     if core.input_size < 2:
         raise ValueError(
             "the wrapped core reads the input plus the first-step flag, so its input_size must "

@@ -38,8 +38,9 @@ class Core(nn.Module):
     loop): a sequence model then asks it to :meth:`compile_step` its inner step instead of
     compiling its whole step as one graph. ``checkpointable`` False declares a core whose steps
     cannot be recomputed in the backward pass (gradient checkpointing), ``checkpoint_refusal``
-    says why; ``compilable`` False, one whose step ``torch.compile`` cannot trace. A core may
-    set either on the instance when it depends on its settings.
+    says why; ``compilable`` False, one whose step ``torch.compile`` cannot trace;
+    ``averageable_state`` False, one whose states cannot be averaged or mixed (ACT's mean-field
+    state). A core may set any of them on the instance when it depends on its settings.
     """
 
     input_size: int
@@ -48,6 +49,7 @@ class Core(nn.Module):
     checkpointable: bool = True
     checkpoint_refusal: str = "cannot recompute its steps in the backward pass"
     compilable: bool = True
+    averageable_state: bool = True
 
     def initial_state(
         self,

@@ -5,6 +5,7 @@ extremes, its settings' errors, and that a tiny one learns copy."""
 import pytest
 import torch
 
+from augrnn.act import ACTConfig
 from augrnn.core import Trace
 from augrnn.memory import sparse_dnc as sparse
 from augrnn.memory.dnc import DNC, DNCCell, DNCConfig, SparseDNCState
@@ -219,13 +220,16 @@ def test_bad_sparse_settings_are_clear_errors_at_config_time():
     assert DNCConfig(memory_slots=1_000_000, sparse_reads=8).sparse_reads == 8
 
 
-def test_the_sparse_model_refuses_compiling_and_checkpointing_clearly():
+def test_the_sparse_model_refuses_compiling_checkpointing_and_act_clearly():
     model = build_model(DNCConfig(controller_size=H, memory_slots=20, sparse_reads=4), IN, OUT)
     assert not model.supports_compile and not model.supports_checkpointing
     with pytest.raises(ValueError, match="cannot be compiled"):
         model.compile_step()
     with pytest.raises(ValueError, match="updates its memory in place"):
         model.set_checkpointing(4)
+    inside_act = ACTConfig(core=DNCConfig(controller_size=H, memory_slots=20, sparse_reads=4))
+    with pytest.raises(ValueError, match="ACT averages the states of its ponder steps"):
+        build_model(inside_act, IN, OUT)
 
 
 def test_a_tiny_sparse_dnc_learns_a_tiny_copy_task(tmp_path):

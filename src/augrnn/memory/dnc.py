@@ -166,6 +166,7 @@ class DNCCell(Core):
                 "in the backward pass"
             )
             self.compilable = False
+            self.averageable_state = False
         for name, value in (
             ("clip_controller_outputs", clip_controller_outputs),
             ("clip_state_gradients", clip_state_gradients),

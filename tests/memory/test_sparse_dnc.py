@@ -233,11 +233,11 @@ def test_the_sparse_model_refuses_compiling_checkpointing_and_act_clearly():
 
 
 def test_a_tiny_sparse_dnc_learns_a_tiny_copy_task(tmp_path):
-    """Copy of 1-4 vectors of 4 bits with 8 slots, each head reading and writing 4 of them,
-    batches of 16: from about 10 bits per sequence to under 0.5 (seeds 0 and 1 by steps 400 and
-    550, about 30 s and 45 s)."""
+    """Copy of 1-2 vectors of 4 bits with 8 slots, each head reading and writing 4 of them,
+    batches of 16: from about 6 bits per sequence to under 0.5 by step 300 (about 16 s; copies
+    of 1-4 vectors take 400-550 steps, RESULTS.md)."""
     tiny = (
-        "--model.kind=dnc --task.bits=4 --task.max_length=4 --model.controller_size=32 "
+        "--model.kind=dnc --task.bits=4 --task.max_length=2 --model.controller_size=32 "
         "--model.memory_slots=8 --model.memory_width=6 --model.read_heads=2 "
         "--model.sparse_reads=4 --optim.name=adam --optim.lr=1e-2 --optim.clip_value=none "
         "--optim.clip_norm=10 --train.batch_size=16 --train.eval_sequences=200 "

@@ -11,37 +11,25 @@ on random inputs (T, B, 9) with a squared-error loss against random targets (T, 
 - ``dense``: the dense DNC at the sizes up to ``dense_max_slots`` (its N x N link matrix grows
   quadratically).
 
-Per setting: median seconds per training step (at most 3 repeats) and per time step, the growth
-of the time per step against N's, and peak memory (see :mod:`augrnn.bench.common`; on a CPU the
-resident set of a fresh process, torch included). The batch is 8 unless ``--batch-sizes`` names
-one. The sweep takes a few minutes and about 4 GB at N = 1,000,000, so ``augrnn bench`` runs it
-only when named.
+Per setting (:func:`augrnn.bench.scaling.measure_setting`): median seconds per training step (at
+most 3 repeats) and per time step, the growth of the time per step against N's, and peak memory
+(see :mod:`augrnn.bench.common`: what the step needs above what is resident before it). The batch
+is 8 unless ``--batch-sizes`` names one. The sweep takes a few minutes and about 4 GB at N =
+1,000,000, so ``augrnn bench`` runs it only when named.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
-
-from augrnn.bench.common import (
-    Options,
-    Step,
-    adam,
-    environment,
-    format_table,
-    mib,
-    peak_memory,
-    time_alternating,
-    with_defaults,
-)
+from augrnn.bench.common import Options, Step, environment, format_table, mib, with_defaults
+from augrnn.bench.scaling import INPUT, OUTPUT, measure_setting, random_data_step
 from augrnn.memory.dnc import DNC
 
 NAME = "dnc_scaling"
 ON_REQUEST = True
-MAX_REPEATS = 3
 DEFAULT_BATCH_SIZES = (8,)
-INPUT, OUTPUT, CONTROLLER, WIDTH, READ_HEADS = 9, 8, 64, 16, 4
+CONTROLLER, WIDTH, READ_HEADS = 64, 16, 4
 SIZES = {
     "slots": (128, 1_024, 16_384, 131_072, 1_000_000),
     "time_steps": 10,
@@ -65,47 +53,28 @@ def build_step(
     ``contender`` is "sparse" or "dense"."""
     if contender not in ("sparse", "dense"):
         raise ValueError(f"unknown dnc_scaling contender {contender!r}; use sparse or dense")
-    generator = torch.Generator().manual_seed(0)
-    inputs = torch.randn(time_steps, batch_size, INPUT, generator=generator).to(device)
-    targets = torch.rand(time_steps, batch_size, OUTPUT, generator=generator).to(device)
-    torch.manual_seed(0)
     sparsity = (
         {"sparse_reads": sparse_reads, "sparse_links": sparse_links}
         if contender == "sparse"
         else {}
     )
-    model = DNC(
-        INPUT,
-        OUTPUT,
-        controller_size=CONTROLLER,
-        memory_slots=memory_slots,
-        memory_width=WIDTH,
-        read_heads=READ_HEADS,
-        **sparsity,
-    ).to(device)
-    optimizer = adam(model.parameters(), lr=1e-4)
 
-    def step() -> None:
-        outputs, _ = model(inputs)
-        loss = (torch.sigmoid(outputs) - targets).square().mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    def make_model() -> DNC:
+        return DNC(
+            INPUT,
+            OUTPUT,
+            controller_size=CONTROLLER,
+            memory_slots=memory_slots,
+            memory_width=WIDTH,
+            read_heads=READ_HEADS,
+            **sparsity,
+        )
 
-    return step
+    return random_data_step(make_model, device, batch_size, time_steps)
 
 
 def _measure(options: Options, contender: str, params: dict[str, Any]) -> dict[str, Any]:
-    step = build_step(contender, device=options.device, **params)
-    repeats = min(options.repeats, MAX_REPEATS)
-    seconds = time_alternating({contender: step}, repeats, options.warmup, options.device)
-    return {
-        "contender": contender,
-        **params,
-        "step_s": seconds[contender],
-        "time_step_ms": 1e3 * seconds[contender] / params["time_steps"],
-        "peak_memory_bytes": peak_memory(NAME, contender, params, options),
-    }
+    return measure_setting(NAME, build_step, options, contender, params)
 
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:

@@ -65,15 +65,27 @@ def build_step(
     ``contender`` is "plain" or "checkpointed" (every ``checkpoint_every`` steps)."""
     if contender not in ("plain", "checkpointed"):
         raise ValueError(f"unknown scaling contender {contender!r}; use plain or checkpointed")
+
+    def make_model() -> NTM:
+        model = NTM(
+            INPUT, OUTPUT, controller_size=CONTROLLER, memory_slots=memory_slots, memory_width=WIDTH
+        )
+        if contender == "checkpointed":
+            model.checkpoint_every = checkpoint_every
+        return model
+
+    return random_data_step(make_model, device, batch_size, time_steps)
+
+
+def random_data_step(make_model, device: str, batch_size: int, time_steps: int) -> Step:
+    """One training step (forward, backward, Adam 1e-4) of the sequence model ``make_model()``
+    (built after seeding torch with 0) on fixed random inputs (T, B, 9) with a squared-error loss
+    of its sigmoid outputs against random targets (T, B, 8)."""
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(time_steps, batch_size, INPUT, generator=generator).to(device)
     targets = torch.rand(time_steps, batch_size, OUTPUT, generator=generator).to(device)
     torch.manual_seed(0)
-    model = NTM(
-        INPUT, OUTPUT, controller_size=CONTROLLER, memory_slots=memory_slots, memory_width=WIDTH
-    ).to(device)
-    if contender == "checkpointed":
-        model.checkpoint_every = checkpoint_every
+    model = make_model().to(device)
     optimizer = adam(model.parameters(), lr=1e-4)
 
     def step() -> None:
@@ -86,20 +98,28 @@ def build_step(
     return step
 
 
-def _measure(
-    options: Options, contender: str, params: dict[str, Any], sweep: str
+def measure_setting(
+    benchmark: str, build: Any, options: Options, contender: str, params: dict[str, Any]
 ) -> dict[str, Any]:
-    step = build_step(contender, device=options.device, **params)
+    """Time ``build(contender, device=..., **params)``'s step (at most :data:`MAX_REPEATS`
+    repeats) and measure its peak memory: the row of a sweep, with ``params`` and the time per
+    step and per time step (``params["time_steps"]``)."""
+    step = build(contender, device=options.device, **params)
     repeats = min(options.repeats, MAX_REPEATS)
     seconds = time_alternating({contender: step}, repeats, options.warmup, options.device)
     return {
-        "sweep": sweep,
         "contender": contender,
         **params,
         "step_s": seconds[contender],
         "time_step_ms": 1e3 * seconds[contender] / params["time_steps"],
-        "peak_memory_bytes": peak_memory(NAME, contender, params, options),
+        "peak_memory_bytes": peak_memory(benchmark, contender, params, options),
     }
+
+
+def _measure(
+    options: Options, contender: str, params: dict[str, Any], sweep: str
+) -> dict[str, Any]:
+    return {"sweep": sweep, **measure_setting(NAME, build_step, options, contender, params)}
 
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:

@@ -137,10 +137,17 @@ def add_rows(store: Tensor, slots: Tensor, delta: Tensor) -> Tensor:
 def first_occurrences(slots: Tensor) -> tuple[Tensor, Tensor]:
     """slots (..., n) sorted along the last dimension, and a mask (..., n) true at the first
     entry of each distinct slot (a sort, so O(n log n) rather than O(n²) comparisons)."""
-    ordered, _ = slots.sort(-1)
+    ordered, _, first = _sorted_with_firsts(slots)
+    return ordered, first
+
+
+def _sorted_with_firsts(slots: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """slots sorted along the last dimension, the sorting permutation, and the mask of each
+    distinct slot's first entry in the sorted order."""
+    ordered, order = slots.sort(-1)
     first = torch.ones_like(ordered, dtype=torch.bool)
     first[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
-    return ordered, first
+    return ordered, order, first
 
 
 def merge(slots: Tensor, values: Tensor, k: int) -> tuple[Tensor, Tensor]:
@@ -152,10 +159,8 @@ def merge(slots: Tensor, values: Tensor, k: int) -> tuple[Tensor, Tensor]:
     Returns (slots, values), each (..., k); where fewer than k distinct slots exist, the rest are
     repeats of kept slots with value 0.
     """
-    ordered, order = slots.sort(-1)
+    ordered, order, first = _sorted_with_firsts(slots)
     ordered_values = values.gather(-1, order)
-    first = torch.ones_like(ordered, dtype=torch.bool)
-    first[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
     group = first.long().cumsum(-1) - 1
     totals = torch.zeros_like(ordered_values).scatter_add(-1, group, ordered_values)
     summed = totals.gather(-1, group) * first

@@ -456,8 +456,8 @@ def bench(
     size_pairs: tuple[str, ...],
 ) -> None:
     """Time the augmented models against their baselines: the benchmarks NAMES (default: ntm act
-    attention programmer peers dnc; scaling, half an hour and 5 GB, runs only when named; an
-    unknown name lists the known ones). Prints a
+    attention programmer peers dnc stack; scaling and dnc_scaling, each half an hour or more,
+    run only when named; an unknown name lists the known ones). Prints a
     table per benchmark (medians over repeats, the contenders alternating within each repeat) and,
     with --json, writes every report to FILE."""
     from augrnn.bench import BENCHMARKS, Options

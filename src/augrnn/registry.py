@@ -44,6 +44,7 @@ BUILTIN_MODEL_MODULES = (
     "augrnn.controllers",
     "augrnn.memory.ntm",
     "augrnn.memory.dnc",
+    "augrnn.memory.stack",
     "augrnn.act",
     "augrnn.attention.seq2seq",
     "augrnn.attention.show_attend_tell",

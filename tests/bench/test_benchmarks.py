@@ -27,6 +27,7 @@ TINY = {
         "memory_width": 3,
         "read_heads": 2,
     },
+    "stack": {"length": 2, "controller_size": 4, "memory_width": 3},
 }
 OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False, min_time=0)
 
@@ -43,6 +44,7 @@ TIMES = {
     "programmer": ("step_s", "sequences_per_s", "ratio_to_question_lstm"),
     "peers": ("step_s", "sequences_per_s", "ratio_to_augrnn"),
     "dnc": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
+    "stack": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
 }
 CONTENDERS = {
     "ntm": {"lstm_cell", "ntm_eager"},
@@ -50,6 +52,7 @@ CONTENDERS = {
     "programmer": {"question_lstm", "programmer"},
     "peers": {"augrnn", "peer"},
     "dnc": {"lstm_cell", "dnc_eager"},
+    "stack": {"lstm_cell", "stack_eager"},
 }
 BASELINE = {
     "ntm": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
@@ -58,6 +61,7 @@ BASELINE = {
     "programmer": ("contender", "question_lstm", "ratio_to_question_lstm"),
     "peers": ("contender", "augrnn", "ratio_to_augrnn"),
     "dnc": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
+    "stack": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
 }
 
 

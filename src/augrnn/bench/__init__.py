@@ -12,7 +12,8 @@ second, the ratio to its baseline and peak memory (see :mod:`augrnn.bench.common
   gradient checkpointing (no baseline: it measures growth);
 - ``dnc``: the DNC's training step, eager and compiled, against a bare ``nn.LSTMCell`` and the
   ``dnc`` package where it installs;
-- ``dnc_scaling``: the sparse DNC's step as N grows to 1,000,000, beside the dense DNC.
+- ``dnc_scaling``: the sparse DNC's step as N grows to 1,000,000, beside the dense DNC;
+- ``stack``: the stack LSTM's training step, eager and compiled, against a bare ``nn.LSTMCell``.
 
 ``BENCHMARKS[name]`` is the module, with ``run(options, **sizes) -> report`` (a JSON-ready dict
 whose ``results`` are the rows) and ``table(report) -> str``. Run them with ``augrnn bench``.
@@ -22,12 +23,22 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from augrnn.bench import act, attention, dnc, dnc_scaling, ntm, peers, programmer, scaling
+from augrnn.bench import (
+    act,
+    attention,
+    dnc,
+    dnc_scaling,
+    ntm,
+    peers,
+    programmer,
+    scaling,
+    stack,
+)
 from augrnn.bench.common import Options
 
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (ntm, act, attention, programmer, peers, scaling, dnc, dnc_scaling)
+    for module in (ntm, act, attention, programmer, peers, scaling, dnc, dnc_scaling, stack)
 }
 
 __all__ = ["BENCHMARKS", "Options"]

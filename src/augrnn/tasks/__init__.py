@@ -18,6 +18,11 @@ from augrnn.tasks.reversal import ReversalTask
 from augrnn.tasks.sort import SortTask
 from augrnn.tasks.symbol_sort import SymbolSortTask
 from augrnn.tasks.table_qa import TableQATask
+from augrnn.tasks.transduction import (
+    BigramFlipTask,
+    TransductionCopyTask,
+    TransductionReversalTask,
+)
 from augrnn.tasks.written_addition import WrittenAdditionTask
 
 TASKS: dict[str, type[Task]] = {
@@ -39,6 +44,9 @@ TASKS: dict[str, type[Task]] = {
         DigitRowTask,
         TableQATask,
         GraphTask,
+        TransductionCopyTask,
+        TransductionReversalTask,
+        BigramFlipTask,
     )
 }
 

@@ -346,7 +346,7 @@ def test_gradient_checkpointing_trains_exactly_as_without(tmp_path):
         ("--optim.lr=nan", "lr must be a number, got nan"),
         ("--optim.lr=inf", "lr must be a finite number > 0, got inf"),
         ("--optim.momentum=1", r"momentum must be a number in \[0, 1\), got 1.0"),
-        ("--optim.name=sgd", "optim.name must be one of rmsprop, adam"),
+        ("--optim.name=lbfgs", "optim.name must be one of rmsprop, adam, sgd"),
         ("--train.device=gpu", "train.device must be one of cpu, cuda, mps"),
         ("--train.device=cuda:x", "train.device must be one of cpu, cuda, mps"),
         ("--model.memory_slots=0", "memory_slots must be an integer >= 1, got 0"),
@@ -440,6 +440,15 @@ def test_adam_runs_fused_and_steps_as_the_reference_adam(device):
             optimizer.step()
     for a, b in zip(weights.parameters(), reference.parameters(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_sgd_steps_by_the_learning_rate_times_the_gradient():
+    weights = torch.nn.Linear(2, 1, bias=False)
+    before = weights.weight.detach().clone()
+    optimizer = build_optimizer(weights.parameters(), OptimConfig(name="sgd", lr=0.1, momentum=0))
+    weights(torch.tensor([[1.0, 2.0]])).sum().backward()
+    optimizer.step()
+    torch.testing.assert_close(weights.weight, before - 0.1 * torch.tensor([[1.0, 2.0]]))
 
 
 def test_rmsprop_is_centred():

@@ -12,6 +12,7 @@ from augrnn.tasks.graph import GraphTask
 from augrnn.tasks.logic import LogicTask
 from augrnn.tasks.ngrams import NGramsTask
 from augrnn.tasks.parity import ParityTask
+from augrnn.tasks.patterns import PATTERN_TASKS
 from augrnn.tasks.priority_sort import PrioritySortTask
 from augrnn.tasks.repeat_copy import RepeatCopyTask
 from augrnn.tasks.reversal import ReversalTask
@@ -47,6 +48,7 @@ TASKS: dict[str, type[Task]] = {
         TransductionCopyTask,
         TransductionReversalTask,
         BigramFlipTask,
+        *PATTERN_TASKS,
     )
 }
 

@@ -68,7 +68,8 @@ class ConfigError(ValueError):
 class OptimConfig:
     """Optimiser and gradient clipping. The defaults are the NTM paper's (§4.6): RMSProp in
     Graves's (2013) centred form with momentum 0.9, learning rate 1e-4, gradients clipped
-    elementwise to (−10, 10)."""
+    elementwise to (−10, 10). ``name`` is "rmsprop", "adam" or "sgd" (plain SGD with
+    ``momentum``)."""
 
     name: str = "rmsprop"
     lr: float = 1e-4
@@ -105,7 +106,7 @@ class OptimConfig:
             )
 
 
-OPTIMISERS = ("rmsprop", "adam")
+OPTIMISERS = ("rmsprop", "adam", "sgd")
 SCHEDULES = ("constant", "cosine")
 #: The device types a run can train on ("cuda:1" names one GPU of several).
 DEVICE_TYPES = ("cpu", "cuda", "mps")

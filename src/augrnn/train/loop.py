@@ -64,7 +64,7 @@ class TrainResult:
 
 
 def build_optimizer(params, config: OptimConfig) -> torch.optim.Optimizer:
-    """Adam or (centred) RMSprop over ``params``. Adam runs its fused kernel where every
+    """Adam, (centred) RMSprop or SGD over ``params``. Adam runs its fused kernel where every
     parameter allows it (floating point, on the CPU or a GPU): on the CPU, torch's default is a
     Python loop over the parameters, several times slower for models of this size."""
     params = list(params)
@@ -81,7 +81,9 @@ def build_optimizer(params, config: OptimConfig) -> torch.optim.Optimizer:
         )
     if config.name == "adam":
         return torch.optim.Adam(params, lr=config.lr, fused=_can_fuse(params) or None)
-    raise ValueError(f"optim.name must be 'rmsprop' or 'adam', got {config.name!r}")
+    if config.name == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, foreach=True)
+    raise ValueError(f"optim.name must be 'rmsprop', 'adam' or 'sgd', got {config.name!r}")
 
 
 def _can_fuse(params: list[Tensor]) -> bool:

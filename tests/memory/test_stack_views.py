@@ -4,20 +4,10 @@ import torch
 
 from augrnn.core import Trace
 from augrnn.memory.stack import NeuralStructureCell, StackRNNCell
-from augrnn.memory.stack_views import stack_rnn_stacks, strengths_by_push_step, structure_contents
+from augrnn.memory.stack_views import stack_rnn_stacks, structure_contents
 from augrnn.sequence import RecurrentModel
 from augrnn.tasks.transduction import TransductionConfig, TransductionReversalTask
 from augrnn.viz.views import applicable_views
-
-
-def test_rows_are_reindexed_by_the_step_that_pushed_them():
-    # Three steps, two rows, the newest last: at t = 2 the value of step 0 was shifted out.
-    strengths = np.array([[0.0, 0.1], [0.1, 0.2], [0.2, 0.3]])
-    grid = strengths_by_push_step(strengths)
-    expected = [[0.1, 0.1, np.nan], [np.nan, 0.2, 0.2], [np.nan, np.nan, 0.3]]
-    np.testing.assert_array_equal(grid, expected)
-    bottom = strengths_by_push_step(strengths[:, ::-1], newest_last=False)
-    np.testing.assert_array_equal(bottom, expected)
 
 
 def traced(core, task, batch):

@@ -242,3 +242,63 @@ def test_the_dnc_slider_redraws_the_modes_and_links(browser, tmp_path):
     assert_not_blank(page)
     assert errors == []
     page.close()
+
+
+STRUCTURE = {
+    "task.symbols": "4",
+    "task.min_length": "2",
+    "task.max_length": "3",
+    "model.kind": "neural_deque",
+    "model.controller_size": "8",
+    "model.memory_width": "3",
+    "model.capacity": "12",
+}
+
+
+def structure_report(tmp_path, preset, overrides) -> Path:
+    run = tmp_path / preset
+    Trainer(load_preset(preset, {**TINY_TRAIN, **overrides}), run).train(progress=False)
+    return {p.name: p for p in visualise_run(run).paths}["report.html"]
+
+
+def test_a_deque_report_shows_what_each_end_holds(tmp_path):
+    data = embedded(structure_report(tmp_path, "transduction_reversal", STRUCTURE))
+    assert set(data["views"]) == {"structure"}
+    view = data["views"]["structure"]
+    assert [end["name"] for end in view["ends"]] == ["top", "bottom"]
+    shown = len(view["steps"])
+    top = view["ends"][0]
+    assert len(top["held"]) == len(top["push"]) == shown
+    # At step t the value pushed at t holds that step's push strength; later pushes are absent.
+    assert top["held"][2][2] == pytest.approx(top["push"][2], abs=1e-3)
+    assert top["held"][2][3] is None
+
+
+def test_a_stack_rnn_report_shows_its_cells_and_actions(tmp_path):
+    overrides = {
+        "task.min_n": "1",
+        "task.max_n": "3",
+        "model.hidden_size": "6",
+        "model.stacks": "2",
+    }
+    data = embedded(structure_report(tmp_path, "anbn", overrides))
+    view = data["views"]["stack_rnn"]
+    assert view["stacks"] == 2 and len(view["cells"]) == 2
+    assert len(view["cells"][0]) == len(view["steps"]) == len(view["actions"])
+    assert abs(sum(view["actions"][0][0]) - 1) < 1e-2  # push and pop (no no-op in anbn)
+
+
+def test_the_structure_sliders_redraw_their_steps(browser, tmp_path):
+    for preset, overrides, name in (
+        ("transduction_reversal", STRUCTURE, "structure"),
+        ("anbn", {"task.min_n": "2", "task.max_n": "3", "model.stacks": "2"}, "stack-rnn"),
+    ):
+        page, errors = open_report(browser, structure_report(tmp_path, preset, overrides))
+        assert page.locator(f"#{name}").count() == 1 and page.locator(f"#{name} svg rect").count()
+        label, detail = page.text_content(f"#{name}-step-label"), page.inner_html(f"#{name}-detail")
+        page.fill(f"#{name}-slider", page.get_attribute(f"#{name}-slider", "max"))
+        assert page.text_content(f"#{name}-step-label") != label
+        assert page.inner_html(f"#{name}-detail") != detail
+        assert_not_blank(page)
+        assert errors == []
+        page.close()

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.image as mpimg  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
@@ -16,7 +17,7 @@ from augrnn.tasks.copy import CopyTask  # noqa: E402
 from augrnn.train.config import load_preset  # noqa: E402
 from augrnn.train.loop import Trainer  # noqa: E402
 from augrnn.viz import VIEWS, register_view, visualise_run  # noqa: E402
-from augrnn.viz.views import applicable_views, new_figure  # noqa: E402
+from augrnn.viz.views import applicable_views, new_figure, strengths_by_push_step  # noqa: E402
 
 TINY_TRAIN = {
     "train.steps": "2",
@@ -169,3 +170,13 @@ def test_a_table_run_without_operations_gets_curves_and_a_message_at_any_number_
     assert result.messages[0].startswith("question: ")
     result = CliRunner().invoke(main, ["viz", str(run), "--length", "5"])
     assert result.exit_code == 0 and "Traceback" not in result.output
+
+
+def test_rows_are_reindexed_by_the_step_that_pushed_them():
+    # Three steps, two rows, the newest last: at t = 2 the value of step 0 was shifted out.
+    strengths = np.array([[0.0, 0.1], [0.1, 0.2], [0.2, 0.3]])
+    grid = strengths_by_push_step(strengths)
+    expected = [[0.1, 0.1, np.nan], [np.nan, 0.2, 0.2], [np.nan, np.nan, 0.3]]
+    np.testing.assert_array_equal(grid, expected)
+    bottom = strengths_by_push_step(strengths[:, ::-1], newest_last=False)
+    np.testing.assert_array_equal(bottom, expected)

@@ -7,28 +7,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from augrnn.memory.structures import STACK_ACTIONS
-from augrnn.viz.views import heat_map, new_figure, register_view
+from augrnn.viz.views import heat_map, new_figure, register_view, strengths_by_push_step
 
 #: Stacks of a stack RNN drawn at most.
 MAX_STACKS_SHOWN = 4
-
-
-def strengths_by_push_step(strengths: np.ndarray, newest_last: bool = True) -> np.ndarray:
-    """Re-index a structure's rows by the step that pushed them: grid[k, t] is the strength at
-    step t of the value pushed at step k (NaN before it was pushed or once shifted out).
-
-    strengths: (T, C) the strengths s_t of one end's rows, C rows each step, rows shifting by
-        one per push (:func:`~augrnn.memory.structures.push`): the newest in the last row
-        (``newest_last``, a top) or in the first (a deque's bottom).
-    Returns (T, T).
-    """
-    steps, rows = strengths.shape
-    grid = np.full((steps, steps), np.nan)
-    for t in range(steps):
-        pushed = np.arange(max(0, t - rows + 1), t + 1)  # the steps whose values are still held
-        row = rows - 1 - (t - pushed) if newest_last else t - pushed
-        grid[pushed, t] = strengths[t, row]
-    return grid
 
 
 @register_view("structure_contents", needs=("push_strengths", "pop_strengths", "strengths"))

@@ -210,6 +210,68 @@
     draw(0);
   }
 
+  // --- stack, queue, deque ------------------------------------------------------------------
+  function structure(v) {
+    var s = section("structure", "Stack, queue or deque: what is pushed, held and popped");
+    el("p", { class: "note" }, s, "The strength of each pushed value over time (time across, " +
+      "the step that pushed it down). Drag the slider for one step's push and pop strengths " +
+      "and the values held. " + strideNote(v.stride, v.total, "step"));
+    v.ends.forEach(function (end, e) {
+      if (end.name) el("h3", {}, s, end.name);
+      heatMap(el("div", { class: "scroll", id: "structure-held-" + e }, s), end.held, 0, 1, grey);
+    });
+    var ctl = el("div", { class: "controls" }, s);
+    var slider = el("input", { type: "range", id: "structure-slider", min: 0,
+      max: v.steps.length - 1, value: 0, step: 1 }, ctl);
+    var label = el("span", { id: "structure-step-label" }, ctl);
+    var detail = el("div", { id: "structure-detail" }, s);
+    function draw(i) {
+      i = Number(i);
+      label.textContent = "step " + v.steps[i] + " of " + (v.total - 1);
+      detail.innerHTML = "";
+      v.ends.forEach(function (end) {
+        var held = end.held[i].filter(function (x) { return x !== null && x > 0.005; }).length;
+        el("div", { class: "gates" }, detail, (end.name ? end.name + ": " : "") +
+          "push d_t = " + fmt(end.push[i], 3) + " · pop u_t = " + fmt(end.pop[i], 3) +
+          " · " + held + " values held");
+        bars(detail, end.held[i].slice(0, i + 1).map(function (x) { return x === null ? 0 : x; }),
+          Math.max(120, 6 * (i + 1)), 40, "#2e6fb5", "held");
+      });
+    }
+    slider.addEventListener("input", function () { draw(slider.value); });
+    draw(0);
+  }
+
+  // --- stack RNN -----------------------------------------------------------------------------
+  var ACTION_NAMES = ["push", "pop", "no-op"];
+  function stackRnn(v) {
+    var s = section("stack-rnn", "Stack RNN: its stacks' cells and actions");
+    el("p", { class: "note" }, s, "The cells of the first " + v.cells.length + " of " +
+      v.stacks + " stacks over time (time across, the top cell first; blue below 0, red above, " +
+      "an empty cell reads −1). Drag the slider for one step's action probabilities. " +
+      strideNote(v.stride, v.total, "step"));
+    v.cells.forEach(function (grid, k) {
+      el("h3", {}, s, "stack " + k);
+      heatMap(el("div", { class: "scroll", id: "stack-rnn-cells-" + k }, s), grid, -1, 1, diverging);
+    });
+    var ctl = el("div", { class: "controls" }, s);
+    var slider = el("input", { type: "range", id: "stack-rnn-slider", min: 0,
+      max: v.steps.length - 1, value: 0, step: 1 }, ctl);
+    var label = el("span", { id: "stack-rnn-step-label" }, ctl);
+    var detail = el("div", { id: "stack-rnn-detail" }, s);
+    function draw(i) {
+      i = Number(i);
+      label.textContent = "step " + v.steps[i] + " of " + (v.total - 1);
+      detail.innerHTML = "";
+      v.actions[i].forEach(function (probabilities, k) {
+        el("div", { class: "modes" }, detail, "stack " + k + ": " + probabilities.map(
+          function (p, a) { return ACTION_NAMES[a] + " " + fmt(p, 2); }).join(", "));
+      });
+    }
+    slider.addEventListener("input", function () { draw(slider.value); });
+    draw(0);
+  }
+
   // --- ACT -----------------------------------------------------------------------------------
   function act(v) {
     var s = section("act", "ACT: ponder steps per input step");
@@ -391,6 +453,8 @@
   header();
   if (DATA.views.ntm) ntm(DATA.views.ntm);
   if (DATA.views.dnc) dnc(DATA.views.dnc);
+  if (DATA.views.structure) structure(DATA.views.structure);
+  if (DATA.views.stack_rnn) stackRnn(DATA.views.stack_rnn);
   if (DATA.views.act) act(DATA.views.act);
   if (DATA.views.attention) attention(DATA.views.attention);
   if (DATA.views.image_attention) imageAttention(DATA.views.image_attention);

@@ -1,11 +1,12 @@
 """An interactive, self-contained HTML report of one traced example (``RUN/viz/report.html``).
 
 :func:`report_data` gathers what the Trace holds into plain JSON-able data (only the views whose
-names were traced: memory heads' addressing (NTM, DNC), the DNC's memory management, ACT
-pondering, attention), plus the example's inputs, targets
-and outputs and the learning curves; :func:`write_report` embeds that data as JSON in one HTML
-file together with ``report.js`` and ``report.css`` (written for this package, no third-party
-code), which draw it with inline SVG. The file needs no server and no network.
+names were traced: memory heads' addressing (NTM, DNC), the DNC's memory management, what a
+stack, queue or deque holds, a stack RNN's stacks, ACT pondering, attention), plus the
+example's inputs, targets and outputs and the learning curves; :func:`write_report` embeds that
+data as JSON in one HTML file together with ``report.js`` and ``report.css`` (written for this
+package, no third-party code), which draw it with inline SVG. The file needs no server and no
+network.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from augrnn.viz.views import (
     _output_steps,
     _series,
     _targets_and_outputs,
+    strengths_by_push_step,
     token_label,
 )
 
@@ -189,6 +191,57 @@ def _dnc_data(trace: Trace) -> dict[str, Any]:
     }
 
 
+#: What a differentiable stack, queue or deque traces for its section of the report.
+STRUCTURE_NAMES = ("push_strengths", "pop_strengths", "strengths")
+#: What a stack RNN traces for its section.
+STACK_RNN_NAMES = ("stack_actions", "stacks")
+
+
+def _structure_data(trace: Trace) -> dict[str, Any]:
+    """Per end of the structure (the top and the bottom of a deque): at each step (downsampled)
+    the strength of every value pushed so far (indexed by the step that pushed it), and the
+    push and pop strengths d_t and u_t."""
+    pushes = trace.stack("push_strengths")[:, 0]  # (T, E)
+    pops = trace.stack("pop_strengths")[:, 0]
+    strengths = trace.stack("strengths")[:, 0].double().numpy()  # (T, C)
+    total, ends = pushes.shape
+    stride = _stride(total)
+    half = strengths.shape[1] // ends
+    names = ("top", "bottom") if ends == 2 else ("",)
+    out = []
+    for end, name in enumerate(names):
+        rows = strengths[:, half * (1 - end) : half * (2 - end)] if ends == 2 else strengths
+        held = strengths_by_push_step(rows, newest_last=end == 0)[::stride, ::stride]
+        out.append(
+            {
+                "name": name,
+                "held": _rounded(held.T, 3),  # (time, pushed at), NaN where nothing is held
+                "push": _rounded(pushes[::stride, end], 3),
+                "pop": _rounded(pops[::stride, end], 3),
+            }
+        )
+    return {"total": total, "stride": stride, "steps": list(range(0, total, stride)), "ends": out}
+
+
+def _stack_rnn_data(trace: Trace) -> dict[str, Any]:
+    """The first stacks' cells (top first, as deep as the trace is long) and action
+    probabilities at each step (downsampled)."""
+    stacks = trace.stack("stacks")[:, 0]  # (T, K, D)
+    actions = trace.stack("stack_actions")[:, 0]  # (T, K, A)
+    total = stacks.shape[0]
+    stride = _stride(total)
+    shown = min(stacks.shape[1], 4)
+    depth = min(stacks.shape[2], max(8, total))
+    return {
+        "total": total,
+        "stride": stride,
+        "steps": list(range(0, total, stride)),
+        "stacks": int(stacks.shape[1]),
+        "cells": _rounded(stacks[::stride, :shown, :depth].transpose(0, 1), 3),  # (K, T, D)
+        "actions": _rounded(actions[::stride, :shown], 3),  # (T, K, A)
+    }
+
+
 def _act_data(trace: Trace) -> dict[str, Any]:
     steps = trace.stack("ponder_steps")[:, 0].float()
     probs = trace.stack("halting_probabilities")[:, 0].float()
@@ -276,6 +329,10 @@ def report_data(
         views["ntm"] = _ntm_data(trace)
     if set(DNC_NAMES) <= names:
         views["dnc"] = _dnc_data(trace)
+    if set(STRUCTURE_NAMES) <= names:
+        views["structure"] = _structure_data(trace)
+    if set(STACK_RNN_NAMES) <= names:
+        views["stack_rnn"] = _stack_rnn_data(trace)
     if {"ponder_steps", "halting_probabilities"} <= names:
         views["act"] = _act_data(trace)
     if _attention_dims(trace) == 2:

@@ -131,6 +131,24 @@ def new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def strengths_by_push_step(strengths: np.ndarray, newest_last: bool = True) -> np.ndarray:
+    """Re-index a structure's rows by the step that pushed them: grid[k, t] is the strength at
+    step t of the value pushed at step k (NaN before it was pushed or once shifted out).
+
+    strengths: (T, C) the strengths s_t of one end's rows, C rows each step, rows shifting by
+        one per push (a differentiable stack's or queue's): the newest in the last row
+        (``newest_last``, a top) or in the first (a deque's bottom).
+    Returns (T, T).
+    """
+    steps, rows = strengths.shape
+    grid = np.full((steps, steps), np.nan)
+    for t in range(steps):
+        pushed = np.arange(max(0, t - rows + 1), t + 1)  # the steps whose values are still held
+        row = rows - 1 - (t - pushed) if newest_last else t - pushed
+        grid[pushed, t] = strengths[t, row]
+    return grid
+
+
 def heat_map(
     fig,
     ax,

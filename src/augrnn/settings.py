@@ -91,6 +91,15 @@ def check_integers(who: str, **values: Any) -> None:
             raise ValueError(f"{who} needs an integer {name}, got {value!r}")
 
 
+def check_sizes(who: str, **sizes: Any) -> None:
+    """Raise ``ValueError`` naming ``who`` for the first of ``sizes`` (a constructor's widths and
+    counts) that is not an integer (:func:`check_integers`) or is below 1; None passes."""
+    check_integers(who, **sizes)
+    for name, value in sizes.items():
+        if value is not None and value < 1:
+            raise ValueError(f"{who} needs {name} >= 1, got {value}")
+
+
 def numeric_types(tp: Any) -> tuple[type, ...]:
     """The numeric types (int, float) that a field annotation admits."""
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:

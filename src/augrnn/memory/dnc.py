@@ -28,7 +28,7 @@ from augrnn.interface import ModelConfig, ModelKind
 from augrnn.memory import dnc_addressing as dnc
 from augrnn.memory import sparse_dnc as sparse
 from augrnn.sequence import RecurrentModel
-from augrnn.settings import Range, above, at_least, check_integers
+from augrnn.settings import Range, above, at_least, check_integers, check_sizes
 
 
 class DNCState(NamedTuple):
@@ -143,17 +143,14 @@ class DNCCell(Core):
         sparse_links: int | None = None,
     ):
         super().__init__()
-        sizes = {
-            "input_size": input_size,
-            "output_size": output_size,
-            "memory_slots": memory_slots,
-            "memory_width": memory_width,
-            "read_heads": read_heads,
-        }
-        check_integers("DNCCell", **sizes)
-        for name, value in sizes.items():
-            if value < 1:
-                raise ValueError(f"DNCCell needs {name} >= 1, got {value}")
+        check_sizes(
+            "DNCCell",
+            input_size=input_size,
+            output_size=output_size,
+            memory_slots=memory_slots,
+            memory_width=memory_width,
+            read_heads=read_heads,
+        )
         check_sparsity(memory_slots, sparse_reads, sparse_links)
         self.sparse_reads = sparse_reads
         self.sparse_links = sparse_links if sparse_links is not None else sparse_reads

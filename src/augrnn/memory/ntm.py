@@ -25,7 +25,7 @@ from augrnn.controllers import build_controller
 from augrnn.core import Core, clamp_gradient, emit, is_tracing, tree_map
 from augrnn.interface import ModelConfig, ModelKind
 from augrnn.sequence import RecurrentModel
-from augrnn.settings import Range, above, at_least, check_integers
+from augrnn.settings import Range, above, at_least, check_sizes
 
 MEMORY_INITS = ("constant", "learned", "random")
 #: Collier & Beel (2018): a small constant memory converged fastest and most stably.
@@ -97,17 +97,15 @@ class NTMCell(Core):
         clip_state_gradients: float | None = None,
     ):
         super().__init__()
-        for name, value in {
-            "input_size": input_size,
-            "output_size": output_size,
-            "memory_slots": memory_slots,
-            "memory_width": memory_width,
-            "read_heads": read_heads,
-            "write_heads": write_heads,
-        }.items():
-            check_integers("NTMCell", **{name: value})
-            if value < 1:
-                raise ValueError(f"NTMCell needs {name} >= 1, got {value}")
+        check_sizes(
+            "NTMCell",
+            input_size=input_size,
+            output_size=output_size,
+            memory_slots=memory_slots,
+            memory_width=memory_width,
+            read_heads=read_heads,
+            write_heads=write_heads,
+        )
         addressing.shift_offsets(shift_width)  # validates
         if memory_init not in MEMORY_INITS:
             raise ValueError(f"memory_init must be one of {MEMORY_INITS}, got {memory_init!r}")

@@ -32,7 +32,7 @@ from augrnn.controllers import build_controller
 from augrnn.core import Core, emit, is_tracing
 from augrnn.interface import ModelConfig, ModelKind
 from augrnn.memory import structures
-from augrnn.settings import ANY, Range, at_least, check_integers
+from augrnn.settings import ANY, Range, at_least, check_sizes
 
 STRUCTURES = ("stack", "queue", "deque")
 
@@ -86,18 +86,14 @@ class NeuralStructureCell(Core):
         super().__init__()
         if structure not in STRUCTURES:
             raise ValueError(f"structure must be one of {', '.join(STRUCTURES)}, got {structure!r}")
-        sizes = {
-            "input_size": input_size,
-            "controller_size": controller_size,
-            "memory_width": memory_width,
-            "capacity": capacity,
-        }
-        if output_size is not None:
-            sizes["output_size"] = output_size
-        check_integers(type(self).__name__, **sizes)
-        for name, value in sizes.items():
-            if value < 1:
-                raise ValueError(f"{type(self).__name__} needs {name} >= 1, got {value}")
+        check_sizes(
+            type(self).__name__,
+            input_size=input_size,
+            output_size=output_size,
+            controller_size=controller_size,
+            memory_width=memory_width,
+            capacity=capacity,
+        )
         self.structure = structure
         self.ends = 2 if structure == "deque" else 1
         self.input_size = input_size
@@ -267,19 +263,15 @@ class StackRNNCell(Core):
         discretize: bool = False,
     ):
         super().__init__()
-        sizes = {
-            "input_size": input_size,
-            "hidden_size": hidden_size,
-            "stacks": stacks,
-            "depth": depth,
-            "read_depth": read_depth,
-        }
-        if output_size is not None:
-            sizes["output_size"] = output_size
-        check_integers(type(self).__name__, **sizes)
-        for name, value in sizes.items():
-            if value < 1:
-                raise ValueError(f"{type(self).__name__} needs {name} >= 1, got {value}")
+        check_sizes(
+            type(self).__name__,
+            input_size=input_size,
+            output_size=output_size,
+            hidden_size=hidden_size,
+            stacks=stacks,
+            depth=depth,
+            read_depth=read_depth,
+        )
         if read_depth > depth:
             raise ValueError(f"StackRNNCell reads at most depth={depth} cells, got {read_depth}")
         self.input_size = input_size

@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from augrnn.memory.structures import STACK_ACTIONS
-from augrnn.viz.views import heat_map, new_figure, register_view, strengths_by_push_step
+from augrnn.viz.views import heat_map, held_by_end, new_figure, register_view
 
 #: Stacks of a stack RNN drawn at most.
 MAX_STACKS_SHOWN = 4
@@ -24,14 +24,9 @@ def structure_contents(trace, batch, task, logits, index) -> Figure:
     reads = trace.stack("reads")[:, index].numpy()  # (T, E, m)
     values = trace.stack("pushed_values")[:, index].numpy()  # (T, E, m)
     steps, ends = pushes.shape
-    names = ("top", "bottom") if ends == 2 else ("",)
-    half = strengths.shape[1] // ends
     fig = new_figure(max(7.0, min(14.0, 0.12 * steps + 5)), 2.6 + 4.2 * ends)
     panels = fig.subplots(4 * ends, 1, height_ratios=[3, 1.2, 1.5, 1.5] * ends, sharex=True)
-    for end, name in enumerate(names):
-        # A deque's top holds the second half of the rows, its bottom the first.
-        rows = strengths[:, half * (1 - end) : half * (2 - end)] if ends == 2 else strengths
-        grid = strengths_by_push_step(rows, newest_last=end == 0)
+    for end, (name, grid) in enumerate(held_by_end(strengths, ends)):
         at = f" ({name})" if name else ""
         ax = panels[4 * end : 4 * end + 4]
         heat_map(

@@ -29,6 +29,24 @@
       " shown (downsampled to at most ~400)." : "";
   }
 
+  // A slider over the shown steps, its "step t of T" label and a detail box that draw(i, detail)
+  // fills for step i; returns the redraw function, for the caller to call once its boxes exist.
+  function stepSlider(s, id, v, draw) {
+    var ctl = el("div", { class: "controls" }, s);
+    var slider = el("input", { type: "range", id: id + "-slider", min: 0,
+      max: v.steps.length - 1, value: 0, step: 1 }, ctl);
+    var label = el("span", { id: id + "-step-label" }, ctl);
+    var detail = el("div", { id: id + "-detail" }, s);
+    function redraw(i) {
+      i = Number(i);
+      label.textContent = "step " + v.steps[i] + " of " + (v.total - 1);
+      detail.innerHTML = "";
+      draw(i, detail);
+    }
+    slider.addEventListener("input", function () { redraw(slider.value); });
+    return redraw;
+  }
+
   // A (time x channel) grid drawn with time across and channels down; values in [lo, hi].
   function heatMap(parent, grid, lo, hi, colour, cell) {
     var T = grid.length, C = T ? grid[0].length : 0;
@@ -183,17 +201,9 @@
       strideNote(v.stride, v.total, "step"));
     var box = el("div", { class: "scroll", id: "dnc-usage" }, s);
     heatMap(box, v.usage, 0, 1, grey);
-    var ctl = el("div", { class: "controls" }, s);
-    var slider = el("input", { type: "range", id: "dnc-slider", min: 0,
-      max: v.steps.length - 1, value: 0, step: 1 }, ctl);
-    var label = el("span", { id: "dnc-step-label" }, ctl);
-    var detail = el("div", { id: "dnc-detail" }, s);
-    var links = el("div", { id: "dnc-links" }, s);
     var cell = Math.max(3, Math.min(10, Math.floor(400 / Math.max(v.slots, 1))));
-    function draw(i) {
-      i = Number(i);
-      label.textContent = "step " + v.steps[i] + " of " + (v.total - 1);
-      detail.innerHTML = "";
+    var links;
+    var draw = stepSlider(s, "dnc", v, function (i, detail) {
       el("div", { class: "gates" }, detail, "write gate g^w = " + fmt(v.write_gate[i], 3) +
         " · allocation share g^a = " + fmt(v.allocation_gate[i], 3));
       v.read_modes[i].forEach(function (modes, head) {
@@ -205,8 +215,8 @@
       links.innerHTML = "";
       el("h3", {}, links, "links L_t after step " + v.steps[v.link.at[k]]);
       heatMap(links, v.link.values[k], 0, 1, grey, cell);
-    }
-    slider.addEventListener("input", function () { draw(slider.value); });
+    });
+    links = el("div", { id: "dnc-links" }, s);
     draw(0);
   }
 
@@ -220,15 +230,7 @@
       if (end.name) el("h3", {}, s, end.name);
       heatMap(el("div", { class: "scroll", id: "structure-held-" + e }, s), end.held, 0, 1, grey);
     });
-    var ctl = el("div", { class: "controls" }, s);
-    var slider = el("input", { type: "range", id: "structure-slider", min: 0,
-      max: v.steps.length - 1, value: 0, step: 1 }, ctl);
-    var label = el("span", { id: "structure-step-label" }, ctl);
-    var detail = el("div", { id: "structure-detail" }, s);
-    function draw(i) {
-      i = Number(i);
-      label.textContent = "step " + v.steps[i] + " of " + (v.total - 1);
-      detail.innerHTML = "";
+    stepSlider(s, "structure", v, function (i, detail) {
       v.ends.forEach(function (end) {
         var held = end.held[i].filter(function (x) { return x !== null && x > 0.005; }).length;
         el("div", { class: "gates" }, detail, (end.name ? end.name + ": " : "") +
@@ -237,9 +239,7 @@
         bars(detail, end.held[i].slice(0, i + 1).map(function (x) { return x === null ? 0 : x; }),
           Math.max(120, 6 * (i + 1)), 40, "#2e6fb5", "held");
       });
-    }
-    slider.addEventListener("input", function () { draw(slider.value); });
-    draw(0);
+    })(0);
   }
 
   // --- stack RNN -----------------------------------------------------------------------------
@@ -254,22 +254,12 @@
       el("h3", {}, s, "stack " + k);
       heatMap(el("div", { class: "scroll", id: "stack-rnn-cells-" + k }, s), grid, -1, 1, diverging);
     });
-    var ctl = el("div", { class: "controls" }, s);
-    var slider = el("input", { type: "range", id: "stack-rnn-slider", min: 0,
-      max: v.steps.length - 1, value: 0, step: 1 }, ctl);
-    var label = el("span", { id: "stack-rnn-step-label" }, ctl);
-    var detail = el("div", { id: "stack-rnn-detail" }, s);
-    function draw(i) {
-      i = Number(i);
-      label.textContent = "step " + v.steps[i] + " of " + (v.total - 1);
-      detail.innerHTML = "";
+    stepSlider(s, "stack-rnn", v, function (i, detail) {
       v.actions[i].forEach(function (probabilities, k) {
         el("div", { class: "modes" }, detail, "stack " + k + ": " + probabilities.map(
           function (p, a) { return ACTION_NAMES[a] + " " + fmt(p, 2); }).join(", "));
       });
-    }
-    slider.addEventListener("input", function () { draw(slider.value); });
-    draw(0);
+    })(0);
   }
 
   // --- ACT -----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from augrnn.viz.views import (
     _output_steps,
     _series,
     _targets_and_outputs,
-    strengths_by_push_step,
+    held_by_end,
     token_label,
 )
 
@@ -206,16 +206,13 @@ def _structure_data(trace: Trace) -> dict[str, Any]:
     strengths = trace.stack("strengths")[:, 0].double().numpy()  # (T, C)
     total, ends = pushes.shape
     stride = _stride(total)
-    half = strengths.shape[1] // ends
-    names = ("top", "bottom") if ends == 2 else ("",)
     out = []
-    for end, name in enumerate(names):
-        rows = strengths[:, half * (1 - end) : half * (2 - end)] if ends == 2 else strengths
-        held = strengths_by_push_step(rows, newest_last=end == 0)[::stride, ::stride]
+    for end, (name, held) in enumerate(held_by_end(strengths, ends)):
         out.append(
             {
                 "name": name,
-                "held": _rounded(held.T, 3),  # (time, pushed at), NaN where nothing is held
+                # (time, pushed at), NaN where nothing is held
+                "held": _rounded(held[::stride, ::stride].T, 3),
                 "push": _rounded(pushes[::stride, end], 3),
                 "pop": _rounded(pops[::stride, end], 3),
             }

@@ -149,6 +149,22 @@ def strengths_by_push_step(strengths: np.ndarray, newest_last: bool = True) -> n
     return grid
 
 
+def held_by_end(strengths: np.ndarray, ends: int) -> list[tuple[str, np.ndarray]]:
+    """Per end of a structure, its name and :func:`strengths_by_push_step` of its rows: one end
+    ("") for a stack or queue; for a deque ("top", "bottom") the second half of the rows, newest
+    last, and the first half, newest first.
+
+    strengths: (T, C) strengths s_t; ends: 1, or 2 for a deque. Each grid is (T, T).
+    """
+    if ends == 1:
+        return [("", strengths_by_push_step(strengths))]
+    half = strengths.shape[1] // 2
+    return [
+        ("top", strengths_by_push_step(strengths[:, half:])),
+        ("bottom", strengths_by_push_step(strengths[:, :half], newest_last=False)),
+    ]
+
+
 def heat_map(
     fig,
     ax,

@@ -9,6 +9,7 @@ from augrnn.tasks.copy import CopyTask
 from augrnn.tasks.dates import DatesTask
 from augrnn.tasks.digit_row import DigitRowTask
 from augrnn.tasks.graph import GraphTask
+from augrnn.tasks.itg import GenderConjugationTask, SvoSovTask
 from augrnn.tasks.logic import LogicTask
 from augrnn.tasks.ngrams import NGramsTask
 from augrnn.tasks.parity import ParityTask
@@ -48,6 +49,8 @@ TASKS: dict[str, type[Task]] = {
         TransductionCopyTask,
         TransductionReversalTask,
         BigramFlipTask,
+        SvoSovTask,
+        GenderConjugationTask,
         *PATTERN_TASKS,
     )
 }

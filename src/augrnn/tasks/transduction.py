@@ -63,25 +63,30 @@ class TransductionTask(ClassificationTask):
     length_name = "source length"
 
     @property
-    def start(self) -> int:
+    def symbols(self) -> int:
+        """The symbols a source or target may hold (the paper: 128)."""
         return self.config.symbols
 
     @property
+    def start(self) -> int:
+        return self.symbols
+
+    @property
     def separator(self) -> int:
-        return self.config.symbols + 1
+        return self.symbols + 1
 
     @property
     def blank(self) -> int:
-        return self.config.symbols + 2
+        return self.symbols + 2
 
     @property
     def end(self) -> int:
         """The class of ⟨/s⟩."""
-        return self.config.symbols
+        return self.symbols
 
     @property
     def input_size(self) -> int:
-        return self.config.symbols + 3
+        return self.symbols + 3
 
     @property
     def groups(self) -> int:
@@ -89,16 +94,19 @@ class TransductionTask(ClassificationTask):
 
     @property
     def classes(self) -> int:
-        return self.config.symbols + 1
+        return self.symbols + 1
 
     @property
     def train_lengths(self) -> tuple[int, int]:
         return (self.config.min_length, self.config.max_length)
 
     @abstractmethod
-    def source_positions(self, steps: Tensor, lengths: Tensor) -> Tensor:
-        """The source position written at output step k: (K, 1) steps k, (1, B) lengths L ->
-        (K, B), in [0, L) where k < L."""
+    def episodes(
+        self, batch_size: int, generator: torch.Generator, length: int | None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Draw the sources and their targets: (source (L_max, B), target (L_max, B), lengths
+        (B,)), symbols in [0, symbols), each target as long as its source; the rows past an
+        episode's length are ignored."""
 
     def episode_lengths(
         self, batch_size: int, generator: torch.Generator, length: int | None
@@ -109,9 +117,8 @@ class TransductionTask(ClassificationTask):
     def sample(
         self, batch_size: int, generator: torch.Generator, length: int | None = None
     ) -> Batch:
-        lengths = self.episode_lengths(batch_size, generator, length)
-        longest = int(lengths.max())
-        source = torch.randint(0, self.config.symbols, (longest, batch_size), generator=generator)
+        source, target, lengths = self.episodes(batch_size, generator, length)
+        longest = source.shape[0]
         steps = torch.arange(2 * longest + 3).unsqueeze(1)  # (T, 1)
         span = lengths.unsqueeze(0)  # (1, B)
         in_source = (steps >= 1) & (steps <= span)
@@ -125,8 +132,7 @@ class TransductionTask(ClassificationTask):
         token = torch.where(in_output, self.blank, token)
         inputs = torch.nn.functional.one_hot(token.clamp_min(0), self.input_size).float()
         inputs = inputs * (token >= 0).unsqueeze(-1)
-        position = self.source_positions(output_step, span).clamp(0, longest - 1)
-        written = source.gather(0, position.expand(-1, batch_size))
+        written = target.gather(0, output_step.clamp(0, longest - 1).expand(-1, batch_size))
         targets = torch.where(output_step < span, written, self.end)
         targets = torch.where(in_output, targets, 0).unsqueeze(-1)
         return Batch(inputs, targets, in_output.float(), lengths, (token >= 0).float())
@@ -154,20 +160,43 @@ class TransductionTask(ClassificationTask):
         scored = batch.mask[:, index] > 0
         lines = [
             f"{self.name}, {self.describe_size(length)}",
-            f"source:  {_symbols(source, self.end)}",
-            f"target:  {_symbols(batch.targets[scored, index, 0].tolist(), self.end)}",
+            f"source:  {self.words(source)}",
+            f"target:  {self.words(batch.targets[scored, index, 0].tolist())}",
         ]
         if logits is not None:
             predicted = self._grouped(logits, batch)[scored, index, 0].argmax(-1).tolist()
-            lines.append(f"output:  {_symbols(predicted, self.end)}")
+            lines.append(f"output:  {self.words(predicted)}")
         return "\n".join(lines)
 
+    def word(self, token: int) -> str:
+        """How ``render`` writes a symbol."""
+        return str(token)
 
-def _symbols(tokens: list[int], end: int) -> str:
-    return " ".join("</s>" if t == end else str(t) for t in tokens)
+    def words(self, tokens: list[int]) -> str:
+        return " ".join("</s>" if t == self.end else self.word(t) for t in tokens)
 
 
-class TransductionCopyTask(TransductionTask):
+class RandomStringTask(TransductionTask):
+    """Sources of uniformly random symbols; the target writes, at output step k, the source
+    symbol at :meth:`source_positions`."""
+
+    @abstractmethod
+    def source_positions(self, steps: Tensor, lengths: Tensor) -> Tensor:
+        """The source position written at output step k: (K, 1) steps k, (1, B) lengths L ->
+        (K, B), in [0, L) where k < L."""
+
+    def episodes(
+        self, batch_size: int, generator: torch.Generator, length: int | None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        lengths = self.episode_lengths(batch_size, generator, length)
+        longest = int(lengths.max())
+        source = torch.randint(0, self.symbols, (longest, batch_size), generator=generator)
+        steps = torch.arange(longest).unsqueeze(1)
+        position = self.source_positions(steps, lengths.unsqueeze(0)).clamp(0, longest - 1)
+        return source, source.gather(0, position.expand(-1, batch_size)), lengths
+
+
+class TransductionCopyTask(RandomStringTask):
     name = "transduction_copy"
     description = "write a string of 8-64 random symbols (of 128) again"
 
@@ -175,7 +204,7 @@ class TransductionCopyTask(TransductionTask):
         return steps
 
 
-class TransductionReversalTask(TransductionTask):
+class TransductionReversalTask(RandomStringTask):
     name = "transduction_reversal"
     description = "write a string of 8-64 random symbols (of 128) backwards"
 
@@ -183,7 +212,7 @@ class TransductionReversalTask(TransductionTask):
         return lengths - 1 - steps
 
 
-class BigramFlipTask(TransductionTask):
+class BigramFlipTask(RandomStringTask):
     """Bigram flipping: a₁a₂a₃a₄… → a₂a₁a₄a₃…, on sources of even length (an odd length drawn
     is made even by one symbol less; a fixed odd length is an error)."""
 

@@ -44,8 +44,7 @@ def _task_reference() -> str:
             f"{task.sizes_text()}; {task.length_name} {low}-{high} in training. "
             f"Settings: `{cls.config_class.__module__}.{cls.config_class.__name__}`.\n"
         )
-        batch = task.sample(1, generator, length=min(high, max(low, 4)))
-        parts.append(f"```text\n{task.render(batch, 0)}\n```\n")
+        parts.append(f"```text\n{task.showcase(generator)}\n```\n")
     return "\n".join(parts)
 
 

@@ -382,8 +382,7 @@ def tasks_command(seed: int) -> None:
         low, high = task.train_lengths
         click.echo(f"== {name}: {cls.description}")
         click.echo(f"   {task.sizes_text()}, {task.length_name} {low}-{high} in training")
-        batch = task.sample(1, generator, length=min(high, max(low, 4)))
-        click.echo(task.render(batch, 0))
+        click.echo(task.showcase(generator))
         click.echo()
 
 

@@ -25,7 +25,7 @@ def test_the_task_interface_has_defaults_for_its_optional_hooks():
             return padded_batch()
 
         def render(self, batch, index=0, logits=None):
-            return ""
+            return f"episode {index} of {batch.inputs.shape[1]}"
 
     task = Bits.__new__(Bits)
     assert task.io_kind == "bits" and task.metric_weights(None, None) == {}
@@ -34,6 +34,7 @@ def test_the_task_interface_has_defaults_for_its_optional_hooks():
     assert index == 0 and one.inputs.shape == (T - 2, 1, D)  # its padding cut off
     assert task.describe_example(one, 0, None) == []
     assert task.sizes_text() == f"input width {D}, output width {D}"
+    assert task.showcase(torch.Generator()) == f"episode 0 of {B}"
 
 
 @pytest.mark.parametrize("task_name", ["copy", "dates", "table_qa", "ngrams", "priority_sort"])

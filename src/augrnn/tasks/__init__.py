@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from augrnn.tasks.addition import AdditionTask
 from augrnn.tasks.associative_recall import AssociativeRecallTask
+from augrnn.tasks.babi import BabiTask
 from augrnn.tasks.base import Batch, Task, TaskConfig
 from augrnn.tasks.copy import CopyTask
 from augrnn.tasks.dates import DatesTask
@@ -52,6 +53,7 @@ TASKS: dict[str, type[Task]] = {
         SvoSovTask,
         GenderConjugationTask,
         *PATTERN_TASKS,
+        BabiTask,
     )
 }
 

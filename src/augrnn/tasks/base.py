@@ -171,6 +171,12 @@ class Task(ABC):
         none by default."""
         return []
 
+    def showcase(self, generator: torch.Generator) -> str:
+        """What ``augrnn tasks`` shows of the task: by default one episode, rendered."""
+        low, high = self.train_lengths
+        batch = self.sample(1, generator, length=min(high, max(low, 4)))
+        return self.render(batch, 0)
+
     def sizes_text(self) -> str:
         """What goes in and out, for ``augrnn tasks``."""
         return f"input width {self.input_size}, output width {self.output_size}"

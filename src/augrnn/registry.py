@@ -49,6 +49,7 @@ BUILTIN_MODEL_MODULES = (
     "augrnn.attention.seq2seq",
     "augrnn.attention.show_attend_tell",
     "augrnn.programmer",
+    "augrnn.memnet",
 )
 #: The model kind of a ``[model]`` table that names none.
 DEFAULT_MODEL_KIND = "ntm"

@@ -670,3 +670,21 @@ def test_a_run_resumed_during_its_trials_without_time_left_trains_no_new_trial(
     result = resumed.train(progress=False)
     assert [r["trial"] for r in read_metrics(run) if r["split"] == "trial"] == [0]
     assert resumed.trials_done == 1 and result.step == 4
+
+
+def test_the_step_schedule_multiplies_the_rate_every_so_many_steps():
+    from augrnn.train.loop import build_schedule
+
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=1.0)
+    schedule = build_schedule(
+        optimizer, OptimConfig(name="sgd", schedule="step", decay_every=3, decay_factor=0.5), 100
+    )
+    rates = []
+    for _ in range(7):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert rates == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    with pytest.raises(ValueError, match="decay_factor"):
+        OptimConfig(decay_factor=0.0)

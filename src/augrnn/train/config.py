@@ -79,10 +79,13 @@ class OptimConfig:
     eps: float = 1e-4
     clip_value: float | None = 10.0
     clip_norm: float | None = None
-    #: "constant", or "cosine": the learning rate falls along a half cosine from ``lr`` at step 0
-    #: to ``lr * min_lr_ratio`` at ``train.steps``.
+    #: "constant"; "cosine": the learning rate falls along a half cosine from ``lr`` at step 0
+    #: to ``lr * min_lr_ratio`` at ``train.steps``; "step": it is multiplied by ``decay_factor``
+    #: every ``decay_every`` steps (MemN2N's halving every 25 epochs).
     schedule: str = "constant"
     min_lr_ratio: float = 0.05
+    decay_every: int = 1000
+    decay_factor: float = 0.5
 
     RANGES: ClassVar[dict[str, Range]] = {
         "lr": above(0),
@@ -92,6 +95,8 @@ class OptimConfig:
         "clip_value": above(0),
         "clip_norm": above(0),
         "min_lr_ratio": between(0, 1),
+        "decay_every": at_least(1),
+        "decay_factor": between(0, 1, low_inclusive=False),
     }
 
     def __post_init__(self) -> None:
@@ -107,7 +112,7 @@ class OptimConfig:
 
 
 OPTIMISERS = ("rmsprop", "adam", "sgd")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "step")
 #: The device types a run can train on ("cuda:1" names one GPU of several).
 DEVICE_TYPES = ("cpu", "cuda", "mps")
 

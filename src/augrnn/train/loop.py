@@ -104,6 +104,9 @@ def build_schedule(
             return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    if config.schedule == "step":
+        every, decay = config.decay_every, config.decay_factor
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: decay ** (step // every))
     raise ValueError(f"optim.schedule must be one of {SCHEDULES}, got {config.schedule!r}")
 
 

@@ -302,3 +302,39 @@ def test_the_structure_sliders_redraw_their_steps(browser, tmp_path):
         assert_not_blank(page)
         assert errors == []
         page.close()
+
+
+def memn2n_report(tmp_path) -> Path:
+    overrides = {
+        "task.id": "1",
+        "task.train_size": "8",
+        "model.embedding_size": "6",
+        "model.linear_start_steps": "0",
+    }
+    run = tmp_path / "memn2n"
+    Trainer(load_preset("babi_memn2n", {**TINY_TRAIN, **overrides}), run).train(progress=False)
+    return {p.name: p for p in visualise_run(run).paths}["report.html"]
+
+
+def test_a_memory_network_report_shows_each_hops_attention_over_the_statements(tmp_path):
+    data = embedded(memn2n_report(tmp_path))
+    assert set(data["views"]) == {"memory_hops"}
+    view = data["views"]["memory_hops"]
+    count = len(view["statements"])
+    assert len(view["attention"]) == 3 and all(len(hop) == count for hop in view["attention"])
+    assert all(abs(sum(hop) - 1) < 1e-2 for hop in view["attention"])
+    assert len(view["supports"]) == count and any(view["supports"])
+    assert view["question"].startswith("where is ") and view["answer"]
+
+
+def test_the_memory_hops_table_draws_in_a_browser(browser, tmp_path):
+    report = memn2n_report(tmp_path)
+    page, errors = open_report(browser, report)
+    rows = page.locator("#memory-hops-table tr")
+    view = embedded(report)["views"]["memory_hops"]
+    assert rows.count() == 1 + len(view["statements"])
+    assert page.locator("#memory-hops-table td.p").count() == 3 * len(view["statements"])
+    assert "★" in page.inner_text("#memory-hops-table")
+    assert_not_blank(page)
+    assert errors == []
+    page.close()

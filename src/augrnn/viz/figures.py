@@ -135,13 +135,22 @@ def visualise_run(
         result.messages.append(f"{run_dir} has no metrics.jsonl: no learning curves")
     else:
         result.paths.append(_save(curves, out / "learning_curves.png"))
-    if isinstance(batch, Batch):  # the report draws sequences
+    if _is_sequence_batch(batch):  # the report draws sequences
         from augrnn.viz.report import report_for
 
         result.paths.append(
             report_for(run_dir, out, config, task, batch, outputs, trace, example, length)
         )
     return result
+
+
+def _is_sequence_batch(batch) -> bool:
+    """Whether ``batch`` holds sequences as a :class:`Batch` does (time-major ``inputs``,
+    ``targets`` and ``mask``; a story batch holds them beside its own fields)."""
+    return isinstance(batch, Batch) or all(
+        isinstance(getattr(batch, name, None), torch.Tensor)
+        for name in ("inputs", "targets", "mask")
+    )
 
 
 def _save(fig: Figure, path: Path) -> Path:

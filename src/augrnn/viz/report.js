@@ -263,6 +263,27 @@
   }
 
   // --- ACT -----------------------------------------------------------------------------------
+  function memoryHops(v) {
+    var s = section("memory-hops", "Memory network: which statements each hop reads");
+    el("p", { class: "note" }, s, "Q: " + v.question + "  answer: " + v.answer + ", model: " +
+      v.model_answer + ". Each column is a hop; the darker the cell, the more of the hop's " +
+      "attention p the statement takes. ★ marks the statements the answer rests on.");
+    var table = el("table", { class: "hops", id: "memory-hops-table" }, el("div", { class: "scroll" }, s));
+    var head = el("tr", {}, table);
+    el("th", {}, head, "");
+    el("th", {}, head, "statement");
+    v.attention.forEach(function (_, k) { el("th", {}, head, "hop " + (k + 1)); });
+    v.statements.forEach(function (text, j) {
+      var row = el("tr", { class: v.supports[j] ? "support" : "" }, table);
+      el("td", {}, row, v.supports[j] ? "★" : "");
+      el("td", {}, row, (j + 1) + ". " + text);
+      v.attention.forEach(function (p) {
+        var cell = el("td", { class: "p" }, row, fmt(p[j], 2));
+        cell.style.background = grey(Math.max(0, Math.min(1, p[j])));
+        if (p[j] > 0.5) cell.style.color = "#fff";
+      });
+    });
+  }
   function act(v) {
     var s = section("act", "ACT: ponder steps per input step");
     el("p", { class: "note" }, s, "Bar height: ponder steps N(t); mean " + v.mean +
@@ -445,6 +466,7 @@
   if (DATA.views.dnc) dnc(DATA.views.dnc);
   if (DATA.views.structure) structure(DATA.views.structure);
   if (DATA.views.stack_rnn) stackRnn(DATA.views.stack_rnn);
+  if (DATA.views.memory_hops) memoryHops(DATA.views.memory_hops);
   if (DATA.views.act) act(DATA.views.act);
   if (DATA.views.attention) attention(DATA.views.attention);
   if (DATA.views.image_attention) imageAttention(DATA.views.image_attention);

@@ -197,6 +197,33 @@ STRUCTURE_NAMES = ("push_strengths", "pop_strengths", "strengths")
 STACK_RNN_NAMES = ("stack_actions", "stacks")
 
 
+#: What a memory network traces for its section.
+MEMORY_HOPS_NAMES = ("memory_attention",)
+
+
+def _memory_hops_data(trace: Trace, task: Task, batch: Any, logits: Tensor) -> dict[str, Any]:
+    """The story's statements (their text where the task gives it), which support the answer,
+    each hop's attention over them, the question, the answer and the model's."""
+    attention = trace.stack("memory_attention")[:, 0]  # (K, S)
+    count = int(batch.lengths[0])
+    texts = (
+        task.statements(batch, 0)
+        if hasattr(task, "statements")
+        else [f"statement {j + 1}" for j in range(count)]
+    )
+    supports = getattr(batch, "supports", None)
+    name = getattr(task, "answer_text", str)
+    at_question = (logits[:, 0] * batch.mask[:, 0].unsqueeze(-1)).sum(0)
+    return {
+        "statements": texts,
+        "supports": [] if supports is None else [bool(x) for x in supports[0, :count] > 0],
+        "attention": _rounded(attention[:, :count], 3),
+        "question": task.question_text(batch, 0) if hasattr(task, "question_text") else "",
+        "answer": name(int(batch.answers[0])) if hasattr(batch, "answers") else "",
+        "model_answer": name(int(at_question.argmax())),
+    }
+
+
 def _structure_data(trace: Trace) -> dict[str, Any]:
     """Per end of the structure (the top and the bottom of a deque): at each step (downsampled)
     the strength of every value pushed so far (indexed by the step that pushed it), and the
@@ -330,6 +357,8 @@ def report_data(
         views["structure"] = _structure_data(trace)
     if set(STACK_RNN_NAMES) <= names:
         views["stack_rnn"] = _stack_rnn_data(trace)
+    if set(MEMORY_HOPS_NAMES) <= names:
+        views["memory_hops"] = _memory_hops_data(trace, task, batch, logits)
     if {"ponder_steps", "halting_probabilities"} <= names:
         views["act"] = _act_data(trace)
     if _attention_dims(trace) == 2:

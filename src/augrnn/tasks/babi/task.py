@@ -339,6 +339,16 @@ class BabiTask(ClassificationTask):
     def _text(self, ids: Tensor) -> str:
         return " ".join(self.words[i] for i in ids.tolist() if i != 0)
 
+    def statements(self, batch: StoryBatch, index: int) -> list[str]:
+        """The statements of story ``index`` as text, oldest first."""
+        return [self._text(batch.story[index, j]) for j in range(int(batch.lengths[index]))]
+
+    def question_text(self, batch: StoryBatch, index: int) -> str:
+        return self._text(batch.question[index]) + "?"
+
+    def answer_text(self, answer: int) -> str:
+        return self.answers[answer]
+
     def example(self, batch: StoryBatch, index: int) -> tuple[StoryBatch, int]:
         pick = slice(index, index + 1)
         steps = int(batch.input_mask[:, index].sum())

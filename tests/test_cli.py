@@ -241,11 +241,41 @@ def test_eval_scores_other_task_settings_that_keep_the_model_s_sizes(runner, tmp
     runner.invoke(main, ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY])
     longer = runner.invoke(main, ["eval", str(run), "--json", "--task.max_length=5"])
     assert longer.exit_code == 0, longer.output
-    assert json.loads(longer.output)[0]["length"] == "train"
+    assert json.loads(longer.output)[0]["length"] == "given"
+    plain = runner.invoke(main, ["eval", str(run), "--json"])
+    assert json.loads(plain.output)[0]["length"] == "train"
     wider = runner.invoke(main, ["eval", str(run), "--task.bits=5"])
     assert wider.exit_code != 0 and "change the task's input or output size" in wider.output
     other = runner.invoke(main, ["eval", str(run), "--train.steps=5"])
-    assert other.exit_code != 0 and "overrides of task settings only" in other.output
+    assert other.exit_code != 0 and "overrides of task and model settings only" in other.output
+
+
+def test_eval_takes_model_settings_that_keep_the_trained_parameters(runner, tmp_path):
+    """A stack trained with room for its training episodes only is scored on longer ones with
+    a larger capacity; a setting that changes the parameters' shapes is refused."""
+    run = tmp_path / "run"
+    small = [
+        "--task.symbols=4", "--task.min_length=2", "--task.max_length=3",
+        "--model.controller_size=6", "--model.memory_width=3", "--model.capacity=9",
+        "--train.steps=2", "--train.eval_every=2", "--train.eval_sequences=8",
+        "--train.batch_size=4", "--train.tensorboard=false",
+    ]  # fmt: skip
+    trained = runner.invoke(
+        main, ["train", "transduction_reversal", "--run-dir", str(run), "--no-progress", *small]
+    )
+    assert trained.exit_code == 0, trained.output
+    longer = ["eval", str(run), "--json", "--sequences=8", "--task.max_length=8"]
+    too_small = runner.invoke(main, longer)
+    assert too_small.exit_code != 0 and "capacity" in too_small.output
+    roomy = runner.invoke(main, [*longer, "--model.capacity=19"])
+    assert roomy.exit_code == 0, roomy.output
+    assert 0 <= json.loads(roomy.output)[0]["coarse_accuracy"] <= 1
+    reshaped = runner.invoke(main, ["eval", str(run), "--model.controller_size=7"])
+    assert (
+        reshaped.exit_code != 0 and "change the shapes of the trained parameters" in reshaped.output
+    )
+    kind = runner.invoke(main, ["eval", str(run), "--model.kind=lstm"])
+    assert kind.exit_code != 0 and "not task.name or model.kind" in kind.output
 
 
 def test_viz_writes_elsewhere_with_out_and_a_read_only_folder_is_a_clear_error(

@@ -21,6 +21,7 @@ from augrnn.cli_support import friendly_errors
 from augrnn.interface import EvaluationContext, is_core_field
 from augrnn.registry import (
     PluginWarning,
+    build_model,
     describe_model,
     import_reference,
     models,
@@ -152,19 +153,23 @@ def length_table(
     beam: int = 1,
     length_normalisation: float = 0.0,
     best: bool = True,
-    task_overrides: dict[str, str] | None = None,
+    overrides: dict[str, str] | None = None,
 ) -> list[dict]:
     """Held-out metrics of a trained run at each of ``lengths`` (all episodes at that length),
     of its best validation parameters where it kept them (``best``) or else its last; each row
     names the training step of the parameters scored (``step``). The model adds its own
     metrics (:meth:`~augrnn.interface.Model.extra_metrics`): text-to-text runs
     ``decoded_exact_match``, outputs generated until EOS (greedy, or beam search with ``beam``
-    > 1); image runs with attention ``attention_on_digit``. ``task_overrides`` (``{"task.key":
+    > 1); image runs with attention ``attention_on_digit``. ``overrides`` (``{"task.key":
     "value"}``) score the run on episodes drawn with other task settings, e.g. table questions
-    in phrasings held out of training."""
+    in phrasings held out of training; ``{"model.key": "value"}`` with model settings that keep
+    its parameters, e.g. a larger stack capacity for longer episodes. The rows of the training
+    range are labelled "train", or "given" when task settings were overridden."""
     config, task, model, payload = load_run(run_dir, best=best)
-    if task_overrides:
-        config, task = _with_task_overrides(config, task, task_overrides)
+    overrides = overrides or {}
+    if overrides:
+        config, task, model = _with_overrides(config, task, model, overrides)
+    range_label = "given" if any(key.startswith("task.") for key in overrides) else "train"
     if (beam != 1 or length_normalisation) and not model.decodes:
         raise click.BadParameter(
             f"--beam and --length-normalisation apply to models that decode text; "
@@ -188,7 +193,7 @@ def length_table(
             metrics.update(model.extra_metrics(task, context))
         rows.append(
             {
-                task.length_name: "train" if length is None else length,
+                task.length_name: range_label if length is None else length,
                 "step": payload["model_step"],
                 **metrics,
             }
@@ -196,14 +201,21 @@ def length_table(
     return rows
 
 
-def _with_task_overrides(config, task, overrides: dict[str, str]):
-    """The run's config and task with ``overrides`` of task settings applied; the task must
-    keep its name and its input and output sizes, which the model was built for."""
-    other = [key for key in overrides if not key.startswith("task.") or key == "task.name"]
+def _with_overrides(config, task, model, overrides: dict[str, str]):
+    """The run's config, task and model with ``overrides`` applied: task settings that keep the
+    task's name and its input and output sizes, which the model was built for, and model
+    settings that keep the trained parameters' shapes (a stack's capacity, an ACT's step
+    limit); the model keeps its trained parameters."""
+    other = [
+        key
+        for key in overrides
+        if not key.startswith(("task.", "model.")) or key in ("task.name", "model.kind")
+    ]
     if other:
         raise click.BadParameter(
-            f"eval takes overrides of task settings only (--task.KEY=VALUE, not task.name), "
-            f"got {', '.join('--' + key for key in other)}"
+            "eval takes overrides of task and model settings only (--task.KEY=VALUE, "
+            f"--model.KEY=VALUE; not task.name or model.kind), got "
+            f"{', '.join('--' + key for key in other)}"
         )
     changed = config_from_dict(apply_overrides(config.to_dict(), overrides))
     changed_task = task_class(changed.task_name)(changed.task)
@@ -213,7 +225,18 @@ def _with_task_overrides(config, task, overrides: dict[str, str]):
             f"these task settings change the task's input or output size from {sizes} to "
             f"{(changed_task.input_size, changed_task.output_size)}, which the model cannot read"
         )
-    return changed, changed_task
+    if any(key.startswith("model.") for key in overrides):
+        rebuilt = build_model(changed.model, *sizes)
+        try:
+            rebuilt.load_state_dict(model.state_dict())
+        except RuntimeError as err:
+            detail = " ".join(str(err).split())
+            raise click.BadParameter(
+                "these model settings change the shapes of the trained parameters, so the run "
+                f"cannot be scored with them: {detail[:200]}"
+            ) from err
+        model = rebuilt.eval()
+    return changed, changed_task, model
 
 
 def format_table(rows: list[dict]) -> str:
@@ -231,9 +254,11 @@ def format_table(rows: list[dict]) -> str:
 @main.command(
     name="eval",
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    epilog="TASK_OVERRIDES are --task.key=value pairs that score the run on episodes drawn with "
+    epilog="OVERRIDES are --task.key=value pairs that score the run on episodes drawn with "
     "other task settings (those that keep the task's input and output sizes), e.g. "
-    "--task.phrasings=heldout for table questions worded as in no training episode.",
+    "--task.phrasings=heldout for table questions worded as in no training episode, and "
+    "--model.key=value pairs of model settings that keep the trained parameters, e.g. "
+    "--model.capacity=260 for a stack to hold longer episodes.",
 )
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--lengths", help="Comma-separated lengths, e.g. 20,40,80,120 (default: training).")
@@ -253,7 +278,7 @@ def format_table(rows: list[dict]) -> str:
     is_flag=True,
     help="Score the last checkpoint, not the best validation one (runs with select_best).",
 )
-@click.argument("task_overrides", nargs=-1, type=click.UNPROCESSED)
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
 @friendly_errors
 def eval_command(
     run_dir: Path,
@@ -263,7 +288,7 @@ def eval_command(
     beam: int,
     length_normalisation: float,
     last: bool,
-    task_overrides: tuple[str, ...],
+    overrides: tuple[str, ...],
 ) -> None:
     """Evaluate a trained run: its task's metrics on held-out episodes at each length."""
     if sequences < 1:
@@ -277,7 +302,7 @@ def eval_command(
         beam,
         length_normalisation,
         best=not last,
-        task_overrides=parse_override_args(task_overrides),
+        overrides=parse_override_args(overrides),
     )
     click.echo(json.dumps(rows, indent=2) if as_json else format_table(rows))
 

@@ -2,8 +2,9 @@
 
 Its own commands: ``train``, ``resume``, ``eval``, ``sweep``, ``viz``, ``demo``, ``tasks``,
 ``models``, ``presets`` and ``bench``. Model kinds add theirs (:attr:`~augrnn.interface.
-ModelKind.commands`): ``predict`` (the encoder-decoder, ``seq2seq``) and ``ask`` (the Neural
-Programmer, ``programmer``), and any a plugin's kinds bring. ``augrnn --help`` lists them all.
+ModelKind.commands`): ``predict`` (the encoder-decoder, ``seq2seq``), ``ask`` (the Neural
+Programmer, ``programmer``) and ``answer`` (the memory network, ``memn2n``), and any a plugin's
+kinds bring. ``augrnn --help`` lists them all.
 """
 
 from __future__ import annotations

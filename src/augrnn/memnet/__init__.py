@@ -1,5 +1,5 @@
 """Memory networks over stories: the end-to-end memory network (model kind ``memn2n``,
-:mod:`.memn2n`) and its view (:mod:`.views`)."""
+:mod:`.memn2n`), its view (:mod:`.views`) and its ``answer`` command (:mod:`.commands`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ MODEL_KINDS = {
         MemN2NConfig,
         build_model=build_memn2n,
         description="the end-to-end memory network over a story's statements",
+        commands=("augrnn.memnet.commands:answer",),
         views=("augrnn.memnet.views",),
     ),
 }

@@ -139,3 +139,13 @@ def test_the_showcase_has_a_story_of_every_type_built():
     text = BabiTask(BabiConfig(id="1", train_size=1)).showcase(torch.Generator().manual_seed(0))
     for t in sorted(stories.TYPES):
         assert f"babi type {t}," in text
+
+
+def test_a_users_story_becomes_a_batch_and_long_ones_keep_their_newest_statements():
+    task = BabiTask(BabiConfig(id="1", train_size=1, memory_size=2))
+    text = "1 Mary went to the office.\n2 Where is Mary?\toffice\t1\nJohn went to the garden.\n"
+    text += "Sandra moved to the kitchen.\n"
+    batch, notes = task.question_batch(text, "Where is Sandra?")
+    assert task.statements(batch, 0) == ["john went to the garden", "sandra moved to the kitchen"]
+    assert task.question_text(batch, 0) == "where is sandra?"
+    assert notes == ["the story has 3 statements; the oldest 1 are dropped (memory_size=2)"]

@@ -339,6 +339,38 @@ class BabiTask(ClassificationTask):
     def _text(self, ids: Tensor) -> str:
         return " ".join(self.words[i] for i in ids.tolist() if i != 0)
 
+    def question_batch(self, story: str, question: str) -> tuple[StoryBatch, list[str]]:
+        """A batch of one from a user's own story (one statement a line; bAbI's line numbers
+        and question lines are allowed and skipped) and question, and notes on what was
+        changed (statements dropped for the memory). The answer in the batch is a placeholder.
+
+        Raises ``ValueError`` for an empty story or question, or an unknown word."""
+        lines = []
+        for raw in story.splitlines():
+            text = raw.split("\t")[0].strip()
+            head, _, rest = text.partition(" ")
+            if head.isdigit():
+                text = rest
+            if text and not text.rstrip().endswith("?"):
+                lines.append(reader.tokens(text))
+        if not lines:
+            raise ValueError(
+                "the story has no statements (one a line, e.g. 'Mary went to the kitchen.')"
+            )
+        asked = reader.tokens(question)
+        if not asked:
+            raise ValueError("the question is empty")
+        notes = []
+        if len(lines) > self.config.memory_size:
+            notes.append(
+                f"the story has {len(lines)} statements; the oldest "
+                f"{len(lines) - self.config.memory_size} are dropped (memory_size="
+                f"{self.config.memory_size})"
+            )
+            lines = lines[-self.config.memory_size :]
+        example = Example(tuple(lines), asked, self.answers[0], (), 0)
+        return self.encode([example]), notes
+
     def statements(self, batch: StoryBatch, index: int) -> list[str]:
         """The statements of story ``index`` as text, oldest first."""
         return [self._text(batch.story[index, j]) for j in range(int(batch.lengths[index]))]

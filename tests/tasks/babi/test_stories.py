@@ -35,6 +35,7 @@ def object_location(where, holds, obj):
 def test_every_type_gives_examples_with_known_words_and_valid_supports(task_type):
     rng = random.Random(task_type)
     known = set(stories.vocabulary_words())
+    answers = set(stories.possible_answers())
     for _ in range(200):
         e = stories.draw_example(task_type, rng)
         assert e.task_type == task_type
@@ -43,7 +44,7 @@ def test_every_type_gives_examples_with_known_words_and_valid_supports(task_type
         assert all(0 <= s < len(e.story) for s in e.supports)
         words = {w for line in (*e.story, e.question) for w in line}
         assert words <= known, words - known
-        assert all(part in known for part in e.answer.split(","))
+        assert e.answer in answers
 
 
 @pytest.mark.parametrize("task_type", [1, 2, 6, 7, 8])
@@ -93,3 +94,69 @@ def test_deduction_follows_the_species_fear():
         plural = dict(stories.SPECIES)[species]
         feared = next(line[-1] for line in e.story if line[0] == plural and "afraid" in line)
         assert e.answer == {many: one for one, many in stories.SPECIES}[feared]
+
+
+TIME_ORDER = {t: i for i, t in enumerate(stories.TIMES)}
+
+
+def test_time_reasoning_answers_the_place_just_before_in_time():
+    rng = random.Random(5)
+    for _ in range(200):
+        e = stories.draw_example(14, rng)
+        actor, place = e.question[2], e.question[-1]
+        visits = []
+        for line in e.story:
+            text = " ".join(line)
+            if actor in line:
+                time = next(t for t in stories.TIMES if t in text)
+                visits.append((TIME_ORDER[time], line[line.index("the") + 1]))
+        visits.sort()
+        k = [p for _, p in visits].index(place)
+        assert k >= 1 and e.answer == visits[k - 1][1]
+
+
+def test_positional_and_size_answers_follow_from_the_statements():
+    rng = random.Random(6)
+    for _ in range(200):
+        e = stories.draw_example(17, rng)
+        spots = {}
+        for line in e.story:
+            text = " ".join(line)
+            phrase = next(p for p in stories.PLACES if f" {p} " in f" {text} ")
+            shape = text[len("the ") : text.index(f" is {phrase}")]
+            spots[shape] = stories.PLACES[phrase]
+        asked = " ".join(e.question)
+        relation = next(p for p in stories.PLACES if f" {p} " in f" {asked} ")
+        a = asked[len("is the ") : asked.index(f" {relation}")]
+        b = asked[asked.index(f"{relation} the ") + len(f"{relation} the ") :]
+        dx, dy = stories.PLACES[relation]
+        offset = (spots[a][0] - spots[b][0], spots[a][1] - spots[b][1])
+        assert e.answer == ("yes" if offset[0] * dx + offset[1] * dy > 0 else "no")
+    for _ in range(200):
+        e = stories.draw_example(18, rng)
+        smaller = set()
+        for line in e.story:
+            things = [w for w in line if w in stories.CONTAINERS]
+            smaller.add(tuple(things) if "bigger" not in line else tuple(reversed(things)))
+        for _ in range(4):  # the transitive closure
+            smaller |= {(a, d) for a, b in smaller for c, d in smaller if b == c}
+        a, b = [w for w in e.question if w in stories.CONTAINERS]
+        fits = (a, b) in smaller if e.question[0] == "does" else (b, a) in smaller
+        assert e.answer == ("yes" if fits else "no")
+
+
+def test_path_finding_steps_lead_from_start_to_end():
+    rng = random.Random(7)
+    for _ in range(200):
+        e = stories.draw_example(19, rng)
+        moves = {}
+        for line in e.story:
+            room, direction, base = line[1], line[3], line[-1]
+            moves[(base, direction[0])] = room
+            moves[(room, stories.DIRECTIONS[direction][0])] = base
+        start, end = e.question[6], e.question[-1]
+        here = start
+        for letter in e.answer.split(","):
+            here = moves[(here, letter)]
+        assert here == end
+        assert e.answer in stories.path_answers()

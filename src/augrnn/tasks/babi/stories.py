@@ -6,12 +6,12 @@ generator knows.
 bAbI asks several questions in one story, each scored on the lines before it; a generated
 example here is one story and one question at its end, so examples are independent.
 
-Types built (the paper's numbering): 1 single supporting fact, 2 two supporting facts, 3 three
-supporting facts, 4 two-argument relations, 6 yes/no questions, 7 counting, 8 lists/sets, 9
-simple negation, 10 indefinite knowledge, 11 basic coreference, 12 conjunction, 13 compound
-coreference, 15 basic deduction. Not yet built: 5 three-argument relations, 14 time reasoning,
-16 basic induction, 17 positional reasoning, 18 size reasoning, 19 path finding, 20 agent's
-motivations.
+All 20 types of the paper are built (its numbering): 1 single supporting fact, 2 two
+supporting facts, 3 three supporting facts, 4 two-argument relations, 5 three-argument
+relations, 6 yes/no questions, 7 counting, 8 lists/sets, 9 simple negation, 10 indefinite
+knowledge, 11 basic coreference, 12 conjunction, 13 compound coreference, 14 time reasoning,
+15 basic deduction, 16 basic induction, 17 positional reasoning, 18 size reasoning, 19 path
+finding, 20 agent's motivations. Their words, names and story lengths are augrnn's own.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import combinations
 
 from augrnn.tasks.babi.world import ACTORS, LOCATIONS, OBJECTS, World, words
 
@@ -259,15 +260,233 @@ def basic_deduction(rng: random.Random, statements: int) -> Example:
     return _example(lines, f"what is {name} afraid of", answer, (fear_line, name_line), 15)
 
 
+def three_argument_relations(rng: random.Random, statements: int) -> Example:
+    """Objects handed between actors; a question about one hand-over whose answer the story
+    makes unique."""
+    world = World(rng)
+    gives: list[tuple[str, str, str, int]] = []  # giver, object, receiver, line
+    for _ in range(statements):
+        before = len(world.lines)
+        world.random_action(give=True)
+        said = world.lines[before]
+        if said[1] == "gave":
+            gives.append((said[0], said[3], said[5], before))
+    if not gives:
+        raise NoQuestion
+    giver, obj, receiver, line = rng.choice(gives)
+    kind = rng.randrange(4)
+    if kind == 0:
+        question, answer = f"who gave the {obj} to {receiver}", giver
+        same = {g[0] for g in gives if g[1] == obj and g[2] == receiver}
+    elif kind == 1:
+        question, answer = f"who did {giver} give the {obj} to", receiver
+        same = {g[2] for g in gives if g[0] == giver and g[1] == obj}
+    elif kind == 2:
+        question, answer = f"what did {giver} give to {receiver}", obj
+        same = {g[1] for g in gives if g[0] == giver and g[2] == receiver}
+    else:
+        giver, obj, receiver, line = [g for g in gives if g[1] == obj][-1]
+        question, answer, same = f"who received the {obj}", receiver, {receiver}
+    if len(same) > 1:
+        raise NoQuestion
+    return _example(world.lines, question, answer, (line,), 5)
+
+
+#: Times of day in their order.
+TIMES = ("yesterday", "this morning", "this afternoon", "this evening")
+
+
+def time_reasoning(rng: random.Random, statements: int) -> Example:
+    """Where actors were at times of day, told out of order; where was an actor before a
+    place. Each actor is told 2-4 times; at most 16 statements (4 actors)."""
+    facts: list[tuple[str, int, str]] = []
+    actors = list(ACTORS)
+    rng.shuffle(actors)
+    counts = split_counts(statements, len(actors), 2, len(TIMES), rng)
+    for actor, n in zip(actors, counts, strict=False):
+        times = sorted(rng.sample(range(len(TIMES)), n))
+        places = rng.sample(LOCATIONS, n)
+        facts += [(actor, t, place) for t, place in zip(times, places, strict=True)]
+    rng.shuffle(facts)
+    lines = []
+    for actor, t, place in facts:
+        verb = rng.choice(("went to", "journeyed to", "travelled to"))
+        phrase = f"{TIMES[t]} {actor} {verb} the {place}"
+        lines.append(
+            words(phrase if rng.random() < 0.5 else f"{actor} {verb} the {place} {TIMES[t]}")
+        )
+    actor = rng.choice(sorted({a for a, _, _ in facts}))
+    visits = sorted((t, place, i) for i, (a, t, place) in enumerate(facts) if a == actor)
+    k = rng.randrange(1, len(visits))
+    question = f"where was {actor} before the {visits[k][1]}"
+    return _example(lines, question, visits[k - 1][1], (visits[k - 1][2], visits[k][2]), 14)
+
+
+ANIMALS = ("swan", "lion", "frog", "rhino")
+COLOURS = ("white", "yellow", "green", "gray")
+PETS = ("lily", "bernhard", "greg", "julius", "brian")
+
+
+def basic_induction(rng: random.Random, statements: int) -> Example:
+    """Animals of a species share a colour; the colour of one told only its species. 9
+    statements; ``statements`` is ignored."""
+    colour_of = dict(zip(ANIMALS, rng.sample(COLOURS, len(COLOURS)), strict=True))
+    asked, *others = rng.sample(PETS, len(PETS))
+    species = {asked: rng.choice(ANIMALS)}
+    species[others[0]] = species[asked]  # one that shows the colour
+    for name in others[1:]:
+        species[name] = rng.choice(ANIMALS)
+    facts = [(f"{name} is a {species[name]}", name, "kind") for name in [asked, *others]]
+    facts += [(f"{name} is {colour_of[species[name]]}", name, "colour") for name in others]
+    rng.shuffle(facts)
+    lines = [words(text) for text, _, _ in facts]
+    witness = others[0]
+    supports = [i for i, (_, name, _) in enumerate(facts) if name == witness]
+    supports.append(next(i for i, (_, name, _) in enumerate(facts) if name == asked))
+    return _example(lines, f"what color is {asked}", colour_of[species[asked]], supports, 16)
+
+
+SHAPES = ("triangle", "red square", "blue square", "pink rectangle", "red sphere", "yellow square")
+#: A direction's phrase and its unit step (x to the right, y up).
+PLACES = {
+    "to the left of": (-1, 0),
+    "to the right of": (1, 0),
+    "above": (0, 1),
+    "below": (0, -1),
+}
+
+
+def positional_reasoning(rng: random.Random, statements: int) -> Example:
+    """Two shapes placed beside a third; is one left / right / above / below the other? 2
+    statements; ``statements`` is ignored."""
+    middle, first, second = rng.sample(SHAPES, 3)
+    (p1, d1), (p2, d2) = rng.sample(list(PLACES.items()), 2)
+    lines = [
+        words(f"the {first} is {p1} the {middle}"),
+        words(f"the {second} is {p2} the {middle}"),
+    ]
+    relation, (dx, dy) = rng.choice(list(PLACES.items()))
+    a, b = (first, second) if rng.random() < 0.5 else (second, first)
+    pa, pb = (d1, d2) if a == first else (d2, d1)
+    offset = (pa[0] - pb[0], pa[1] - pb[1])
+    holds = offset[0] * dx > 0 if dx else offset[1] * dy > 0
+    answer = "yes" if holds else "no"
+    return _example(lines, f"is the {a} {relation} the {b}", answer, (0, 1), 17)
+
+
+CONTAINERS = ("box", "chest", "chocolate", "container", "suitcase")
+
+
+def size_reasoning(rng: random.Random, statements: int) -> Example:
+    """Which of five things fits in which, told as a chain of comparisons; does one fit in
+    another two or more links away? 4 statements; ``statements`` is ignored."""
+    order = rng.sample(CONTAINERS, len(CONTAINERS))  # smallest first
+    facts = []
+    for small, big in zip(order, order[1:], strict=False):
+        facts.append(
+            rng.choice(
+                (
+                    f"the {small} fits inside the {big}",
+                    f"the {big} is bigger than the {small}",
+                    f"the {small} is smaller than the {big}",
+                )
+            )
+        )
+    shown = list(range(len(facts)))
+    rng.shuffle(shown)
+    lines = [words(facts[i]) for i in shown]
+    i, j = sorted(rng.sample(range(len(order)), 2))
+    while j - i < 2:
+        i, j = sorted(rng.sample(range(len(order)), 2))
+    supports = [shown.index(k) for k in range(i, j)]
+    a, b = (order[i], order[j]) if rng.random() < 0.5 else (order[j], order[i])
+    if rng.random() < 0.5:
+        question, answer = f"does the {a} fit in the {b}", "yes" if a == order[i] else "no"
+    else:
+        question, answer = f"is the {a} bigger than the {b}", "yes" if a == order[j] else "no"
+    return _example(lines, question, answer, supports, 18)
+
+
+#: Compass directions and their unit steps.
+COMPASS = {"north": (0, 1), "south": (0, -1), "east": (1, 0), "west": (-1, 0)}
+
+
+def path_finding(rng: random.Random, statements: int) -> Example:
+    """Five rooms on a grid, each told beside another; the two steps from one room to another.
+    4 statements; ``statements`` is ignored."""
+    rooms = rng.sample(ROOMS, 5)
+    at = {rooms[0]: (0, 0)}
+    edges = []
+    for room in rooms[1:]:
+        while True:
+            base = rng.choice(list(at))
+            direction, (dx, dy) = rng.choice(list(COMPASS.items()))
+            spot = (at[base][0] + dx, at[base][1] + dy)
+            if spot not in at.values():
+                break
+        at[room] = spot
+        edges.append((room, direction, base))
+    rng.shuffle(edges)
+    lines = [words(f"the {room} is {direction} of the {base}") for room, direction, base in edges]
+    steps = {}  # (from, to) -> (direction, line)
+    for i, (room, direction, base) in enumerate(edges):
+        steps[(base, room)] = (direction, i)
+        steps[(room, base)] = (DIRECTIONS[direction], i)
+    routes = [
+        (a, c, first, second)
+        for (a, b), first in steps.items()
+        for (b2, c), second in steps.items()
+        if b2 == b and c != a
+    ]
+    start, end, (d1, i1), (d2, i2) = rng.choice(routes)
+    answer = f"{d1[0]},{d2[0]}"
+    return _example(lines, f"how do you go from the {start} to the {end}", answer, (i1, i2), 19)
+
+
+#: Each motivation, where it sends an actor and what they take there.
+MOTIVES = {
+    "hungry": ("kitchen", "apple"),
+    "thirsty": ("kitchen", "milk"),
+    "tired": ("bedroom", "pajamas"),
+    "bored": ("garden", "football"),
+}
+
+
+def agents_motivations(rng: random.Random, statements: int) -> Example:
+    """Actors with a motivation, some of whom act on it; why did one go or take something,
+    or where will one go. Each actor is told 1-3 statements; at most 12 (4 actors)."""
+    lines, asked_about = [], []
+    actors = list(ACTORS)
+    rng.shuffle(actors)
+    for actor, told in zip(actors, split_counts(statements, len(actors), 1, 3, rng), strict=False):
+        motive = rng.choice(list(MOTIVES))
+        place, thing = MOTIVES[motive]
+        said = len(lines)
+        lines.append(words(f"{actor} is {motive}"))
+        if told == 1:
+            asked_about.append((f"where will {actor} go", place, (said,)))
+        if told >= 2:
+            went = len(lines)
+            lines.append(words(f"{actor} went to the {place}"))
+            asked_about.append((f"why did {actor} go to the {place}", motive, (said, went)))
+        if told == 3:
+            took = len(lines)
+            lines.append(words(f"{actor} grabbed the {thing} there"))
+            asked_about.append((f"why did {actor} get the {thing}", motive, (said, took)))
+    question, answer, supports = rng.choice(asked_about)
+    return _example(lines, question, answer, supports, 20)
+
+
 Generator = Callable[[random.Random, int], Example]
 
-#: The task types built, by bAbI number: (generator, the paper's name, statements per story
+#: The task types, by bAbI number: (generator, the paper's name, statements per story
 #: (fewest, most) where the generator uses them).
 TYPES: dict[int, tuple[Generator, str, tuple[int, int]]] = {
     1: (single_supporting_fact, "single supporting fact", (2, 10)),
     2: (two_supporting_facts, "two supporting facts", (2, 20)),
     3: (three_supporting_facts, "three supporting facts", (8, 40)),
     4: (two_argument_relations, "two argument relations", (2, 2)),
+    5: (three_argument_relations, "three argument relations", (4, 30)),
     6: (yes_no_questions, "yes/no questions", (2, 12)),
     7: (counting, "counting", (2, 12)),
     8: (lists_sets, "lists/sets", (2, 12)),
@@ -276,10 +495,14 @@ TYPES: dict[int, tuple[Generator, str, tuple[int, int]]] = {
     11: (basic_coreference, "basic coreference", (2, 10)),
     12: (conjunction, "conjunction", (2, 10)),
     13: (compound_coreference, "compound coreference", (2, 10)),
+    14: (time_reasoning, "time reasoning", (4, 16)),
     15: (basic_deduction, "basic deduction", (8, 8)),
+    16: (basic_induction, "basic induction", (9, 9)),
+    17: (positional_reasoning, "positional reasoning", (2, 2)),
+    18: (size_reasoning, "size reasoning", (4, 4)),
+    19: (path_finding, "path finding", (4, 4)),
+    20: (agents_motivations, "agent's motivations", (2, 12)),
 }
-#: Types of the paper not generated yet.
-MISSING = (5, 14, 16, 17, 18, 19, 20)
 
 
 def draw_example(task_type: int, rng: random.Random, statements: int | None = None) -> Example:
@@ -295,6 +518,12 @@ def draw_example(task_type: int, rng: random.Random, statements: int | None = No
     raise RuntimeError(f"bAbI type {task_type} found no question to ask in 1000 stories")
 
 
+def path_answers() -> list[str]:
+    """The answers of path finding: two compass letters, "n,e" (never a step and its reverse)."""
+    letters = {d[0]: d for d in COMPASS}
+    return [f"{a},{b}" for a in letters for b in letters if DIRECTIONS[letters[a]] != letters[b]]
+
+
 def vocabulary_words() -> list[str]:
     """Every word the generators can write, in a fixed order."""
     found: set[str] = set()
@@ -308,10 +537,40 @@ def vocabulary_words() -> list[str]:
         *DIRECTIONS,
         *NAMES,
         *(w for pair in SPECIES for w in pair),
+        *TIMES,
+        *ANIMALS,
+        *COLOURS,
+        *PETS,
+        *SHAPES,
+        *PLACES,
+        *CONTAINERS,
+        *COMPASS,
+        *MOTIVES,
+        *(w for place, thing in MOTIVES.values() for w in (place, thing)),
         "the where is was before what how many objects carrying of a are afraid and they",
         "moved went journeyed travelled back to got grabbed picked up took dropped discarded",
         "put down left gave in not no longer either or yes no maybe nothing",
+        "who did give received color fits inside bigger than smaller does fit do you go from",
+        "why will get there",
     ]
     for text in texts:
         found.update(text.split())
     return sorted(found)
+
+
+def possible_answers() -> list[str]:
+    """Every answer the generators can give: words, lists of objects in their order, and the
+    two steps of a path."""
+    lists = {",".join(c) for n in range(2, len(OBJECTS) + 1) for c in combinations(OBJECTS, n)}
+    return sorted(set(vocabulary_words()) | lists | set(path_answers()))
+
+
+def split_counts(total: int, most_parts: int, low: int, high: int, rng: random.Random) -> list[int]:
+    """``total`` split into at most ``most_parts`` random parts of ``low``-``high`` each
+    (``total`` clamped to what such parts can make)."""
+    total = min(max(total, low), most_parts * high)
+    parts = rng.randint(-(-total // high), min(most_parts, total // low))
+    counts = [low] * parts
+    for _ in range(total - low * parts):
+        counts[rng.choice([i for i, c in enumerate(counts) if c < high])] += 1
+    return counts

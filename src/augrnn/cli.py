@@ -481,7 +481,7 @@ def bench(
     size_pairs: tuple[str, ...],
 ) -> None:
     """Time the augmented models against their baselines: the benchmarks NAMES (default: ntm act
-    attention programmer peers dnc stack; scaling and dnc_scaling, each half an hour or more,
+    attention programmer peers dnc stack memnet; scaling and dnc_scaling, each half an hour or more,
     run only when named; an unknown name lists the known ones). Prints a
     table per benchmark (medians over repeats, the contenders alternating within each repeat) and,
     with --json, writes every report to FILE."""

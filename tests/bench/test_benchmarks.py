@@ -28,6 +28,7 @@ TINY = {
         "read_heads": 2,
     },
     "stack": {"length": 2, "controller_size": 4, "memory_width": 3},
+    "memnet": {"embedding_size": 4, "hops": 2, "hidden_size": 5},
 }
 OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False, min_time=0)
 
@@ -45,6 +46,7 @@ TIMES = {
     "peers": ("step_s", "sequences_per_s", "ratio_to_augrnn"),
     "dnc": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
     "stack": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
+    "memnet": ("step_s", "sequences_per_s", "ratio_to_lstm"),
 }
 CONTENDERS = {
     "ntm": {"lstm_cell", "ntm_eager"},
@@ -53,6 +55,7 @@ CONTENDERS = {
     "peers": {"augrnn", "peer"},
     "dnc": {"lstm_cell", "dnc_eager"},
     "stack": {"lstm_cell", "stack_eager"},
+    "memnet": {"lstm", "memn2n"},
 }
 BASELINE = {
     "ntm": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
@@ -62,6 +65,7 @@ BASELINE = {
     "peers": ("contender", "augrnn", "ratio_to_augrnn"),
     "dnc": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
     "stack": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
+    "memnet": ("contender", "lstm", "ratio_to_lstm"),
 }
 
 

@@ -13,7 +13,8 @@ second, the ratio to its baseline and peak memory (see :mod:`augrnn.bench.common
 - ``dnc``: the DNC's training step, eager and compiled, against a bare ``nn.LSTMCell`` and the
   ``dnc`` package where it installs;
 - ``dnc_scaling``: the sparse DNC's step as N grows to 1,000,000, beside the dense DNC;
-- ``stack``: the stack LSTM's training step, eager and compiled, against a bare ``nn.LSTMCell``.
+- ``stack``: the stack LSTM's training step, eager and compiled, against a bare ``nn.LSTMCell``;
+- ``memnet``: MemN2N's training step on bAbI against an LSTM that reads the story word by word.
 
 ``BENCHMARKS[name]`` is the module, with ``run(options, **sizes) -> report`` (a JSON-ready dict
 whose ``results`` are the rows) and ``table(report) -> str``. Run them with ``augrnn bench``.
@@ -28,6 +29,7 @@ from augrnn.bench import (
     attention,
     dnc,
     dnc_scaling,
+    memnet,
     ntm,
     peers,
     programmer,
@@ -38,7 +40,7 @@ from augrnn.bench.common import Options
 
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (ntm, act, attention, programmer, peers, scaling, dnc, dnc_scaling, stack)
+    for module in (ntm, act, attention, programmer, peers, scaling, dnc, dnc_scaling, stack, memnet)
 }
 
 __all__ = ["BENCHMARKS", "Options"]

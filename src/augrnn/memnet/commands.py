@@ -1,4 +1,5 @@
-"""``augrnn answer``: the command that the memory network (kind ``memn2n``) adds to the CLI."""
+"""``augrnn answer``: the command that the memory networks (kinds ``memn2n`` and ``dmn``) add to
+the CLI."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import click
 import torch
 
 from augrnn.cli_support import friendly_errors
+from augrnn.memnet.dmn import DMN
 from augrnn.memnet.memn2n import MemN2N
 from augrnn.registry import describe_model
 from augrnn.train.runs import load_run
@@ -40,7 +42,7 @@ def answer(run_dir: Path, question: str, story_path: Path, picture: Path | None)
             f"--picture must name a {', '.join(PICTURE_FORMATS)} file, got {picture}"
         )
     config, task, model, _ = load_run(run_dir)
-    if not isinstance(model, MemN2N) or not hasattr(task, "question_batch"):
+    if not isinstance(model, MemN2N | DMN) or not hasattr(task, "question_batch"):
         raise click.ClickException(
             f"{run_dir} holds a {describe_model(config.model)} run on {config.task_name}; answer "
             "needs a memory network run on babi (e.g. from `augrnn train babi_memn2n`)"

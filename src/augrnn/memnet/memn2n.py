@@ -198,7 +198,7 @@ class MemN2N(Model):
 
     def forward(self, batch: Any, trace: Trace | None = None) -> Tensor:
         """Answer logits (B, answers)."""
-        story, question = _story_and_question(batch, self.vocabulary)
+        story, question = story_and_question(batch, self.vocabulary, "memn2n")
         index, valid, age = self.memory_layout(batch)
         u = self.encode(self._question_table, question)  # (B, d)
         gather = index.clamp_min(0)
@@ -258,11 +258,13 @@ class MemN2N(Model):
         return self._as_steps(logits, batch), trace
 
 
-def _story_and_question(batch: Any, vocabulary: int) -> tuple[Tensor, Tensor]:
+def story_and_question(batch: Any, vocabulary: int, kind: str) -> tuple[Tensor, Tensor]:
+    """The batch's ``story`` (B, S, W) and ``question`` (B, W) word ids, checked: a batch
+    without them, or with a word id outside ``vocabulary``, is an error naming ``kind``."""
     story, question = getattr(batch, "story", None), getattr(batch, "question", None)
     if story is None or question is None:
         raise ValueError(
-            "memn2n reads stories: it needs a task whose batches hold a story and a question "
+            f"{kind} reads stories: it needs a task whose batches hold a story and a question "
             f"(e.g. babi), got a {type(batch).__name__}"
         )
     if int(story.max()) >= vocabulary or int(question.max()) >= vocabulary:

@@ -1,6 +1,6 @@
 """The bAbI task: batches in both forms (sentences for memory networks, a word sequence for
 recurrent models), held-out examples apart from the training set, long stories cut to the
-memory, per-type errors, bad settings, and a recurrent model training on it."""
+memory, per-type errors, bad settings, and recurrent models (an LSTM, a DNC) training on it."""
 
 import pytest
 import torch
@@ -124,9 +124,17 @@ def test_the_real_files_are_read_with_their_own_vocabulary(tmp_path):
     assert set(held_out.answers.tolist()) == {task.answer_ids["sea"]}
 
 
-def test_an_lstm_trains_and_is_evaluated_per_type(tmp_path):
+@pytest.mark.parametrize(
+    "model",
+    [
+        "--model.hidden_size=16",
+        "--model.kind=dnc --model.controller_size=8 --model.memory_slots=8 "
+        "--model.memory_width=4 --model.read_heads=2",
+    ],
+)
+def test_a_recurrent_model_trains_and_is_evaluated_per_type(tmp_path, model):
     overrides = (
-        "--task.id=1,12 --task.train_size=100 --model.hidden_size=16 --train.steps=4 "
+        f"--task.id=1,12 --task.train_size=100 {model} --train.steps=4 "
         "--train.eval_every=4 --train.eval_sequences=64 --train.tensorboard=false"
     )
     config = load_preset("babi_lstm", parse_override_args(overrides.split()))

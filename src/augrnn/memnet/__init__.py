@@ -1,6 +1,7 @@
 """Memory networks over stories: the end-to-end memory network (model kind ``memn2n``,
-:mod:`.memn2n`), the Dynamic Memory Network and DMN+ (model kind ``dmn``, :mod:`.dmn`), their
-view (:mod:`.views`) and MemN2N's ``answer`` command (:mod:`.commands`)."""
+:mod:`.memn2n`), the Dynamic Memory Network and DMN+ (model kind ``dmn``, :mod:`.dmn`), what they
+share (:mod:`.story_model`), their view (:mod:`.views`) and their ``answer`` command
+(:mod:`.commands`)."""
 
 from __future__ import annotations
 

@@ -39,8 +39,9 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 from augrnn.core import Trace
-from augrnn.interface import Model, ModelConfig
-from augrnn.memnet.memn2n import position_weights, story_and_question
+from augrnn.interface import ModelConfig
+from augrnn.memnet.memn2n import position_weights
+from augrnn.memnet.story_model import StoryModel, story_and_question
 from augrnn.settings import Range, at_least, check_sizes
 
 INPUT_MODULES = ("gru", "fusion")
@@ -81,7 +82,7 @@ class AttentionGRUCell(nn.Module):
         return g * candidate + (1 - g) * h
 
 
-class DMN(Model):
+class DMN(StoryModel):
     """The Dynamic Memory Network over a story batch (:class:`~augrnn.tasks.babi.task.
     StoryBatch`: ``story`` (B, S, W) and ``question`` (B, W) word ids, pad 0, "." id 1).
 
@@ -232,25 +233,6 @@ class DMN(Model):
             trace.finish()
         previous = q.new_zeros(q.shape[0], self.answers)
         return self.answer(self.answer_cell(torch.cat([previous, q], dim=-1), memory))
-
-    # --- the model interface ---------------------------------------------------------------
-
-    def _as_steps(self, logits: Tensor, batch: Any) -> Tensor:
-        return batch.mask.unsqueeze(-1).to(logits.dtype) * logits.unsqueeze(0)
-
-    def loss(self, task: Any, batch: Any) -> tuple[Tensor, Tensor]:
-        task_loss = task.loss(self._as_steps(self(batch), batch), batch)
-        return task_loss, task_loss
-
-    def evaluation_outputs(self, batch: Any) -> Tensor:
-        return self._as_steps(self(batch), batch)
-
-    def traced(self, batch: Any) -> tuple[Tensor, Trace]:
-        """The outputs and a Trace with one step per pass: ``memory_attention`` (B, S), the
-        gates g over the story's statements."""
-        trace = Trace()
-        logits = self(batch, trace=trace)
-        return self._as_steps(logits, batch), trace
 
 
 @dataclass

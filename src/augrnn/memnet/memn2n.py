@@ -34,7 +34,8 @@ import torch
 from torch import Tensor, nn
 
 from augrnn.core import Trace
-from augrnn.interface import Model, ModelConfig
+from augrnn.interface import ModelConfig
+from augrnn.memnet.story_model import StoryModel, story_and_question
 from augrnn.settings import Range, at_least, between, check_sizes
 
 ENCODINGS = ("position", "bow")
@@ -68,7 +69,7 @@ def masked_attention(scores: Tensor, valid: Tensor, softmax: bool = True) -> Ten
     return torch.softmax(scores.masked_fill(~valid, -1e9), dim=-1) * valid
 
 
-class MemN2N(Model):
+class MemN2N(StoryModel):
     """MemN2N over a story batch (:class:`~augrnn.tasks.babi.task.StoryBatch`: ``story`` (B, S,
     W) and ``question`` (B, W) word ids, pad 0).
 
@@ -231,45 +232,12 @@ class MemN2N(Model):
             trace.finish()
         return self.answer(u)
 
-    # --- the model interface ---------------------------------------------------------------
-
-    def _as_steps(self, logits: Tensor, batch: Any) -> Tensor:
-        """The answer logits at the question's step of the batch's sequence form (T, B, K),
-        which the task scores."""
-        return batch.mask.unsqueeze(-1).to(logits.dtype) * logits.unsqueeze(0)
-
     def loss(self, task: Any, batch: Any) -> tuple[Tensor, Tensor]:
-        """(the task's loss, the same): the answer's cross-entropy. A training call counts a
-        step of the linear start."""
-        outputs = self._as_steps(self(batch), batch)
+        """The answer's cross-entropy; a training call counts a step of the linear start."""
+        losses = super().loss(task, batch)
         if self.training:
             self.steps_taken += 1
-        task_loss = task.loss(outputs, batch)
-        return task_loss, task_loss
-
-    def evaluation_outputs(self, batch: Any) -> Tensor:
-        return self._as_steps(self(batch), batch)
-
-    def traced(self, batch: Any) -> tuple[Tensor, Trace]:
-        """The outputs and a Trace with one step per hop: ``memory_attention`` (B, S), p over
-        the story's statements."""
-        trace = Trace()
-        logits = self(batch, trace=trace)
-        return self._as_steps(logits, batch), trace
-
-
-def story_and_question(batch: Any, vocabulary: int, kind: str) -> tuple[Tensor, Tensor]:
-    """The batch's ``story`` (B, S, W) and ``question`` (B, W) word ids, checked: a batch
-    without them, or with a word id outside ``vocabulary``, is an error naming ``kind``."""
-    story, question = getattr(batch, "story", None), getattr(batch, "question", None)
-    if story is None or question is None:
-        raise ValueError(
-            f"{kind} reads stories: it needs a task whose batches hold a story and a question "
-            f"(e.g. babi), got a {type(batch).__name__}"
-        )
-    if int(story.max()) >= vocabulary or int(question.max()) >= vocabulary:
-        raise ValueError(f"word ids must be below the model's vocabulary of {vocabulary}")
-    return story, question
+        return losses
 
 
 @dataclass

@@ -5,6 +5,7 @@ training, float64 gradients, clear errors, and a small model that learns bAbI ty
 import pytest
 import torch
 
+from augrnn.interface import EvaluationContext
 from augrnn.memnet.memn2n import MemN2N, masked_attention, position_weights
 from augrnn.tasks.babi import BabiConfig, BabiTask
 from augrnn.train.config import load_preset, parse_override_args
@@ -152,5 +153,11 @@ def test_a_small_memn2n_learns_single_supporting_facts(tmp_path):
         "--train.eval_sequences=500 --train.target=0.1 --train.tensorboard=false --train.seed=0"
     )
     config = load_preset("babi_memn2n", parse_override_args(overrides.split()))
-    result = Trainer(config, tmp_path / "run").train(progress=False)
+    trainer = Trainer(config, tmp_path / "run")
+    result = trainer.train(progress=False)
     assert result.eval_metrics["sequence_error_rate"] < 0.1, result.eval_metrics
+    # It answers by reading the statement that says where the actor went last.
+    batches = [trainer.task.sample_evaluation(200, torch.Generator().manual_seed(9))]
+    model = trainer.model.eval()
+    attended = model.extra_metrics(trainer.task, EvaluationContext(batches, 9, 200, 200))
+    assert attended["support_attended"] > 0.5, attended

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from augrnn.core import Trace
-from augrnn.interface import Model
+from augrnn.interface import EvaluationContext, Model
 
 
 def story_and_question(batch: Any, vocabulary: int, kind: str) -> tuple[Tensor, Tensor]:
@@ -48,3 +49,22 @@ class StoryModel(Model):
         trace = Trace()
         logits = self(batch, trace=trace)
         return self.as_steps(logits, batch), trace
+
+    @torch.no_grad()
+    def extra_metrics(self, task: Any, context: EvaluationContext) -> dict[str, float]:
+        """``support_attended``: over the held-out questions that have supporting statements and
+        over the hops (or passes), the share whose most-attended statement is a supporting one
+        (none when no batch marks supports)."""
+        hits, total = 0.0, 0.0
+        for batch in context.batches:
+            supports = getattr(batch, "supports", None)
+            if supports is None:
+                return {}
+            _, trace = self.traced(batch)
+            attention = trace.stack("memory_attention")  # (K, B, S)
+            most = attention.argmax(-1)  # (K, B)
+            marked = supports.to(most.device).gather(1, most.T).T > 0  # (K, B)
+            has = supports.sum(-1) > 0  # (B,)
+            hits += float(marked[:, has].sum())
+            total += float(has.sum()) * attention.shape[0]
+        return {"support_attended": hits / total} if total else {}

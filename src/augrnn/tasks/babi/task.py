@@ -132,32 +132,42 @@ class BabiTask(ClassificationTask):
         super().__init__(config)
         c = self.config
         self.types = [] if c.path else c.types()
-        self.train_examples: list[Example] = []
+        self._train: list[Example] | None = None
         self.test_examples: list[Example] = []
         if c.path:
-            self.train_examples = reader.read_path(c.path, "train")
+            self._train = reader.read_path(c.path, "train")
             try:
                 self.test_examples = reader.read_path(c.path, "test")
             except ValueError:
                 self.test_examples = []
-            known = self.train_examples + self.test_examples
+            known = self._train + self.test_examples
             words = sorted({w for e in known for line in (*e.story, e.question) for w in line})
             answers = sorted({e.answer for e in known})
         else:
-            rng = random.Random(c.data_seed)
-            if c.train_size is not None:
-                for t in self.types:
-                    self.train_examples += [
-                        stories.draw_example(t, rng) for _ in range(c.train_size)
-                    ]
             words = stories.vocabulary_words()
             answers = stories.possible_answers()
         self.words = [PAD, END, QUESTION, *words]
         self.word_ids = {w: i for i, w in enumerate(self.words)}
         self.answers = answers
         self.answer_ids = {a: i for i, a in enumerate(answers)}
-        self._seen = {_key(e) for e in self.train_examples}
+        self._seen_keys: set[tuple] | None = None
         self._warned = False
+
+    @property
+    def train_examples(self) -> list[Example]:
+        """The training set: the files' training questions, or ``train_size`` generated per
+        type with ``data_seed`` (drawn when first needed; empty without ``train_size``)."""
+        if self._train is None:
+            c, rng = self.config, random.Random(self.config.data_seed)
+            sizes = [] if c.train_size is None else self.types
+            self._train = [stories.draw_example(t, rng) for t in sizes for _ in range(c.train_size)]
+        return self._train
+
+    @property
+    def _seen(self) -> set[tuple]:
+        if self._seen_keys is None:
+            self._seen_keys = {_key(e) for e in self.train_examples}
+        return self._seen_keys
 
     # --- sizes ---------------------------------------------------------------------------------
 
@@ -175,7 +185,7 @@ class BabiTask(ClassificationTask):
 
     @property
     def train_lengths(self) -> tuple[int, int]:
-        if self.train_examples:
+        if self.config.path:
             sizes = [len(e.story) for e in self.train_examples]
             return min(sizes), max(sizes)
         ranges = [stories.TYPES[t][2] for t in self.types]

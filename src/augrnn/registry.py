@@ -50,6 +50,7 @@ BUILTIN_MODEL_MODULES = (
     "augrnn.attention.show_attend_tell",
     "augrnn.programmer",
     "augrnn.memnet",
+    "augrnn.neural_gpu",
 )
 #: The model kind of a ``[model]`` table that names none.
 DEFAULT_MODEL_KIND = "ntm"

@@ -338,3 +338,37 @@ def test_the_memory_hops_table_draws_in_a_browser(browser, tmp_path):
     assert_not_blank(page)
     assert errors == []
     page.close()
+
+
+def neural_gpu_report(tmp_path) -> Path:
+    overrides = {"task.max_n": "4", "model.maps": "4", "model.parameter_sets": "2"}
+    run = tmp_path / "neural_gpu"
+    preset = load_preset("long_binary_addition", {**TINY_TRAIN, **overrides})
+    Trainer(preset, run).train(progress=False)
+    return {p.name: p for p in visualise_run(run).paths}["report.html"]
+
+
+def test_a_neural_gpu_report_shows_the_result_forming_over_the_steps(tmp_path):
+    data = embedded(neural_gpu_report(tmp_path))
+    assert set(data["views"]) == {"neural_gpu"}
+    view = data["views"]["neural_gpu"]
+    digits = len(view["targets"])
+    assert len(view["target_probability"]) == digits
+    assert all(len(column) == view["total"] for column in view["target_probability"])
+    assert all(0 <= p <= 1 for column in view["target_probability"] for p in column)
+    assert len(view["written"]) == view["total"] and len(view["written"][0]) == digits
+
+
+def test_the_neural_gpu_slider_redraws_the_digits_written(browser, tmp_path):
+    report = neural_gpu_report(tmp_path)
+    page, errors = open_report(browser, report)
+    assert page.locator("#neural-gpu-probability rect").count() > 0
+    detail = page.inner_text("#neural-gpu-detail")
+    assert "target:" in detail and "digits right" in detail
+    slider = page.locator("#neural-gpu-slider")
+    slider.fill(str(int(slider.get_attribute("max"))))
+    slider.dispatch_event("input")
+    assert page.text_content("#neural-gpu-step-label").startswith("step ")
+    assert_not_blank(page)
+    assert errors == []
+    page.close()

@@ -14,7 +14,9 @@ second, the ratio to its baseline and peak memory (see :mod:`augrnn.bench.common
   ``dnc`` package where it installs;
 - ``dnc_scaling``: the sparse DNC's step as N grows to 1,000,000, beside the dense DNC;
 - ``stack``: the stack LSTM's training step, eager and compiled, against a bare ``nn.LSTMCell``;
-- ``memnet``: MemN2N's training step on bAbI against an LSTM that reads the story word by word.
+- ``memnet``: MemN2N's training step on bAbI against an LSTM that reads the story word by word;
+- ``neural_gpu``: the Neural GPU's training step, eager and compiled, on binary addition
+  against a bare ``nn.LSTMCell``.
 
 ``BENCHMARKS[name]`` is the module, with ``run(options, **sizes) -> report`` (a JSON-ready dict
 whose ``results`` are the rows) and ``table(report) -> str``. Run them with ``augrnn bench``.
@@ -30,6 +32,7 @@ from augrnn.bench import (
     dnc,
     dnc_scaling,
     memnet,
+    neural_gpu,
     ntm,
     peers,
     programmer,
@@ -40,7 +43,19 @@ from augrnn.bench.common import Options
 
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (ntm, act, attention, programmer, peers, scaling, dnc, dnc_scaling, stack, memnet)
+    for module in (
+        ntm,
+        act,
+        attention,
+        programmer,
+        peers,
+        scaling,
+        dnc,
+        dnc_scaling,
+        stack,
+        memnet,
+        neural_gpu,
+    )
 }
 
 __all__ = ["BENCHMARKS", "Options"]

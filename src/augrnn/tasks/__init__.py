@@ -12,6 +12,7 @@ from augrnn.tasks.digit_row import DigitRowTask
 from augrnn.tasks.graph import GraphTask
 from augrnn.tasks.itg import GenderConjugationTask, SvoSovTask
 from augrnn.tasks.logic import LogicTask
+from augrnn.tasks.long_numbers import LONG_NUMBER_TASKS
 from augrnn.tasks.ngrams import NGramsTask
 from augrnn.tasks.parity import ParityTask
 from augrnn.tasks.patterns import PATTERN_TASKS
@@ -54,6 +55,7 @@ TASKS: dict[str, type[Task]] = {
         GenderConjugationTask,
         *PATTERN_TASKS,
         BabiTask,
+        *LONG_NUMBER_TASKS,
     )
 }
 

@@ -284,6 +284,24 @@
       });
     });
   }
+  // --- Neural GPU ----------------------------------------------------------------------------
+  function neuralGpu(v) {
+    var s = section("neural-gpu", "Neural GPU: the result forming over the steps");
+    el("p", { class: "note" }, s, "Each column is a result digit (least significant first), " +
+      "each row a step: the darker the cell, the surer the output read from the image at that " +
+      "step is of the right digit. Below, the update gate u of the first row (dark: the state " +
+      "kept). Drag the slider for the digits the image would give at one step. " +
+      strideNote(v.stride, v.total, "step"));
+    heatMap(el("div", { class: "scroll", id: "neural-gpu-probability" }, s),
+      v.target_probability, 0, 1, grey);
+    heatMap(el("div", { class: "scroll", id: "neural-gpu-update" }, s), v.update, 0, 1, grey);
+    stepSlider(s, "neural-gpu", v, function (i, detail) {
+      var right = v.written[i].filter(function (d, j) { return d === v.targets[j]; }).length;
+      el("div", { class: "modes" }, detail, "written: " + v.written[i].join("") + " · target: " +
+        v.targets.join("") + " · " + right + " of " + v.targets.length + " digits right");
+    })(0);
+  }
+
   function act(v) {
     var s = section("act", "ACT: ponder steps per input step");
     el("p", { class: "note" }, s, "Bar height: ponder steps N(t); mean " + v.mean +
@@ -467,6 +485,7 @@
   if (DATA.views.structure) structure(DATA.views.structure);
   if (DATA.views.stack_rnn) stackRnn(DATA.views.stack_rnn);
   if (DATA.views.memory_hops) memoryHops(DATA.views.memory_hops);
+  if (DATA.views.neural_gpu) neuralGpu(DATA.views.neural_gpu);
   if (DATA.views.act) act(DATA.views.act);
   if (DATA.views.attention) attention(DATA.views.attention);
   if (DATA.views.image_attention) imageAttention(DATA.views.image_attention);

@@ -2,11 +2,11 @@
 
 :func:`report_data` gathers what the Trace holds into plain JSON-able data (only the views whose
 names were traced: memory heads' addressing (NTM, DNC), the DNC's memory management, what a
-stack, queue or deque holds, a stack RNN's stacks, ACT pondering, attention), plus the
-example's inputs, targets and outputs and the learning curves; :func:`write_report` embeds that
-data as JSON in one HTML file together with ``report.js`` and ``report.css`` (written for this
-package, no third-party code), which draw it with inline SVG. The file needs no server and no
-network.
+stack, queue or deque holds, a stack RNN's stacks, a memory network's hops, the Neural GPU's
+image, ACT pondering, attention), plus the example's inputs, targets and outputs and the
+learning curves; :func:`write_report` embeds that data as JSON in one HTML file together with
+``report.js`` and ``report.css`` (written for this package, no third-party code), which draw it
+with inline SVG. The file needs no server and no network.
 """
 
 from __future__ import annotations
@@ -199,6 +199,31 @@ STACK_RNN_NAMES = ("stack_actions", "stacks")
 
 #: What a memory network traces for its section.
 MEMORY_HOPS_NAMES = ("memory_attention",)
+#: What the Neural GPU traces for its section.
+NEURAL_GPU_NAMES = ("gpu_state", "gpu_readout", "gpu_update")
+
+
+def _neural_gpu_data(trace: Trace, batch: Batch) -> dict[str, Any]:
+    """At each step (downsampled): how sure the output read from the image is of each result
+    digit, the first row's update gate per column, and the digits it would write; the targets."""
+    readout = trace.stack("gpu_readout")[:, 0]  # (S, K, n)
+    update = trace.stack("gpu_update")[:, 0, 0]  # (S, n), the first row
+    scored = batch.mask[:, 0] > 0
+    columns = torch.nonzero(scored).flatten()
+    targets = batch.targets[columns, 0, 0]
+    total = readout.shape[0]
+    stride = _stride(total)
+    written = readout.argmax(1)[:, columns]  # (S, digits)
+    return {
+        "total": total,
+        "stride": stride,
+        "steps": list(range(0, total, stride)),
+        # transposed, as the report's heat maps draw their first index across: steps down
+        "target_probability": _rounded(readout[::stride, targets, columns].T, 3),
+        "update": _rounded(update[::stride].T, 3),
+        "written": written[::stride].tolist(),
+        "targets": targets.tolist(),
+    }
 
 
 def _memory_hops_data(trace: Trace, task: Task, batch: Any, logits: Tensor) -> dict[str, Any]:
@@ -359,6 +384,8 @@ def report_data(
         views["stack_rnn"] = _stack_rnn_data(trace)
     if set(MEMORY_HOPS_NAMES) <= names:
         views["memory_hops"] = _memory_hops_data(trace, task, batch, logits)
+    if set(NEURAL_GPU_NAMES) <= names:
+        views["neural_gpu"] = _neural_gpu_data(trace, batch)
     if {"ponder_steps", "halting_probabilities"} <= names:
         views["act"] = _act_data(trace)
     if _attention_dims(trace) == 2:

@@ -146,3 +146,39 @@ def test_a_small_neural_gpu_learns_binary_addition(tmp_path):
     trainer = Trainer(config, tmp_path / "run")
     result = trainer.train(progress=False)
     assert result.eval_metrics["sequence_error_rate"] < 0.05, result.eval_metrics
+
+
+def tiny_addition(extra: str):
+    overrides = (
+        "--task.max_n=3 --model.maps=4 --model.rows=2 --model.relax_every=3 --model.relax_growth=2 "
+        "--model.relax_pull=0.05 --train.eval_every=3 --train.eval_sequences=16 "
+        f"--train.batch_size=4 --train.tensorboard=false --train.seed=0 {extra}"
+    )
+    return load_preset("long_binary_addition", parse_override_args(overrides.split()))
+
+
+def test_a_resumed_run_with_every_training_aid_ends_with_the_same_parameters(tmp_path):
+    """Dropout, gradient noise and the relaxation (which ties its sets at step 4 here) draw and
+    count across a resume exactly as in one run."""
+    straight = Trainer(tiny_addition("--train.steps=8"), tmp_path / "a")
+    straight.train(progress=False)
+    assert bool(straight.model.tied)
+    Trainer(tiny_addition("--train.steps=3"), tmp_path / "b").train(progress=False)
+    resumed = Trainer(tiny_addition("--train.steps=8"), tmp_path / "b", resume=True)
+    resumed.train(progress=False)
+    for p, q in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert straight.last_eval == resumed.last_eval
+
+
+def test_the_paper_preset_has_the_papers_settings():
+    config = load_preset("long_binary_addition")
+    model, task, optim, train = config.model, config.task, config.optim, config.train
+    assert (model.maps, model.rows, model.layers, model.kernel_width) == (24, 4, 2, 3)
+    assert (model.parameter_sets, model.relax_pull, model.relax_tie) == (6, 5e-4, 0.1)
+    assert model.state_dropout > 0 and model.grad_noise > 0 and model.activation == "cutoff"
+    assert (task.min_n, task.max_n) == (1, 20)
+    assert (optim.name, optim.lr, optim.clip_norm, train.batch_size) == ("adam", 1e-3, 1.0, 32)
+    assert train.curriculum_start is not None
+    plain = load_preset("long_binary_addition_cpu").model
+    assert (plain.parameter_sets, plain.state_dropout, plain.grad_noise) == (1, 0.0, 0.0)

@@ -247,7 +247,10 @@ class NeuralGPU(Model):
 
     def loss(self, task: Any, batch: Any) -> tuple[Tensor, Tensor]:
         """The task's loss, plus the relaxation's penalty and the saturation cost; a training
-        call counts a step (and ties the sets when the pull has grown to ``relax_tie``)."""
+        call counts a step, and first ties the sets once the pull has grown to ``relax_tie``
+        (before the forward pass: the weights are changed in place)."""
+        if self.training and self.parameter_sets > 1 and self.pull() >= self.relax_tie:
+            self.tie()
         logits, saturation = self.run(batch.inputs)
         task_loss = task.loss(logits, batch)
         total = task_loss + self.saturation_weight * saturation
@@ -256,8 +259,6 @@ class NeuralGPU(Model):
             total = total + pull * self.relaxation_penalty()
         if self.training:
             self.steps_taken += 1
-            if pull >= self.relax_tie:
-                self.tie()
         return total, task_loss
 
     def evaluation_outputs(self, batch: Any) -> Tensor:

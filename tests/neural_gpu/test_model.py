@@ -25,7 +25,7 @@ def test_one_output_per_position_and_the_trace_has_one_step_per_position():
     logits, trace = model.traced(type("B", (), {"inputs": inputs()})())
     assert logits.shape == (7, 3, K)
     assert len(trace) == 7
-    assert trace.stack("gpu_state").shape == (7, 3, 5, 3, 7)
+    assert trace.stack("gpu_first_row").shape == (7, 3, 5, 7)
     assert trace.stack("gpu_update").shape == (7, 3, 3, 7)
     readout = trace.stack("gpu_readout")
     assert readout.shape == (7, 3, K, 7)

@@ -205,9 +205,10 @@ class NeuralGPU(Model):
     def run(self, inputs: Tensor, trace: Trace | None = None) -> tuple[Tensor, Tensor]:
         """(T, B, I) inputs -> (T, B, K) logits and the saturation cost (a scalar, 0 unless
         ``saturation_cost`` is set in training). With a Trace, records at each step
-        ``gpu_state`` (B, m, w, n), ``gpu_update`` (B, w, n), the last layer's update gate
-        averaged over maps, and ``gpu_readout`` (B, K, n), the output distribution read from
-        the first row so far."""
+        ``gpu_first_row`` (B, m, n), the first row of the image (where the output is read; the
+        whole image would be w times larger), ``gpu_update`` (B, w, n), the last layer's update
+        gate averaged over maps, and ``gpu_readout`` (B, K, n), the output distribution read
+        from the first row so far. A trace holds O(m · n²) numbers per episode."""
         if inputs.dim() != 3:
             raise ValueError(
                 f"the Neural GPU reads (time, batch, symbols) inputs, got shape "
@@ -228,7 +229,7 @@ class NeuralGPU(Model):
             if self.training and self.saturation_weight > 0:
                 saturation = saturation + sum(saturation_cost(p) for p in pre)
             if trace is not None:
-                trace.record("gpu_state", state)
+                trace.record("gpu_first_row", state[:, :, 0])
                 trace.record("gpu_update", update.mean(1))
                 trace.record("gpu_readout", torch.softmax(self._read(state), -1).permute(1, 2, 0))
                 trace.next_step()

@@ -10,18 +10,17 @@ from augrnn.viz.views import heat_map, new_figure, register_view
 
 
 def image_panels(trace, batch, index: int) -> dict[str, np.ndarray]:
-    """What the view and the report draw of episode ``index``, each (steps, columns): the
+    """What the view draws of episode ``index``, each (steps, columns): the
     probability the output read at each step gives the target digit of each scored column
     (``target_probability``), the first row's most varying map (``busiest_map``) and the last
     CGRU's update gate u averaged over maps, first row (``update``); and (maps, columns), the
     first row of the final image (``final_row``)."""
-    state = trace.stack("gpu_state")[:, index].numpy()  # (S, m, w, n)
+    first_row = trace.stack("gpu_first_row")[:, index].numpy()  # (S, m, n)
     readout = trace.stack("gpu_readout")[:, index].numpy()  # (S, K, n)
     update = trace.stack("gpu_update")[:, index, 0].numpy()  # (S, n)
     scored = batch.mask[:, index].numpy() > 0
     columns = np.flatnonzero(scored)
     targets = batch.targets[columns, index, 0].numpy()
-    first_row = state[:, :, 0, :]  # (S, m, n)
     busiest = int(
         first_row.reshape(first_row.shape[0], first_row.shape[1], -1).std((0, 2)).argmax()
     )
@@ -34,7 +33,7 @@ def image_panels(trace, batch, index: int) -> dict[str, np.ndarray]:
     }
 
 
-@register_view("mental_image", needs=("gpu_state", "gpu_readout", "gpu_update"))
+@register_view("mental_image", needs=("gpu_first_row", "gpu_readout", "gpu_update"))
 def mental_image(trace, batch, task, logits, index) -> Figure:
     """The Neural GPU's mental image over its n steps (steps down, columns across): how sure
     the output read at each step is of each result digit (the carry of an addition moves
@@ -42,7 +41,7 @@ def mental_image(trace, batch, task, logits, index) -> Figure:
     and the first row of the final image."""
     panels = image_panels(trace, batch, index)
     steps, columns = panels["update"].shape
-    fig = new_figure(max(7.0, min(14.0, 0.15 * columns + 4)), 3.0 + 0.1 * steps * 3)
+    fig = new_figure(max(10.0, min(16.0, 0.15 * columns + 6)), min(16.0, 3.0 + 0.3 * steps))
     axes = fig.subplots(2, 2)
     heat_map(
         fig, axes[0, 0], panels["target_probability"], "P(target digit) read at each step",

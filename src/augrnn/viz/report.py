@@ -200,7 +200,7 @@ STACK_RNN_NAMES = ("stack_actions", "stacks")
 #: What a memory network traces for its section.
 MEMORY_HOPS_NAMES = ("memory_attention",)
 #: What the Neural GPU traces for its section.
-NEURAL_GPU_NAMES = ("gpu_state", "gpu_readout", "gpu_update")
+NEURAL_GPU_NAMES = ("gpu_first_row", "gpu_readout", "gpu_update")
 
 
 def _neural_gpu_data(trace: Trace, batch: Batch) -> dict[str, Any]:

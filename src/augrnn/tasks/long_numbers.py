@@ -106,19 +106,19 @@ class LongNumbersTask(ClassificationTask):
         # runs as many steps as the batch is wide, so a mixed batch would cost its longest.
         n = int(episode_sizes(self.name, 1, c.min_n, c.max_n, generator, length, name="n"))
         check_sizes(self.name, batch_size=batch_size)
-        sizes = [n] * batch_size
         steps = self.input_length(n)
         inputs = torch.zeros(steps, batch_size, self.input_size)
         targets = torch.zeros(steps, batch_size, 1, dtype=torch.long)
         mask = torch.zeros(steps, batch_size)
-        input_mask = torch.zeros(steps, batch_size)
-        for b, n in enumerate(sizes):
+        for b in range(batch_size):
             symbols, result = self.episode(torch.randint(0, self.base, (2, n), generator=generator))
             inputs[torch.arange(len(symbols)), b, torch.tensor(symbols)] = 1.0
             targets[: len(result), b, 0] = torch.tensor(result)
             mask[: len(result), b] = 1.0
-            input_mask[: len(symbols), b] = 1.0
-        return Batch(inputs, targets, mask, torch.tensor(sizes), input_mask)
+        # Every position of the batch's width belongs to its episodes (duplicate's empty half
+        # too: the model has 2n positions to write on).
+        input_mask = torch.ones(steps, batch_size)
+        return Batch(inputs, targets, mask, torch.full((batch_size,), n), input_mask)
 
     def _text(self, symbols: list[int]) -> str:
         alphabet = DIGIT_TEXT[: self.base] + OPERATORS
@@ -223,15 +223,6 @@ class LongDuplicateTask(_CopyingTask):
 
     def input_length(self, n: int) -> int:
         return 2 * n
-
-    def sample(
-        self, batch_size: int, generator: torch.Generator, length: int | None = None
-    ) -> Batch:
-        batch = super().sample(batch_size, generator, length)
-        # The empty half belongs to the episode: the model has 2n positions to write on.
-        for b, n in enumerate(batch.lengths.tolist()):
-            batch.input_mask[: 2 * n, b] = 1.0
-        return batch
 
     def episode(self, digits: Tensor) -> tuple[list[int], list[int]]:
         x = digits[0].tolist()

@@ -153,6 +153,26 @@ def test_sweep_runs_in_parallel_processes_and_prints_the_table(runner, tmp_path)
     assert (out / "sweep.png").is_file()
     bad = runner.invoke(main, ["sweep", "parity", "--model.epsilon=0.5,2", "--out", str(out)])
     assert bad.exit_code != 0 and "epsilon must be a number in (0, 1)" in bad.output
+    for extra, message in (
+        (["--address", "auto"], "--address names a Ray cluster"),
+        (["--backend", "ray", "--jobs", "2"], "--jobs is the local backend's"),
+        (["--backend", "ray", "--cpus-per-run", "0"], "--cpus-per-run must be >= 1"),
+    ):
+        bad = runner.invoke(main, ["sweep", "parity", "--out", str(out), *extra, *tiny_parity])
+        assert bad.exit_code != 0 and message in bad.output, bad.output
+
+
+def test_train_asked_for_several_processes_without_torchrun_says_to_use_it(
+    runner, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for name in ("RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    result = runner.invoke(main, ["train", "copy", "--run-dir", str(tmp_path / "run"), *TINY])
+    assert result.exit_code == 1
+    assert "WORLD_SIZE=2 asks for 2 processes" in result.output
+    assert "torchrun --nproc_per_node=N -m augrnn train PRESET" in result.output
+    assert not (tmp_path / "run").exists()
 
 
 def test_eval_of_text_and_image_runs_adds_decoded_and_attention_figures(runner, tmp_path):

@@ -29,6 +29,7 @@ from augrnn.registry import (
     task_class,
     tasks,
 )
+from augrnn.train import distributed
 from augrnn.train.checkpoint import load_checkpoint
 from augrnn.train.config import (
     apply_overrides,
@@ -40,7 +41,7 @@ from augrnn.train.config import (
 from augrnn.train.evaluation import evaluate, evaluation_set
 from augrnn.train.loop import Trainer
 from augrnn.train.runs import best_evaluation, load_run
-from augrnn.train.sweep import markdown_table, run_sweep, split_axes, write_summary
+from augrnn.train.sweep import BACKENDS, markdown_table, run_sweep, split_axes, write_summary
 
 DEMO_LENGTHS = (20, 40, 60, 80, 120)
 OVERRIDES_HELP = (
@@ -60,23 +61,42 @@ def main() -> None:
 
 
 def _train(config, run_dir: Path, progress: bool, resume: bool = False):
-    trainer = Trainer(config, run_dir, resume=resume)
-    params = sum(p.numel() for p in trainer.model.parameters())
-    click.echo(
-        f"{describe_model(config.model).upper()} ({params:,} parameters) on {config.task_name}; "
-        f"run folder {run_dir}",
-        err=True,
-    )
+    """Train ``config`` in ``run_dir``: in this process, or as one of the processes torchrun
+    started (:mod:`augrnn.train.distributed`). Returns the trainer and its result."""
+    ranks, config.train.device = distributed.setup(config.train.device)
     try:
-        result = trainer.train(progress=progress)
-    except KeyboardInterrupt:
-        resume = (
-            f" (continue with `augrnn resume {run_dir}`)" if trainer.saved_step is not None else ""
-        )
-        raise click.ClickException(
-            f"interrupted at step {trainer.step:,}; {trainer.kept()}{resume}"
-        ) from None
-    return trainer, result
+        trainer = Trainer(config, run_dir, resume=resume)
+        params = sum(p.numel() for p in trainer.model.parameters())
+        if ranks.is_main:
+            processes = f" in {ranks.world_size} processes" if ranks.distributed else ""
+            click.echo(
+                f"{describe_model(config.model).upper()} ({params:,} parameters) on "
+                f"{config.task_name}{processes}; run folder {run_dir}",
+                err=True,
+            )
+        try:
+            result = trainer.train(progress=progress)
+        except KeyboardInterrupt:
+            resume = (
+                f" (continue with `augrnn resume {run_dir}`)"
+                if trainer.saved_step is not None
+                else ""
+            )
+            raise click.ClickException(
+                f"interrupted at step {trainer.step:,}; {trainer.kept()}{resume}"
+            ) from None
+        except RuntimeError as err:
+            if not (ranks.distributed and distributed.lost_peer(err)):
+                raise
+            raise click.ClickException(
+                f"rank {ranks.rank} lost the other processes at step {trainer.step + 1:,} (one "
+                f"of them stopped or was killed: {distributed.describe_lost_peer(err)}); "
+                f"{trainer.kept()} (continue with `augrnn resume {run_dir}`, under torchrun "
+                "with any number of processes or without)"
+            ) from None
+        return trainer, result
+    finally:
+        distributed.teardown()
 
 
 def _summary(result, headline: str) -> str:
@@ -108,8 +128,9 @@ def train(preset: str, run_dir: Path | None, progress: bool, overrides: tuple[st
     config = load_preset(preset, parse_override_args(overrides))
     run_dir = run_dir or default_run_dir(config.preset)
     trainer, result = _train(config, run_dir, progress)
-    click.echo(_summary(result, trainer.task.headline_metric))
-    click.echo(f"run folder: {run_dir}")
+    if trainer.ranks.is_main:
+        click.echo(_summary(result, trainer.task.headline_metric))
+        click.echo(f"run folder: {run_dir}")
 
 
 @main.command(
@@ -132,7 +153,8 @@ def resume(run_dir: Path, progress: bool, overrides: tuple[str, ...]) -> None:
             err=True,
         )
     trainer, result = _train(config, run_dir, progress, resume=True)
-    click.echo(_summary(result, trainer.task.headline_metric))
+    if trainer.ranks.is_main:
+        click.echo(_summary(result, trainer.task.headline_metric))
 
 
 def _parse_lengths(text: str | None) -> list[int] | None:
@@ -323,21 +345,70 @@ def eval_command(
     help="Sweep folder (default: runs/sweep-PRESET-TIME); rerun to finish an interrupted sweep.",
 )
 @click.option(
-    "--jobs", default=1, show_default=True, help="Runs at a time, one CPU thread each if > 1."
+    "--jobs",
+    default=1,
+    show_default=True,
+    help="Local backend: runs at a time, one CPU thread each if > 1.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="local",
+    show_default=True,
+    help="Train the runs here, or as tasks on a Ray cluster (pip install 'augrnn[distributed]').",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="Ray backend: the cluster to join (e.g. auto, or ray://HOST:10001); default: start "
+    "a Ray instance on this machine.",
+)
+@click.option(
+    "--cpus-per-run",
+    default=1,
+    show_default=True,
+    help="Ray backend: CPUs (and torch threads) each run takes.",
+)
+@click.option(
+    "--gpus-per-run",
+    default=0.0,
+    show_default=True,
+    help="Ray backend: GPUs each run takes (> 0 trains on cuda).",
 )
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
 @friendly_errors
 def sweep(
-    preset: str, seeds: int, out_dir: Path | None, jobs: int, overrides: tuple[str, ...]
+    preset: str,
+    seeds: int,
+    out_dir: Path | None,
+    jobs: int,
+    backend: str,
+    address: str | None,
+    cpus_per_run: int,
+    gpus_per_run: float,
+    overrides: tuple[str, ...],
 ) -> None:
     """Train PRESET over a grid of settings and seeds; write a table and a plot."""
     if jobs < 1:
         raise click.BadParameter(f"--jobs must be >= 1, got {jobs}")
+    if cpus_per_run < 1:
+        raise click.BadParameter(f"--cpus-per-run must be >= 1, got {cpus_per_run}")
+    if gpus_per_run < 0:
+        raise click.BadParameter(f"--gpus-per-run must be >= 0, got {gpus_per_run}")
     parsed = parse_override_args(overrides)
     out_dir = out_dir or default_run_dir(f"sweep-{Path(preset).stem}")
     headline = task_class(load_preset(preset, split_axes(parsed)[1]).task_name).headline_metric
     results = run_sweep(
-        preset, parsed, seeds, out_dir, jobs=jobs, echo=lambda line: click.echo(line, err=True)
+        preset,
+        parsed,
+        seeds,
+        out_dir,
+        jobs=jobs,
+        backend=backend,
+        address=address,
+        cpus_per_run=cpus_per_run,
+        gpus_per_run=gpus_per_run,
+        echo=lambda line: click.echo(line, err=True),
     )
     rows, written = write_summary(results, headline, out_dir)
     click.echo(markdown_table(rows))

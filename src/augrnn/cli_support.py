@@ -10,6 +10,7 @@ import click
 from augrnn.registry import RegistryError
 from augrnn.train.checkpoint import CheckpointError
 from augrnn.train.config import ConfigError
+from augrnn.train.distributed import DistributedError
 from augrnn.train.loop import TrainingDiverged, TrainingOutOfMemory
 
 
@@ -20,7 +21,14 @@ def friendly_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, RegistryError, CheckpointError, FileExistsError, ValueError) as err:
+        except (
+            ConfigError,
+            RegistryError,
+            CheckpointError,
+            DistributedError,
+            FileExistsError,
+            ValueError,
+        ) as err:
             raise click.ClickException(str(err)) from err
         except TrainingDiverged as err:
             kept = f" {err.kept[0].upper()}{err.kept[1:]}." if err.kept else ""

@@ -112,6 +112,59 @@ def test_a_run_that_kept_its_best_validation_parameters_is_scored_by_them(tmp_pa
         for step, error in ((5, 0.4), (10, 0.1), (15, 0.3))
     ]
     (run.run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert _result_of(run)["step"] == 15 and _result_of(run)["metrics"]["error"] == 0.3
+    result = _result_of(run.point, run.seed, run.run_dir)
+    assert result["step"] == 15 and result["metrics"]["error"] == 0.3
     save_checkpoint(run.run_dir, {"model": {}, "step": 10}, BEST_NAME)
-    assert _result_of(run)["step"] == 10 and _result_of(run)["metrics"]["error"] == 0.1
+    result = _result_of(run.point, run.seed, run.run_dir)
+    assert result["step"] == 10 and result["metrics"]["error"] == 0.1
+
+
+def _without_times(results: list[dict]) -> list[dict]:
+    """Sweep results without their wall-clock times, which differ between two trainings."""
+    return [
+        {
+            **{k: v for k, v in r.items() if k != "elapsed"},
+            "metrics": {k: v for k, v in r["metrics"].items() if k != "elapsed"},
+        }
+        for r in results
+    ]
+
+
+def test_a_sweep_on_ray_gives_the_local_backends_results(preset, tmp_path):
+    ray = pytest.importorskip(
+        "ray", reason="Ray is not installed (pip install 'augrnn[distributed]')"
+    )
+    grid = {"model.tau": "0,1e-2"}
+    local = run_sweep(preset, grid, 2, tmp_path / "local", jobs=2, echo=lambda line: None)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        lines = []
+        on_ray = run_sweep(preset, grid, 2, tmp_path / "ray", backend="ray", echo=lines.append)
+    finally:
+        ray.shutdown()
+    assert len(on_ray) == 4 and sum(line.startswith("done ") for line in lines) == 4
+    assert _without_times(on_ray) == _without_times(local)
+    # each run's folder is the local backend's: config, metrics, checkpoint and result
+    assert {p.name for p in (tmp_path / "ray" / "tau=0_seed1").iterdir()} >= {
+        "checkpoint.pt",
+        "config.json",
+        "metrics.jsonl",
+        "result.json",
+    }
+
+
+def test_backend_settings_that_do_not_go_together_are_refused(preset, tmp_path):
+    with pytest.raises(ConfigError, match="backend must be one of local, ray"):
+        run_sweep(preset, {}, 1, tmp_path, backend="slurm")
+    with pytest.raises(ConfigError, match="--address names a Ray cluster"):
+        run_sweep(preset, {}, 1, tmp_path, address="auto")
+    with pytest.raises(ConfigError, match="--jobs is the local backend's"):
+        run_sweep(preset, {}, 1, tmp_path, backend="ray", jobs=2)
+
+
+def test_the_ray_backend_without_ray_says_how_to_install_it(preset, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    with pytest.raises(ConfigError, match=r"pip install 'augrnn\[distributed\]'"):
+        run_sweep(preset, {}, 1, tmp_path, backend="ray", echo=lambda line: None)

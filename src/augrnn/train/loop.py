@@ -6,7 +6,8 @@ samples batches from a seeded generator, steps the optimiser with the configured
 evaluates on a fixed held-out set, logs to ``metrics.jsonl`` (and TensorBoard when installed),
 and checkpoints atomically at every evaluation. A resumed run continues bit for bit. With
 ``train.select_best`` it also scores a validation set at each evaluation and keeps the best
-parameters on it in ``best.pt``.
+parameters on it in ``best.pt``. Started by torchrun, several processes train one model
+together (:mod:`augrnn.train.distributed`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch import Tensor, nn
 
 from augrnn.registry import build_model, describe_model, task_class
 from augrnn.tasks.base import Batch
+from augrnn.train import distributed
 from augrnn.train.checkpoint import (
     BEST_NAME,
     CheckpointError,
@@ -118,14 +120,14 @@ class Trainer:
         self.run_dir = Path(run_dir)
         tc = config.train
         check_device_present(tc.device)
+        #: This process's place among those training the model together (torchrun).
+        self.ranks = distributed.current()
+        check_distributable(config, self.ranks)
         if resume:
-            payload, saved = read_run_checkpoint(self.run_dir)
+            payload, saved = self.ranks.on_main(lambda: read_run_checkpoint(self.run_dir))
             check_resumable(saved, config)
-        elif checkpoint_path(self.run_dir).exists():
-            raise FileExistsError(
-                f"{self.run_dir} already holds a run; resume it with `augrnn resume "
-                f"{self.run_dir}` or choose another --run-dir"
-            )
+        else:
+            self.ranks.on_main(lambda: check_new_run(self.run_dir))
         #: The step of the checkpoint in the run folder (None: there is none yet), and how much
         #: of metrics.jsonl it accounts for.
         self.saved_step: int | None = payload["step"] if resume else None
@@ -198,11 +200,17 @@ class Trainer:
             self.model.set_checkpointing(tc.checkpoint_every)
         if tc.compile:
             self.model.compile_step(chunk_steps=tc.compile_chunk, direct=tc.compile_direct)
+        if self.ranks.distributed:
+            # Every rank built the same parameters from the same seed; rank 0's are the ones.
+            for tensor in [*self.model.parameters(), *self.model.buffers()]:
+                torch.distributed.broadcast(tensor.data, src=0)
+            # Dropout and noise differ between ranks, as their episodes do.
+            torch.manual_seed(distributed.rank_seed(seed, self.ranks.rank))
         self.optimizer = build_optimizer(self.model.parameters(), config.optim)
         device_type = torch.device(tc.device).type
         self.scaler = torch.amp.GradScaler(device_type, enabled=tc.precision == "float16")
         self.schedule = build_schedule(self.optimizer, config.optim, tc.steps)
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(distributed.rank_seed(seed, self.ranks.rank))
         self.step = 0
         self.sequences = 0
         self.curriculum_length = tc.curriculum_start
@@ -220,8 +228,7 @@ class Trainer:
         self.schedule.load_state_dict(payload["schedule"])
         if payload.get("scaler"):
             self.scaler.load_state_dict(payload["scaler"])
-        self.generator.set_state(payload["generator"])
-        torch.set_rng_state(payload["torch_rng"])
+        self._restore_random_state(payload)
         self.step = payload["step"]
         self.sequences = payload["sequences"]
         self.elapsed = payload["elapsed"]
@@ -235,6 +242,25 @@ class Trainer:
         self.trials_done = trials.get("done", 0)
         self.best_trial = trials.get("best")
         self.search_finished = trials.get("finished", False)
+
+    def _restore_random_state(self, payload: dict[str, Any]) -> None:
+        """This rank's data generator and torch's generator as saved; a rank the run did not
+        have when it was saved (resumed with more processes) draws from a new stream, seeded
+        from its rank and the step."""
+        rank = self.ranks.rank
+        if rank == 0:
+            self.generator.set_state(payload["generator"])
+            torch.set_rng_state(payload["torch_rng"])
+            return
+        others = payload.get("rank_states", [])
+        if payload.get("world_size", 1) == self.ranks.world_size and len(others) >= rank:
+            generator_state, torch_state = others[rank - 1]
+            self.generator.set_state(generator_state)
+            torch.set_rng_state(torch_state)
+            return
+        seed = distributed.rank_seed(self.config.train.seed + payload["step"], rank)
+        self.generator.manual_seed(seed)
+        torch.manual_seed(seed)
 
     def _apply_optim_settings(self) -> None:
         """Give the restored optimiser and schedule the config's settings (a resumed run may
@@ -261,7 +287,14 @@ class Trainer:
         return self._save()
 
     def _save(self) -> Path:
-        path = save_checkpoint(self.run_dir, self._payload())
+        # Every rank's random state, so that the same number of ranks resumes exactly.
+        states = self.ranks.gather((self.generator.get_state(), torch.get_rng_state()))
+        path = checkpoint_path(self.run_dir)
+        if self.ranks.is_main:
+            payload = self._payload()
+            if self.ranks.distributed:
+                payload.update(world_size=self.ranks.world_size, rank_states=states[1:])
+            path = save_checkpoint(self.run_dir, payload)
         self.saved_step = self.step
         return path
 
@@ -308,19 +341,32 @@ class Trainer:
                 # One length per batch, uniform over [low, current maximum].
                 top = max(low, self.curriculum_length)
                 length = int(torch.randint(low, top + 1, (1,), generator=self.generator))
-                batch = self.task.sample(self.config.train.batch_size, self.generator, length)
+                batch = self.task.sample(self.rank_batch_size, self.generator, length)
                 return batch, length == top
-        return self.task.sample(self.config.train.batch_size, self.generator), False
+        return self.task.sample(self.rank_batch_size, self.generator), False
+
+    @property
+    def rank_batch_size(self) -> int:
+        """This process's share of ``train.batch_size``."""
+        return self.config.train.batch_size // self.ranks.world_size
 
     def _train_step(self, batch: Batch) -> tuple[float, float]:
         """One optimiser step; returns the batch's cost (bits per sequence) and scored steps."""
         batch = move_batch(batch, self.config.train.device)
         with self.autocast:
             loss, task_loss = self.model.loss(self.task, batch)
-        if not torch.isfinite(loss):
+        loss_finite = bool(torch.isfinite(loss))
+        if not loss_finite and not self.ranks.distributed:
             raise TrainingDiverged(f"the loss became {loss.item()} at step {self.step + 1}")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        # Averaged before unscaling: every rank then sees the same overflow, if any.
+        if self.ranks.distributed and not self.ranks.average_gradients(
+            self.model.parameters(), loss_finite
+        ):
+            raise TrainingDiverged(
+                f"the loss became NaN or infinite at step {self.step + 1} on some rank"
+            )
         self.scaler.unscale_(self.optimizer)
         oc = self.config.optim
         if oc.clip_value is not None:
@@ -356,14 +402,17 @@ class Trainer:
         """Run until ``train.steps``, the target metric or the time limit; returns the summary.
         With ``train.restarts``, the trials come first (see :meth:`_search`)."""
         tc = self.config.train
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        remove_orphans(self.run_dir)
-        write_config(self.run_dir, self.config)
         searching = tc.restarts > 1 and not self.search_finished
-        # Trials restart their step count, so TensorBoard's events can only be purged by step
-        # once the search is over.
-        purge = self.step + 1 if self.saved_step is not None and not searching else None
-        log = MetricsLog(self.run_dir, tc.tensorboard, self.metrics_bytes, purge)
+        if self.ranks.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            remove_orphans(self.run_dir)
+            write_config(self.run_dir, self.config)
+            # Trials restart their step count, so TensorBoard's events can only be purged by
+            # step once the search is over.
+            purge = self.step + 1 if self.saved_step is not None and not searching else None
+            log = MetricsLog(self.run_dir, tc.tensorboard, self.metrics_bytes, purge)
+        else:
+            log = NoLog()
         try:
             if searching:
                 self._search(log, progress)
@@ -465,7 +514,7 @@ class Trainer:
         bar = tqdm(
             total=steps,
             initial=self.step,
-            disable=not progress,
+            disable=not progress or not self.ranks.is_main,
             unit="step",
             dynamic_ncols=True,
             desc=f"{name} {label}".strip(),
@@ -479,10 +528,12 @@ class Trainer:
                 cost, scored = self._train_step(batch)
                 self.step += 1
                 self.sequences += tc.batch_size
-                self.elapsed = time.perf_counter() - start
+                cost, scored, top_cost, self.elapsed = self.ranks.agree_step(
+                    cost, scored, at_curriculum_top, time.perf_counter() - start
+                )
                 running = cost if running is None else 0.95 * running + 0.05 * cost
-                if at_curriculum_top:
-                    self._advance_curriculum(cost / max(scored, 1.0))
+                if top_cost is not None:
+                    self._advance_curriculum(top_cost)
                 bar.update(1)
                 if self.step % tc.log_every == 0:
                     values = {
@@ -513,6 +564,17 @@ class Trainer:
 
     def _evaluate_and_checkpoint(self, log: MetricsLog) -> None:
         self._check_parameters()
+        # Rank 0 evaluates (every rank holds the same parameters) and the others learn its
+        # figures, which decide when to stop.
+        self.last_eval, self.last_validation, self.best_validation = self.ranks.on_main(
+            lambda: self._evaluate(log)
+        )
+        self.metrics_bytes = log.size()
+        self._save()  # the parameters were checked before evaluating them
+
+    def _evaluate(self, log: MetricsLog) -> tuple[dict[str, float], dict[str, float], float | None]:
+        """Score the held-out (and validation) sets, log them and keep best.pt; returns the
+        held-out metrics, the validation metrics and the best validation value so far."""
         device = self.config.train.device
         metrics = evaluate(self.model, self.task, self.eval_batches, device)
         self.last_eval = {**metrics, "step": self.step, "sequences": self.sequences}
@@ -535,8 +597,7 @@ class Trainer:
                     },
                     BEST_NAME,
                 )
-        self.metrics_bytes = log.size()
-        self._save()  # the parameters were checked before evaluating them
+        return self.last_eval, self.last_validation, self.best_validation
 
     def _validate(self) -> dict[str, float]:
         """The model's metrics on the validation set, also kept as ``last_validation``."""
@@ -551,6 +612,57 @@ class Trainer:
         target = self.config.train.target
         judged = self.last_validation if self.validation_batches is not None else self.last_eval
         return target is not None and bool(judged) and judged[self.task.headline_metric] < target
+
+
+def check_new_run(run_dir: Path) -> None:
+    """Raise ``FileExistsError`` if ``run_dir`` already holds a run."""
+    if checkpoint_path(run_dir).exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run; resume it with `augrnn resume {run_dir}` or "
+            "choose another --run-dir"
+        )
+
+
+def check_distributable(config: Config, ranks: distributed.Ranks) -> None:
+    """Raise :class:`ConfigError` unless ``config`` can train on ``ranks``'s processes: a
+    batch that divides among them, no restarts, and the same settings on every rank (a config
+    fingerprint compared at the start, the device aside: each rank has its own)."""
+    if not ranks.distributed:
+        return
+    tc = config.train
+    if tc.batch_size % ranks.world_size:
+        raise ConfigError(
+            f"train.batch_size {tc.batch_size} does not divide among {ranks.world_size} "
+            f"processes: choose a multiple of {ranks.world_size} (the batch is the whole "
+            "batch, split over the processes)"
+        )
+    if tc.restarts > 1:
+        raise ConfigError(
+            "train.restarts trains its trials in one process: run it without torchrun"
+        )
+    settings = config.to_dict()
+    settings["train"] = {k: v for k, v in settings["train"].items() if k != "device"}
+    prints = ranks.gather(distributed.config_fingerprint(settings))
+    if len(set(prints)) > 1:
+        differ = [rank for rank, value in enumerate(prints) if value != prints[0]]
+        raise ConfigError(
+            f"the processes were started with different settings (rank"
+            f"{'s' if len(differ) > 1 else ''} {', '.join(map(str, differ))} differ from rank "
+            "0): start every process with the same preset and overrides"
+        )
+
+
+class NoLog:
+    """The metrics log of a rank that writes none (all but rank 0)."""
+
+    def write(self, split: str, step: int, sequences: int, values: dict[str, float]) -> None:
+        pass
+
+    def size(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
 
 
 def check_resumable(saved: Config, config: Config) -> None:

@@ -6,6 +6,11 @@ lives in its own folder under the sweep folder and writes ``result.json`` when i
 run again skips what is done. The summary gives, per grid point, the mean and spread over seeds of
 the task's headline metric and of the mean ponder time when the model ponders (ACT paper,
 Figs. 4-6 in form).
+
+Two backends train the runs: ``local`` (this machine, ``jobs`` processes at a time) and ``ray``
+(each run a Ray task on a Ray cluster, or on a Ray instance started on this machine, with the
+CPUs and GPUs asked per run; Ray is the optional extra ``augrnn[distributed]``). Both give the
+same results for the same runs, gathered into the same summary on this machine.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from augrnn.train.config import ConfigError, load_preset
+from augrnn.train.config import Config, ConfigError, config_from_dict, load_preset
 from augrnn.train.loop import Trainer
 from augrnn.train.runs import best_evaluation, read_metrics
 
 RESULT_NAME = "result.json"
 PONDER_METRIC = "ponder_steps"
+BACKENDS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -83,15 +89,36 @@ def run_sweep(
     out_dir: Path | str,
     *,
     jobs: int = 1,
+    backend: str = "local",
+    address: str | None = None,
+    cpus_per_run: int = 1,
+    gpus_per_run: float = 0.0,
     echo: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
-    """Train every run not yet done (``jobs`` at a time, each in its own process with one CPU
-    thread when ``jobs`` > 1) and return all runs' results."""
-    out_dir = Path(out_dir)
+    """Train every run not yet done and return all runs' results. ``backend="local"``: here,
+    ``jobs`` at a time (each in its own process with one CPU thread when ``jobs`` > 1);
+    ``"ray"``: as Ray tasks of ``cpus_per_run`` CPUs (as many torch threads) and
+    ``gpus_per_run`` GPUs each (on ``cuda`` when > 0), on the Ray cluster at ``address`` (None:
+    the instance this process already joined, else a new one on this machine)."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"the backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "local" and address is not None:
+        raise ConfigError("--address names a Ray cluster: use it with --backend ray")
+    if backend == "ray" and jobs != 1:
+        raise ConfigError(
+            "--jobs is the local backend's; Ray runs as many at a time as the cluster has "
+            "CPUs (--cpus-per-run each)"
+        )
+    out_dir = Path(out_dir).resolve()
     runs, fixed = plan(preset, overrides, seeds, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     todo = [run for run in runs if not (run.run_dir / RESULT_NAME).is_file()]
     echo(f"sweep of {preset}: {len(runs)} runs, {len(runs) - len(todo)} already done")
+
+    def finish(run: SweepRun, result: dict[str, Any]) -> None:
+        run.run_dir.mkdir(parents=True, exist_ok=True)
+        (run.run_dir / RESULT_NAME).write_text(json.dumps(result, indent=2))
+        echo(f"done {run.run_dir.name}: " + _describe(result))
 
     def train_one(run: SweepRun) -> None:
         settings = {**fixed, **run.overrides}
@@ -100,11 +127,17 @@ def run_sweep(
             Trainer(config, run.run_dir, resume=_has_checkpoint(run.run_dir)).train(progress=False)
         else:
             _train_in_subprocess(preset, {**settings, "train.threads": "1"}, run.run_dir)
-        result = _result_of(run)
-        (run.run_dir / RESULT_NAME).write_text(json.dumps(result, indent=2))
-        echo(f"done {run.run_dir.name}: " + _describe(result))
+        finish(run, _result_of(run.point, run.seed, run.run_dir))
 
-    if jobs == 1:
+    if backend == "ray":
+        configs = {}
+        for run in todo:
+            settings = {**fixed, **run.overrides, "train.threads": str(cpus_per_run)}
+            if gpus_per_run > 0 and "train.device" not in settings:
+                settings["train.device"] = "cuda"
+            configs[run] = load_preset(preset, settings)
+        _train_on_ray(configs, address, cpus_per_run, gpus_per_run, finish)
+    elif jobs == 1:
         for run in todo:
             train_one(run)
     else:
@@ -112,6 +145,55 @@ def run_sweep(
             for future in [pool.submit(train_one, run) for run in todo]:
                 future.result()
     return [json.loads((run.run_dir / RESULT_NAME).read_text()) for run in runs]
+
+
+def train_run(config: dict[str, Any], point: dict[str, str], seed: int, run_dir: str) -> dict:
+    """Train one run of a sweep (resuming its checkpoint if it has one) and return its result:
+    the body of a Ray task, in whichever process and machine Ray gives it."""
+    folder = Path(run_dir)
+    trainer = Trainer(config_from_dict(config), folder, resume=_has_checkpoint(folder))
+    trainer.train(progress=False)
+    return _result_of(tuple(point.items()), seed, folder)
+
+
+def _train_on_ray(
+    configs: dict[SweepRun, Config],
+    address: str | None,
+    cpus: int,
+    gpus: float,
+    finish: Callable[[SweepRun, dict[str, Any]], None],
+) -> None:
+    """Each run as a Ray task of ``cpus`` CPUs and ``gpus`` GPUs; ``finish`` each result here as
+    it comes back."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--backend ray needs Ray, which is not installed: pip install 'augrnn[distributed]'"
+        ) from None
+    started = not ray.is_initialized()
+    if started:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise ConfigError(f"cannot start or reach Ray (address {address}): {err}") from err
+    try:
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus)(train_run)
+        pending = {
+            task.remote(config.to_dict(), dict(run.point), run.seed, str(run.run_dir)): run
+            for run, config in configs.items()
+        }
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            run = pending.pop(done[0])
+            try:
+                result = ray.get(done[0])
+            except ray.exceptions.RayError as err:
+                raise RuntimeError(f"run {run.run_dir} failed on Ray: {err}") from err
+            finish(run, result)
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _has_checkpoint(run_dir: Path) -> bool:
@@ -131,15 +213,15 @@ def _train_in_subprocess(preset: str, settings: dict[str, str], run_dir: Path) -
         raise RuntimeError(f"run {run_dir} failed; see {run_dir / 'train.log'}")
 
 
-def _result_of(run: SweepRun) -> dict[str, Any]:
-    evals = [r for r in read_metrics(run.run_dir) if r["split"] == "eval"]
+def _result_of(point: tuple[tuple[str, str], ...], seed: int, run_dir: Path) -> dict[str, Any]:
+    evals = [r for r in read_metrics(run_dir) if r["split"] == "eval"]
     if not evals:
-        raise RuntimeError(f"run {run.run_dir} ended without an evaluation")
+        raise RuntimeError(f"run {run_dir} ended without an evaluation")
     # a run that kept its best validation parameters is scored by those
-    last = best_evaluation(run.run_dir) or evals[-1]
+    last = best_evaluation(run_dir) or evals[-1]
     return {
-        "point": dict(run.point),
-        "seed": run.seed,
+        "point": dict(point),
+        "seed": seed,
         "step": last["step"],
         "sequences": last["sequences"],
         "elapsed": last["elapsed"],

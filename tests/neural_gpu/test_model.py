@@ -182,3 +182,6 @@ def test_the_paper_preset_has_the_papers_settings():
     assert train.curriculum_start is not None
     plain = load_preset("long_binary_addition_cpu").model
     assert (plain.parameter_sets, plain.state_dropout, plain.grad_noise) == (1, 0.0, 0.0)
+    hard = load_preset("long_binary_addition_hard").model
+    assert (hard.activation, hard.saturation_cost) == ("hard", 1e-3)
+    assert (hard.parameter_sets, hard.state_dropout, hard.grad_noise) == (1, 0.0, 0.0)

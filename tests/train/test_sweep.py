@@ -143,7 +143,12 @@ def test_a_sweep_on_ray_gives_the_local_backends_results(preset, tmp_path):
     finally:
         ray.shutdown()
     assert len(on_ray) == 4 and sum(line.startswith("done ") for line in lines) == 4
-    assert _without_times(on_ray) == _without_times(local)
+    written = {}
+    for name, results in (("local", local), ("ray", on_ray)):
+        write_summary(results, "sequence_error_rate", tmp_path / name)
+        written[name] = json.loads((tmp_path / name / "sweep.json").read_text())
+    assert written["ray"]["summary"] == written["local"]["summary"]
+    assert _without_times(written["ray"]["runs"]) == _without_times(written["local"]["runs"])
     # each run's folder is the local backend's: config, metrics, checkpoint and result
     assert {p.name for p in (tmp_path / "ray" / "tau=0_seed1").iterdir()} >= {
         "checkpoint.pt",

@@ -249,3 +249,36 @@ def test_an_error_from_a_vanished_rank_is_told_apart_and_shortened():
     assert distributed.lost_peer(gloo)
     assert distributed.describe_lost_peer(gloo) == "Connection closed by peer [127.0.0.1]:46482"
     assert not distributed.lost_peer(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+
+
+def test_two_processes_resume_their_run_exactly(tmp_path):
+    settings = [f"--{key}={value}" for key, value in {**TINY_NTM, **SHORT}.items()]
+    settings.append("--train.eval_every=2")
+
+    def augrnn(*args: str, steps: int = 4) -> None:
+        finished = subprocess.run(
+            [
+                *TORCHRUN,
+                "-m",
+                "augrnn",
+                *args,
+                "--no-progress",
+                *settings,
+                f"--train.steps={steps}",
+            ],
+            capture_output=True,
+            text=True,
+            env=_environment(),
+            timeout=180,
+        )
+        assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+
+    augrnn("train", "copy", "--run-dir", str(tmp_path / "straight"))
+    augrnn("train", "copy", "--run-dir", str(tmp_path / "resumed"), steps=2)
+    assert load_checkpoint(tmp_path / "resumed")["step"] == 2
+    augrnn("resume", str(tmp_path / "resumed"))
+    straight, resumed = (load_checkpoint(tmp_path / name) for name in ("straight", "resumed"))
+    assert straight["step"] == resumed["step"] == 4
+    for name, value in straight["model"].items():
+        assert torch.equal(value, resumed["model"][name]), name
+    assert len(resumed["rank_states"]) == 1 and resumed["world_size"] == 2

@@ -4,6 +4,9 @@ the batches every rank drew, the spread of the parameters across ranks after eac
 final parameters, for the test to compare with one process.
 
     torchrun --standalone --nproc_per_node=2 distributed_worker.py OUT PRESET OVERRIDES_JSON
+
+With ``OUT unused``, it averages the gradients of a step that each rank leaves some parameters
+without instead.
 """
 
 from __future__ import annotations
@@ -51,5 +54,26 @@ def main(out: Path, preset: str, overrides: dict[str, str]) -> None:
     distributed.teardown()
 
 
+def unused_parameters(out: Path) -> None:
+    """Rank 0's step uses parameter ``a`` only, rank 1's ``a`` and ``b``; no rank uses ``c``.
+    Saves each rank's gradients after averaging."""
+    ranks, _ = distributed.setup("cpu")
+    a, b, c = (torch.nn.Parameter(torch.ones(3)) for _ in range(3))
+    loss = (a * (ranks.rank + 1)).sum()
+    if ranks.rank == 1:
+        loss = loss + (b * 4).sum()
+    loss.backward()
+    finite = ranks.average_gradients([a, b, c], loss_finite=True)
+    grads = {
+        name: None if p.grad is None else p.grad.tolist()
+        for name, p in (("a", a), ("b", b), ("c", c))
+    }
+    (out / f"grads{ranks.rank}.json").write_text(json.dumps({"finite": finite, **grads}))
+    distributed.teardown()
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]))
+    if sys.argv[2] == "unused":
+        unused_parameters(Path(sys.argv[1]))
+    else:
+        main(Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]))

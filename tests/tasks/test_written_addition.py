@@ -77,3 +77,27 @@ def test_prediction_sources_must_be_a_sum_and_long_numbers_are_noted():
     assert "more than any in training (5)" in task.source_notes("123456+1")[0]
     assert task.output_problem("1+2", "03") == "a number with a leading zero"
     assert task.output_problem("1+2", "3") is None
+
+
+def test_binary_targets_are_the_sums_in_binary_of_binary_operands():
+    from augrnn.tasks.written_addition import WrittenBinaryAdditionTask
+
+    task = WrittenBinaryAdditionTask()
+    assert task.train_lengths == (1, 20)
+    batch = task.sample(100, gen(1))
+    widths = set()
+    for b in range(100):
+        source = task.source_vocab.decode(batch.inputs[:, b])
+        match = re.fullmatch(r"(0|1[01]*)\+(0|1[01]*)", source)
+        assert match, source
+        total = task.decode_target(batch.targets[:, b])
+        assert re.fullmatch(r"0|1[01]*", total)
+        assert int(total, 2) == int(match[1], 2) + int(match[2], 2)
+        widths.add(int(batch.lengths[b]))
+    assert len(widths) > 5 and max(widths) <= 20
+    # a longer test length gives both operands that many bits
+    long = task.sample(4, gen(2), length=200)
+    source = task.source_vocab.decode(long.inputs[:, 0])
+    assert [len(number) for number in source.split("+")] == [200, 200]
+    with pytest.raises(ValueError, match=r"such as 110\+1011"):
+        task.source_notes("110+10+11")

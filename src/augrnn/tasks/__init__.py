@@ -27,7 +27,7 @@ from augrnn.tasks.transduction import (
     TransductionCopyTask,
     TransductionReversalTask,
 )
-from augrnn.tasks.written_addition import WrittenAdditionTask
+from augrnn.tasks.written_addition import WrittenAdditionTask, WrittenBinaryAdditionTask
 
 TASKS: dict[str, type[Task]] = {
     task.name: task
@@ -44,6 +44,7 @@ TASKS: dict[str, type[Task]] = {
         ReversalTask,
         SymbolSortTask,
         WrittenAdditionTask,
+        WrittenBinaryAdditionTask,
         DatesTask,
         DigitRowTask,
         TableQATask,

@@ -1,10 +1,15 @@
-"""Written addition: read "a+b" in decimal characters, then write the sum.
+"""Written addition: read "a+b" in decimal characters, then write the sum; and the same in
+binary (``written_binary_addition``), the encoder-decoder's version of the Neural GPU's
+``long_binary_addition``.
 
 Source: two non-negative integers a and b written in decimal without leading zeros ("0" is the one
 number of one digit that starts with 0), joined by "+"; each has D digits with D drawn on its own
 from U{min_digits..max_digits} = U{1..5}, uniform over the D-digit numbers. Target: the decimal sum
 a + b, then EOS. ``lengths`` holds the larger of the two digit counts; the ``length`` argument of
 :meth:`WrittenAdditionTask.sample` gives both operands that many digits, beyond max_digits too.
+
+``written_binary_addition`` writes both numbers and the sum in binary, most significant bit
+first and without leading zeros, with D from U{1..20} (the Neural GPU's training range).
 
 Token-id shapes as for every :class:`~augrnn.tasks.text.Seq2SeqTask`: inputs (S, B) with S at
 most 2 max D + 1, targets (T, B) with T at most max D + 2 (a carry digit and EOS).
@@ -21,6 +26,8 @@ import torch
 from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, TaskConfig, episode_sizes
 from augrnn.tasks.text import Seq2SeqTask, Vocabulary
+
+DIGITS = "0123456789"
 
 
 @dataclass
@@ -42,6 +49,8 @@ class WrittenAdditionTask(Seq2SeqTask):
     length_name = "digits"
     source_vocab = Vocabulary("0123456789+")
     target_vocab = Vocabulary("0123456789")
+    #: The numbers' base, 2-10.
+    base = 10
 
     def __init__(self, config: WrittenAdditionConfig | None = None):
         super().__init__(config)
@@ -57,9 +66,11 @@ class WrittenAdditionTask(Seq2SeqTask):
         """A source is two numbers joined by "+" (a ``ValueError`` otherwise); numbers with more
         digits than any in training are outside the training distribution."""
         notes = super().source_notes(text)
-        if not re.fullmatch(r"\d+\+\d+", text):
+        digit = f"[{DIGITS[: self.base]}]"
+        if not re.fullmatch(f"{digit}+\\+{digit}+", text):
+            example = "12+345" if self.base == 10 else "110+1011"
             raise ValueError(
-                f"written_addition reads two numbers joined by '+', such as 12+345, got {text!r}"
+                f"{self.name} reads two numbers joined by '+', such as {example}, got {text!r}"
             )
         widest = max(len(number) for number in text.split("+"))
         if widest > self.config.max_digits:
@@ -90,8 +101,8 @@ class WrittenAdditionTask(Seq2SeqTask):
             second = first
         digit_counts = torch.stack([first, second], 1)  # (B, 2)
         widest = int(digit_counts.max())
-        leading = torch.randint(1, 10, (batch_size, 2), generator=generator)
-        digits = torch.randint(0, 10, (batch_size, 2, widest), generator=generator)
+        leading = torch.randint(1, self.base, (batch_size, 2), generator=generator)
+        digits = torch.randint(0, self.base, (batch_size, 2, widest), generator=generator)
         # A one-digit number may be 0; a longer one starts with 1-9 so it has no leading zero.
         digits[..., 0] = torch.where(digit_counts == 1, digits[..., 0], leading)
 
@@ -99,5 +110,33 @@ class WrittenAdditionTask(Seq2SeqTask):
         for rows, counts in zip(digits.tolist(), digit_counts.tolist(), strict=True):
             a, b = ("".join(map(str, row[:count])) for row, count in zip(rows, counts, strict=True))
             sources.append(f"{a}+{b}")
-            targets.append(str(int(a) + int(b)))
+            targets.append(write_number(int(a, self.base) + int(b, self.base), self.base))
         return self.make_batch(sources, targets, digit_counts.max(1).values)
+
+
+def write_number(value: int, base: int) -> str:
+    """``value`` >= 0 in ``base`` (2-10), most significant digit first."""
+    if base == 10:
+        return str(value)
+    digits = []
+    while True:
+        value, digit = divmod(value, base)
+        digits.append(DIGITS[digit])
+        if value == 0:
+            return "".join(reversed(digits))
+
+
+@dataclass
+class WrittenBinaryAdditionConfig(WrittenAdditionConfig):
+    min_digits: int = 1
+    max_digits: int = 20
+
+
+class WrittenBinaryAdditionTask(WrittenAdditionTask):
+    name = "written_binary_addition"
+    description = 'read "a+b" with 1-20 bit numbers in binary, write the sum'
+    config_class = WrittenBinaryAdditionConfig
+    length_name = "bits"
+    source_vocab = Vocabulary("01+")
+    target_vocab = Vocabulary("01")
+    base = 2

@@ -8,6 +8,7 @@ import torch
 from augrnn.neural_gpu.cgru import (
     cgru,
     cutoff_sigmoid,
+    diagonal_shift,
     hard_sigmoid,
     hard_tanh,
     saturation_cost,
@@ -75,11 +76,31 @@ def test_a_column_only_sees_its_neighbours_in_one_step():
     assert torch.equal(a[..., 3:], b[..., 3:]) and not torch.allclose(a[..., 2], b[..., 2])
 
 
-@pytest.mark.parametrize("activation", ["cutoff", "hard"])
-def test_float64_gradients(activation):
+@pytest.mark.parametrize(("activation", "diagonal"), [("cutoff", False), ("hard", True)])
+def test_float64_gradients(activation, diagonal):
     s = state(dtype=torch.float64).requires_grad_()
     params = [w.requires_grad_() for w in weights(scale=0.2, dtype=torch.float64)]
-    torch.autograd.gradcheck(lambda *a: cgru(*a, activation=activation)[0], (s, *params))
+    torch.autograd.gradcheck(
+        lambda *a: cgru(*a, activation=activation, diagonal=diagonal)[0], (s, *params)
+    )
+
+
+def test_the_diagonal_shift_moves_two_thirds_of_the_maps_one_column_each_way():
+    s = torch.arange(2 * 7 * 2 * 5, dtype=torch.float32).reshape(2, 7, 2, 5)
+    shifted = diagonal_shift(s)
+    assert shifted.shape == s.shape
+    assert torch.equal(shifted[:, :3], s[:, :3])  # 7 - 2 * 2 maps stay
+    assert torch.equal(shifted[:, 3:5, :, 1:], s[:, 3:5, :, :-1])  # forward: i takes i - 1
+    assert torch.equal(shifted[:, 5:, :, :-1], s[:, 5:, :, 1:])  # back: i takes i + 1
+    assert (shifted[:, 3:5, :, 0] == 0).all() and (shifted[:, 5:, :, -1] == 0).all()
+
+
+def test_an_open_diagonal_gate_moves_the_kept_state_along_the_columns():
+    s = state()
+    gate_w, _, cand_w, cand_b = weights()
+    keep = torch.cat([torch.full((M,), 50.0), torch.zeros(M)])
+    new, _, _ = cgru(s, torch.zeros_like(gate_w), keep, cand_w, cand_b, diagonal=True)
+    assert torch.equal(new, diagonal_shift(s)) and not torch.equal(new, s)
 
 
 @pytest.mark.parametrize("bias", [-1e4, 1e4])

@@ -33,8 +33,9 @@ def test_one_output_per_position_and_the_trace_has_one_step_per_position():
     assert torch.allclose(torch.softmax(logits, -1).permute(1, 2, 0), readout[-1], atol=1e-6)
 
 
-def test_an_episode_is_computed_alone_as_in_its_batch():
-    model = NeuralGPU(I, K, maps=5).eval()
+@pytest.mark.parametrize("options", [{}, {"activation": "hard", "diagonal_gates": True}])
+def test_an_episode_is_computed_alone_as_in_its_batch(options):
+    model = NeuralGPU(I, K, maps=6, **options).eval()
     x = inputs()
     together = model(x)
     for b in range(3):

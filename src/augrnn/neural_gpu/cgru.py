@@ -13,7 +13,10 @@ paper's cutoff sigmoid σ′(x) = max(0, min(1, 1.2 σ(x) − 0.1)), which reach
 gate can hold the state exactly. ``activation="hard"`` uses the hard sigmoid clip(0.5x + 0.5,
 0, 1) and hard tanh clip(x, −1, 1) of Freivalds & Liepins 2017 (DNGPU; not in the Neural GPU
 paper) instead, whose saturation cost :func:`saturation_cost` keeps pre-activations off the
-flat parts.
+flat parts. DNGPU's diagonal gates (``diagonal=True``, also not in the paper) keep a shifted
+state instead of s in the update, s′ = u · D(s) + (1 − u) · c, with D (:func:`diagonal_shift`)
+moving a third of the maps one column forward and a third one column back: what a gate keeps
+travels along the tape by itself, as a carry has to.
 """
 
 from __future__ import annotations
@@ -49,6 +52,17 @@ def saturation_cost(pre_activations: Tensor) -> Tensor:
     return excess.flatten(1).sum(1).mean()
 
 
+def diagonal_shift(state: Tensor) -> Tensor:
+    """DNGPU's D(s): of the m maps of ``state`` (B, m, w, n), the last two groups of ⌊m/3⌋
+    maps move one column towards higher and towards lower columns (0 shifted in), the rest stay.
+    Returns (B, m, w, n)."""
+    third = state.shape[1] // 3
+    still, forward, back = state.split([state.shape[1] - 2 * third, third, third], dim=1)
+    forward = F.pad(forward[..., :-1], (1, 0))  # column i takes column i − 1
+    back = F.pad(back[..., 1:], (0, 1))  # column i takes column i + 1
+    return torch.cat([still, forward, back], dim=1)
+
+
 def cgru(
     state: Tensor,
     gate_weight: Tensor,
@@ -56,6 +70,7 @@ def cgru(
     candidate_weight: Tensor,
     candidate_bias: Tensor,
     activation: str = "cutoff",
+    diagonal: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """One CGRU step (the module's equations).
 
@@ -63,6 +78,7 @@ def cgru(
     gate_weight:      U and R stacked, (2m, m, kw, kh); gate_bias: B and B′, (2m,).
     candidate_weight: W, (m, m, kw, kh); candidate_bias: B″, (m,).
     activation:       "cutoff" (the paper) or "hard" (DNGPU).
+    diagonal:         DNGPU's diagonal gates: the update keeps D(s) instead of s.
 
     Returns s′ (B, m, w, n), the update gate u (B, m, w, n) and the pre-activations of both
     gates and the candidate (B, 3m, w, n), for the saturation cost and the views.
@@ -74,5 +90,6 @@ def cgru(
     update, reset = squash(gates).chunk(2, dim=1)
     candidate_in = F.conv2d(reset * state, candidate_weight, candidate_bias, padding=padding)
     candidate = torch.tanh(candidate_in) if activation == "cutoff" else hard_tanh(candidate_in)
-    new_state = update * state + (1 - update) * candidate
+    kept = diagonal_shift(state) if diagonal else state
+    new_state = update * kept + (1 - update) * candidate
     return new_state, update, torch.cat([gates, candidate_in], dim=1)

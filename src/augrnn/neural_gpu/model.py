@@ -26,6 +26,8 @@ the paper uses):
 - ``activation`` "cutoff", the paper's cutoff sigmoid, or "hard" with ``saturation_cost``, the
   hard nonlinearities and saturation cost of Freivalds & Liepins 2017 (DNGPU; not in the
   paper), weighted per example and divided by n².
+- ``diagonal_gates``: DNGPU's diagonal gates (:func:`~augrnn.neural_gpu.cgru.diagonal_shift`;
+  not in the paper).
 - The curriculum on length is the trainer's (``train.curriculum_start``), Adam with the
   paper's settings the optimiser's.
 """
@@ -60,7 +62,7 @@ class NeuralGPU(Model):
         layers: CGRUs per step (2).
         kernel_width, kernel_height: kw (across rows) and kh (across columns), 3 × 3.
         parameter_sets, relax_pull, relax_growth, relax_every, relax_tie, state_dropout,
-        grad_noise, activation, saturation_cost: see the module.
+        grad_noise, activation, saturation_cost, diagonal_gates: see the module.
 
     ``forward(inputs)`` takes (T, B, I) and returns (T, B, K) logits; it runs T steps (T the
     batch's padded width).
@@ -87,6 +89,7 @@ class NeuralGPU(Model):
         grad_noise: float = 0.0,
         activation: str = "cutoff",
         saturation_cost: float = 0.0,
+        diagonal_gates: bool = False,
     ):
         super().__init__()
         check_sizes(
@@ -113,6 +116,7 @@ class NeuralGPU(Model):
         self.grad_noise = grad_noise
         self.activation = activation
         self.saturation_weight = saturation_cost
+        self.diagonal_gates = diagonal_gates
         self.embed = nn.Linear(input_size, maps, bias=False)
         kernel = (kernel_width, kernel_height)
         bound = 1.0 / math.sqrt(maps * kernel_width * kernel_height)
@@ -194,6 +198,7 @@ class NeuralGPU(Model):
                 candidate_weight[layer],
                 candidate_bias[layer],
                 self.activation,
+                self.diagonal_gates,
             )
             pre.append(pre_activations)
         return state, update, pre
@@ -291,6 +296,7 @@ class NeuralGPUConfig(ModelConfig):
     grad_noise: float = 0.0
     activation: str = "cutoff"
     saturation_cost: float = 0.0
+    diagonal_gates: bool = False
 
     RANGES: ClassVar[dict[str, Range]] = {
         "maps": at_least(1),

@@ -54,21 +54,38 @@ def main(out: Path, preset: str, overrides: dict[str, str]) -> None:
     distributed.teardown()
 
 
+class _Partial(torch.nn.Module):
+    """A model whose loss uses ``a`` on every rank, ``b`` on rank 1 only and ``c`` never."""
+
+    def __init__(self, rank: int):
+        super().__init__()
+        self.rank = rank
+        self.a, self.b, self.c = (torch.nn.Parameter(torch.ones(3)) for _ in range(3))
+
+    def loss(self, task, batch):
+        loss = (self.a * (self.rank + 1)).sum()
+        if self.rank == 1:
+            loss = loss + (self.b * 4).sum()
+        return loss, loss
+
+
 def unused_parameters(out: Path) -> None:
-    """Rank 0's step uses parameter ``a`` only, rank 1's ``a`` and ``b``; no rank uses ``c``.
-    Saves each rank's gradients after averaging."""
+    """Two steps of a model whose ranks leave some parameters without gradients, through the
+    trainer's DistributedDataParallel; saves each rank's gradients after each step."""
     ranks, _ = distributed.setup("cpu")
-    a, b, c = (torch.nn.Parameter(torch.ones(3)) for _ in range(3))
-    loss = (a * (ranks.rank + 1)).sum()
-    if ranks.rank == 1:
-        loss = loss + (b * 4).sum()
-    loss.backward()
-    finite = ranks.average_gradients([a, b, c], loss_finite=True)
-    grads = {
-        name: None if p.grad is None else p.grad.tolist()
-        for name, p in (("a", a), ("b", b), ("c", c))
-    }
-    (out / f"grads{ranks.rank}.json").write_text(json.dumps({"finite": finite, **grads}))
+    model = _Partial(ranks.rank)
+    wrapped = distributed.data_parallel(model, None, ranks)
+    steps = []
+    for _ in range(2):
+        model.zero_grad(set_to_none=True)
+        wrapped(None)[0].backward()
+        steps.append(
+            {
+                name: None if p.grad is None else p.grad.tolist()
+                for name, p in model.named_parameters()
+            }
+        )
+    (out / f"grads{ranks.rank}.json").write_text(json.dumps(steps))
     distributed.teardown()
 
 

@@ -1,22 +1,19 @@
 """Data-parallel training over several processes with ``torch.distributed``.
 
 ``torchrun --nproc_per_node=N -m augrnn train PRESET`` starts N processes (ranks) that train
-one model: each rank holds a copy of the parameters, draws its own share of every batch
-(``train.batch_size`` / N episodes, from a seed derived from ``train.seed`` and its rank), and
-after each backward pass the ranks average their gradients, so every rank takes the same
-optimiser step and the parameters stay identical. Across machines, torchrun's rendezvous
-(``--nnodes``, ``--rdzv-endpoint``) joins the ranks; the process group is gloo on the CPU and
-NCCL on CUDA devices (rank r of a machine on its local GPU r).
+one model with ``DistributedDataParallel``: each rank holds a copy of the parameters, draws its
+own share of every batch (``train.batch_size`` / N episodes, from a seed derived from
+``train.seed`` and its rank), and in each backward pass the ranks average their gradients, so
+every rank takes the same optimiser step and the parameters stay identical. Across machines,
+torchrun's rendezvous (``--nnodes``, ``--rdzv-endpoint``) joins the ranks; the process group is
+gloo on the CPU and NCCL on CUDA devices (rank r of a machine on its local GPU r).
 
-The averaging is DistributedDataParallel's, done by the trainer: one all-reduce of all
-gradients, flattened, after the backward pass. Unlike wrapping the model in
-``torch.nn.parallel.DistributedDataParallel``, this needs no ``forward`` (the models compute
-their loss through :meth:`~augrnn.interface.Model.loss`), works with the compiled steps
-unchanged, and has no unused-parameter failure: a parameter that a rank's step left without a
-gradient (ACT halting before a branch ran, a Neural Programmer operation never selected)
-counts as a zero gradient there, and one that no rank used keeps no gradient, as in a single
-process. Only rank 0 evaluates and writes the run folder (config, metrics, TensorBoard,
-checkpoints); the others receive what it decides.
+DDP wraps :class:`LossForward`, a model's :meth:`~augrnn.interface.Model.loss` as a forward
+pass, always with ``find_unused_parameters``: a parameter that a rank's step left without a
+gradient (ACT halting before a branch ran, a Neural Programmer operation never selected) counts
+as a zero gradient there, with no error and nothing for the user to set. The compiled steps run
+inside the wrapped forward unchanged. Only rank 0 evaluates and writes the run folder (config,
+metrics, TensorBoard, checkpoints); the others receive what it decides.
 """
 
 from __future__ import annotations
@@ -25,14 +22,15 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
-from torch import Tensor
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
 T = TypeVar("T")
 
@@ -99,32 +97,12 @@ class Ranks:
         dist.all_gather_object(values, value)
         return values
 
-    def average_gradients(self, parameters: Iterable[Tensor], loss_finite: bool) -> bool:
-        """Replace every parameter's gradient by its mean over the ranks (a rank that left a
-        parameter without one counts zeros; a parameter no rank used keeps none), in one
-        all-reduce. Returns whether the loss was finite on every rank."""
-        parameters = [p for p in parameters if p.requires_grad]
-        if not parameters:
-            return loss_finite
-        reference = parameters[0]
-        grads = [
-            (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in parameters
-        ]
-        present = torch.tensor(
-            [p.grad is not None for p in parameters] + [not loss_finite],
-            dtype=reference.dtype,
-            device=reference.device,
-        )
-        flat = torch.cat([*grads, present])
-        dist.all_reduce(flat)
-        flat[: flat.numel() - present.numel()] /= self.world_size
-        used = flat[flat.numel() - present.numel() :].tolist()
-        offset = 0
-        for p, count in zip(parameters, used, strict=False):
-            size = p.numel()
-            p.grad = flat[offset : offset + size].view_as(p).clone() if count > 0 else None
-            offset += size
-        return used[-1] == 0
+    def all_true(self, flag: bool) -> bool:
+        """Whether ``flag`` holds on every rank (e.g. a finite loss: all ranks then stop, or
+        go on, together)."""
+        if not self.distributed:
+            return flag
+        return bool(self._all_reduce_float64(torch.tensor([float(not flag)])).item() == 0)
 
     def agree_step(
         self, cost: float, scored: float, at_curriculum_top: bool, elapsed: float
@@ -154,6 +132,28 @@ class Ranks:
 
 
 SINGLE = Ranks()
+
+
+class LossForward(nn.Module):
+    """A model's loss on a task's batch as a forward pass, which DistributedDataParallel
+    wraps: ``forward(batch)`` returns ``model.loss(task, batch)``."""
+
+    def __init__(self, model: nn.Module, task: Any):
+        super().__init__()
+        self.model = model
+        self.task = task
+
+    def forward(self, batch: Any) -> Any:
+        return self.model.loss(self.task, batch)
+
+
+def data_parallel(model: nn.Module, task: Any, ranks: Ranks) -> nn.Module:
+    """``model``'s loss wrapped in DistributedDataParallel (which gives every rank rank 0's
+    parameters and buffers), on this rank's GPU under NCCL."""
+    device_ids = [ranks.local_rank] if dist.get_backend() == "nccl" else None
+    return DistributedDataParallel(
+        LossForward(model, task), device_ids=device_ids, find_unused_parameters=True
+    )
 
 
 def collective_device() -> torch.device:

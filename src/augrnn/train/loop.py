@@ -200,10 +200,11 @@ class Trainer:
             self.model.set_checkpointing(tc.checkpoint_every)
         if tc.compile:
             self.model.compile_step(chunk_steps=tc.compile_chunk, direct=tc.compile_direct)
+        #: The loss as DistributedDataParallel computes it, averaging the gradients across
+        #: the ranks in the backward pass (None: one process).
+        self.data_parallel = None
         if self.ranks.distributed:
-            # Every rank built the same parameters from the same seed; rank 0's are the ones.
-            for tensor in [*self.model.parameters(), *self.model.buffers()]:
-                torch.distributed.broadcast(tensor.data, src=0)
+            self.data_parallel = distributed.data_parallel(self.model, self.task, self.ranks)
             # Dropout and noise differ between ranks, as their episodes do.
             torch.manual_seed(distributed.rank_seed(seed, self.ranks.rank))
         self.optimizer = build_optimizer(self.model.parameters(), config.optim)
@@ -354,19 +355,19 @@ class Trainer:
         """One optimiser step; returns the batch's cost (bits per sequence) and scored steps."""
         batch = move_batch(batch, self.config.train.device)
         with self.autocast:
-            loss, task_loss = self.model.loss(self.task, batch)
-        loss_finite = bool(torch.isfinite(loss))
-        if not loss_finite and not self.ranks.distributed:
-            raise TrainingDiverged(f"the loss became {loss.item()} at step {self.step + 1}")
+            if self.data_parallel is not None:
+                loss, task_loss = self.data_parallel(batch)
+            else:
+                loss, task_loss = self.model.loss(self.task, batch)
+        # Every rank stops if one's loss is not finite, before the backward pass (where the
+        # others would wait for its gradients).
+        if not self.ranks.all_true(bool(torch.isfinite(loss))):
+            where = " on some rank" if self.ranks.distributed else ""
+            raise TrainingDiverged(f"the loss became {loss.item()} at step {self.step + 1}{where}")
         self.optimizer.zero_grad(set_to_none=True)
+        # Under DDP the gradients are averaged in here, before unscaling: every rank then sees
+        # the same overflow, if any.
         self.scaler.scale(loss).backward()
-        # Averaged before unscaling: every rank then sees the same overflow, if any.
-        if self.ranks.distributed and not self.ranks.average_gradients(
-            self.model.parameters(), loss_finite
-        ):
-            raise TrainingDiverged(
-                f"the loss became NaN or infinite at step {self.step + 1} on some rank"
-            )
         self.scaler.unscale_(self.optimizer)
         oc = self.config.optim
         if oc.clip_value is not None:

@@ -49,7 +49,7 @@ class WrittenAdditionTask(Seq2SeqTask):
     length_name = "digits"
     source_vocab = Vocabulary("0123456789+")
     target_vocab = Vocabulary("0123456789")
-    #: The numbers' base, 2-10.
+    #: The numbers' base: 10, or 2 (binary).
     base = 10
 
     def __init__(self, config: WrittenAdditionConfig | None = None):
@@ -110,20 +110,9 @@ class WrittenAdditionTask(Seq2SeqTask):
         for rows, counts in zip(digits.tolist(), digit_counts.tolist(), strict=True):
             a, b = ("".join(map(str, row[:count])) for row, count in zip(rows, counts, strict=True))
             sources.append(f"{a}+{b}")
-            targets.append(write_number(int(a, self.base) + int(b, self.base), self.base))
+            total = int(a, self.base) + int(b, self.base)
+            targets.append(format(total, "b" if self.base == 2 else "d"))
         return self.make_batch(sources, targets, digit_counts.max(1).values)
-
-
-def write_number(value: int, base: int) -> str:
-    """``value`` >= 0 in ``base`` (2-10), most significant digit first."""
-    if base == 10:
-        return str(value)
-    digits = []
-    while True:
-        value, digit = divmod(value, base)
-        digits.append(DIGITS[digit])
-        if value == 0:
-            return "".join(reversed(digits))
 
 
 @dataclass

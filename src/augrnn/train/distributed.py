@@ -102,7 +102,7 @@ class Ranks:
         go on, together)."""
         if not self.distributed:
             return flag
-        return bool(self._all_reduce_float64(torch.tensor([float(not flag)])).item() == 0)
+        return bool(self._summed(torch.tensor([float(not flag)])).item() == 0)
 
     def agree_step(
         self, cost: float, scored: float, at_curriculum_top: bool, elapsed: float
@@ -119,13 +119,14 @@ class Ranks:
             [cost, scored, top * cost, top * scored, top, elapsed if self.is_main else 0.0],
             dtype=torch.float64,
         )
-        values = self._all_reduce_float64(values)
+        values = self._summed(values)
         total_cost, total_scored, top_cost, top_scored, tops, main_elapsed = values.tolist()
         top_per_step = top_cost / max(top_scored, 1.0) if tops > 0 else None
         n = self.world_size
         return total_cost / n, total_scored / n, top_per_step, main_elapsed
 
-    def _all_reduce_float64(self, values: Tensor) -> Tensor:
+    def _summed(self, values: Tensor) -> Tensor:
+        """``values`` (on the CPU) summed over the ranks."""
         on_device = values.to(collective_device())
         dist.all_reduce(on_device)
         return on_device.cpu()

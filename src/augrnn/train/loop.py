@@ -362,8 +362,8 @@ class Trainer:
         # Every rank stops if one's loss is not finite, before the backward pass (where the
         # others would wait for its gradients).
         if not self.ranks.all_true(bool(torch.isfinite(loss))):
-            where = " on some rank" if self.ranks.distributed else ""
-            raise TrainingDiverged(f"the loss became {loss.item()} at step {self.step + 1}{where}")
+            value = "NaN or infinite on some rank" if self.ranks.distributed else loss.item()
+            raise TrainingDiverged(f"the loss became {value} at step {self.step + 1}")
         self.optimizer.zero_grad(set_to_none=True)
         # Under DDP the gradients are averaged in here, before unscaling: every rank then sees
         # the same overflow, if any.

@@ -123,11 +123,13 @@ def run_sweep(
     def train_one(run: SweepRun) -> None:
         settings = {**fixed, **run.overrides}
         if jobs == 1:
-            config = load_preset(preset, settings)
-            Trainer(config, run.run_dir, resume=_has_checkpoint(run.run_dir)).train(progress=False)
+            result = _train_and_score(
+                load_preset(preset, settings), run.point, run.seed, run.run_dir
+            )
         else:
             _train_in_subprocess(preset, {**settings, "train.threads": "1"}, run.run_dir)
-        finish(run, _result_of(run.point, run.seed, run.run_dir))
+            result = _result_of(run.point, run.seed, run.run_dir)
+        finish(run, result)
 
     if backend == "ray":
         configs = {}
@@ -150,10 +152,16 @@ def run_sweep(
 def train_run(config: dict[str, Any], point: dict[str, str], seed: int, run_dir: str) -> dict:
     """Train one run of a sweep (resuming its checkpoint if it has one) and return its result:
     the body of a Ray task, in whichever process and machine Ray gives it."""
-    folder = Path(run_dir)
-    trainer = Trainer(config_from_dict(config), folder, resume=_has_checkpoint(folder))
-    trainer.train(progress=False)
-    return _result_of(tuple(point.items()), seed, folder)
+    return _train_and_score(config_from_dict(config), tuple(point.items()), seed, Path(run_dir))
+
+
+def _train_and_score(
+    config: Config, point: tuple[tuple[str, str], ...], seed: int, run_dir: Path
+) -> dict[str, Any]:
+    """Train ``config`` in ``run_dir`` in this process (resuming its checkpoint if it has one)
+    and return the run's result."""
+    Trainer(config, run_dir, resume=_has_checkpoint(run_dir)).train(progress=False)
+    return _result_of(point, seed, run_dir)
 
 
 def _train_on_ray(

@@ -94,9 +94,11 @@ def _train(config, run_dir: Path, progress: bool, resume: bool = False):
                 f"{trainer.kept()} (continue with `augrnn resume {run_dir}`, under torchrun "
                 "with any number of processes or without)"
             ) from None
-        return trainer, result
-    finally:
-        distributed.teardown()
+    except BaseException:
+        distributed.teardown(wait=False)
+        raise
+    distributed.teardown()
+    return trainer, result
 
 
 def _summary(result, headline: str) -> str:
@@ -640,5 +642,23 @@ def load_kind_commands() -> None:
 
 load_kind_commands()
 
+
+def run() -> None:
+    """The ``augrnn`` command. A process that torchrun started ends through
+    :func:`augrnn.train.distributed.exit_rank`, with the command's exit status."""
+    try:
+        launched = distributed.launched_world_size() > 1
+    except distributed.DistributedError:
+        launched = False  # the command itself reports the malformed WORLD_SIZE
+    if not launched:
+        main(prog_name="augrnn")
+        return
+    try:
+        main(prog_name="augrnn")
+    except SystemExit as stop:
+        distributed.exit_rank(stop.code)
+    distributed.exit_rank(0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -94,3 +94,4 @@ if __name__ == "__main__":
         unused_parameters(Path(sys.argv[1]))
     else:
         main(Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]))
+    distributed.exit_rank(0)

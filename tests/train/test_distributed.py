@@ -299,3 +299,21 @@ def test_two_processes_resume_their_run_exactly(tmp_path):
     for name, value in straight["model"].items():
         assert torch.equal(value, resumed["model"][name]), name
     assert len(resumed["rank_states"]) == 1 and resumed["world_size"] == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "stderr"),
+    [(None, 0, ""), (3, 3, ""), ("Error: no such preset", 1, "Error: no such preset\n")],
+)
+def test_a_rank_exits_with_the_commands_status_and_its_output_flushed(code, status, stderr):
+    script = (
+        "import sys\n"
+        "from augrnn.train.distributed import exit_rank\n"
+        "print('unflushed', end='')\n"
+        f"exit_rank({code!r})\n"
+        "print('not reached')\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=_environment()
+    )
+    assert (finished.returncode, finished.stdout, finished.stderr) == (status, "unflushed", stderr)

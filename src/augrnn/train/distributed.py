@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -228,10 +230,36 @@ def _rank_device(device: str, ranks: Ranks) -> str:
     return device
 
 
-def teardown() -> None:
-    """Leave the process group, if this process joined one."""
+def teardown(wait: bool = True) -> None:
+    """Leave the process group, if this process joined one; with ``wait``, once every rank
+    has reached this point, so that none leaves while another still waits on a collective
+    (``wait=False`` after an error, when the others may be gone)."""
     if dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
+
+
+def exit_rank(code: object = 0) -> NoReturn:
+    """End a process that torchrun started, with ``code`` as :class:`SystemExit` reads it,
+    without finalising the interpreter.
+
+    A gloo worker thread can still be releasing a finished collective's tensors, which needs
+    Python, while the interpreter finalises; the process then aborts (SIGABRT) after a run
+    that succeeded, and DistributedDataParallel keeps those threads alive past
+    :func:`teardown`. The streams and logs are flushed first; the run folder is already
+    written (checkpoints are atomic)."""
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(status)
 
 
 #: What gloo and NCCL say when another rank's process went away.

@@ -51,6 +51,7 @@ BUILTIN_MODEL_MODULES = (
     "augrnn.programmer",
     "augrnn.memnet",
     "augrnn.neural_gpu",
+    "augrnn.nram",
 )
 #: The model kind of a ``[model]`` table that names none.
 DEFAULT_MODEL_KIND = "ntm"

@@ -30,6 +30,7 @@ TINY = {
     "stack": {"length": 2, "controller_size": 4, "memory_width": 3},
     "memnet": {"embedding_size": 4, "hops": 2, "hidden_size": 5},
     "neural_gpu": {"length": 2, "maps": 3, "rows": 2, "layers": 1},
+    "nram": {"length": 2, "registers": 2, "hidden_size": 4},
 }
 OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False, min_time=0)
 
@@ -49,6 +50,7 @@ TIMES = {
     "stack": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
     "memnet": ("step_s", "sequences_per_s", "ratio_to_lstm"),
     "neural_gpu": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
+    "nram": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
 }
 CONTENDERS = {
     "ntm": {"lstm_cell", "ntm_eager"},
@@ -59,6 +61,7 @@ CONTENDERS = {
     "stack": {"lstm_cell", "stack_eager"},
     "memnet": {"lstm", "memn2n"},
     "neural_gpu": {"lstm_cell", "neural_gpu_eager"},
+    "nram": {"lstm_cell", "nram_eager"},
 }
 BASELINE = {
     "ntm": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
@@ -70,6 +73,7 @@ BASELINE = {
     "stack": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
     "memnet": ("contender", "lstm", "ratio_to_lstm"),
     "neural_gpu": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
+    "nram": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
 }
 
 

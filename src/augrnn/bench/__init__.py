@@ -16,7 +16,8 @@ second, the ratio to its baseline and peak memory (see :mod:`augrnn.bench.common
 - ``stack``: the stack LSTM's training step, eager and compiled, against a bare ``nn.LSTMCell``;
 - ``memnet``: MemN2N's training step on bAbI against an LSTM that reads the story word by word;
 - ``neural_gpu``: the Neural GPU's training step, eager and compiled, on binary addition
-  against a bare ``nn.LSTMCell``.
+  against a bare ``nn.LSTMCell``;
+- ``nram``: the NRAM's training step on increment against its controller alone.
 
 ``BENCHMARKS[name]`` is the module, with ``run(options, **sizes) -> report`` (a JSON-ready dict
 whose ``results`` are the rows) and ``table(report) -> str``. Run them with ``augrnn bench``.
@@ -33,6 +34,7 @@ from augrnn.bench import (
     dnc_scaling,
     memnet,
     neural_gpu,
+    nram,
     ntm,
     peers,
     programmer,
@@ -55,6 +57,7 @@ BENCHMARKS: dict[str, ModuleType] = {
         stack,
         memnet,
         neural_gpu,
+        nram,
     )
 }
 

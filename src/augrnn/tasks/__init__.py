@@ -16,6 +16,7 @@ from augrnn.tasks.long_numbers import LONG_NUMBER_TASKS
 from augrnn.tasks.ngrams import NGramsTask
 from augrnn.tasks.parity import ParityTask
 from augrnn.tasks.patterns import PATTERN_TASKS
+from augrnn.tasks.pointers import POINTER_TASKS
 from augrnn.tasks.priority_sort import PrioritySortTask
 from augrnn.tasks.repeat_copy import RepeatCopyTask
 from augrnn.tasks.reversal import ReversalTask
@@ -57,6 +58,7 @@ TASKS: dict[str, type[Task]] = {
         *PATTERN_TASKS,
         BabiTask,
         *LONG_NUMBER_TASKS,
+        *POINTER_TASKS,
     )
 }
 

@@ -52,6 +52,7 @@ BUILTIN_MODEL_MODULES = (
     "augrnn.memnet",
     "augrnn.neural_gpu",
     "augrnn.nram",
+    "augrnn.rl_ntm",
 )
 #: The model kind of a ``[model]`` table that names none.
 DEFAULT_MODEL_KIND = "ntm"

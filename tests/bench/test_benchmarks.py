@@ -31,6 +31,7 @@ TINY = {
     "memnet": {"embedding_size": 4, "hops": 2, "hidden_size": 5},
     "neural_gpu": {"length": 2, "maps": 3, "rows": 2, "layers": 1},
     "nram": {"length": 2, "registers": 2, "hidden_size": 4},
+    "rl_ntm": {"length": 2, "hidden_size": 4, "memory_width": 3},
 }
 OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False, min_time=0)
 
@@ -51,6 +52,7 @@ TIMES = {
     "memnet": ("step_s", "sequences_per_s", "ratio_to_lstm"),
     "neural_gpu": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
     "nram": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
+    "rl_ntm": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
 }
 CONTENDERS = {
     "ntm": {"lstm_cell", "ntm_eager"},
@@ -62,6 +64,7 @@ CONTENDERS = {
     "memnet": {"lstm", "memn2n"},
     "neural_gpu": {"lstm_cell", "neural_gpu_eager"},
     "nram": {"lstm_cell", "nram_eager"},
+    "rl_ntm": {"lstm_cell", "rl_ntm_eager", "rl_ntm_memory"},
 }
 BASELINE = {
     "ntm": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
@@ -74,6 +77,7 @@ BASELINE = {
     "memnet": ("contender", "lstm", "ratio_to_lstm"),
     "neural_gpu": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
     "nram": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
+    "rl_ntm": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
 }
 
 

@@ -16,7 +16,7 @@ def test_memories_registers_and_stops_are_distributions_of_the_right_shapes():
     model = NRAM(registers=2, hidden_size=8)
     g = torch.Generator().manual_seed(0)
     memory = torch.rand(3, 7, 7, generator=g).softmax(-1)  # B = 3, M = 7
-    memories, stops = model.run(memory, steps=4)
+    memories, stops, entropy = model.run(memory, steps=4)
     assert memories.shape == (4, 3, 7, 7) and stops.shape == (4, 3)
     assert torch.allclose(memories.sum(-1), torch.ones(4, 3, 7), atol=1e-5)
     assert torch.allclose(stops.sum(0), torch.ones(3), atol=1e-6)
@@ -53,7 +53,7 @@ def test_the_loss_weighs_each_step_s_memory_by_its_stopping_probability(planted_
     model = planted_increment()
     task = IncrementTask(PointerTaskConfig(min_size=3, max_size=3, extra_steps=0))
     batch = task.sample(2, torch.Generator().manual_seed(0))
-    memories, _ = model.run(model.one_hot_memory(batch), batch.steps)
+    memories, _, _ = model.run(model.one_hot_memory(batch), batch.steps)
     # all the weight on the last step: the finished array, cost near 0; on the first: 2 wrong
     last = torch.zeros(batch.steps, 2)
     last[-1] = 1
@@ -113,3 +113,60 @@ def test_the_config_describes_the_circuit():
     config = NRAMConfig(registers=3, modules="READ, INC,WRITE")
     assert config.module_names == ("READ", "INC", "WRITE")
     assert config.summary("nram") == "nram (3 registers, 3 modules, lstm)"
+
+
+def _increment_batch(n=3, size=4):
+    task = IncrementTask(PointerTaskConfig(min_size=n, max_size=n))
+    return task, task.sample(size, torch.Generator().manual_seed(0))
+
+
+def test_a_controller_with_no_preference_has_the_largest_entropy_and_the_bonus_decays():
+    model = NRAM(registers=2, hidden_size=4, modules=("READ", "INC", "WRITE"))
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    task, batch = _increment_batch()
+    entropy = model.run(model.one_hot_memory(batch), batch.steps).entropy
+    # choices over 2, 2, 3, 3, 4, 4 options (modules), 5 and 5 (registers)
+    sizes = torch.tensor([2, 2, 3, 3, 4, 4, 5, 5.0])
+    assert torch.allclose(entropy, sizes.log().mean().expand(4))
+    decaying = NRAM(entropy_bonus=0.1, entropy_decay=0.5).train()
+    for _ in range(3):
+        decaying.loss(task, batch)
+    assert int(decaying.steps_taken) == 3 and decaying.bonus_weight() == pytest.approx(0.0125)
+    total, cost = decaying.eval().loss(task, batch)
+    assert int(decaying.steps_taken) == 3 and float(total.detach()) < float(cost.detach())
+
+
+def _gradient_norm(model, task, batch) -> float:
+    model.zero_grad()
+    model.loss(task, batch)[0].backward()
+    return float(torch.cat([p.grad.flatten() for p in model.parameters()]).norm())
+
+
+def _choice_gradient_norm(model, task, batch) -> float:
+    """The gradient of the head's bias for the circuit's choices (all but the stop logit),
+    which reach the loss only through the modules' results, the registers and the memory."""
+    model.zero_grad()
+    model.loss(task, batch)[0].backward()
+    return float(model.head.bias.grad[:-1].norm())
+
+
+def test_clipping_the_activations_gradients_shrinks_the_choices_gradients():
+    task, batch = _increment_batch()
+    torch.manual_seed(0)
+    free = NRAM(registers=2, hidden_size=8).train()
+    clipped = NRAM(registers=2, hidden_size=8, activation_clip=1e-6).train()
+    clipped.load_state_dict(free.state_dict())
+    assert _choice_gradient_norm(clipped, task, batch) < 1e-3 * _choice_gradient_norm(
+        free, task, batch
+    )
+    assert _choice_gradient_norm(free.eval(), task, batch) > 0.0
+
+
+def test_gradient_noise_makes_two_equal_steps_differ():
+    task, batch = _increment_batch()
+    noisy = NRAM(registers=2, hidden_size=8, grad_noise=0.1).train()
+    assert _gradient_norm(noisy, task, batch) != _gradient_norm(noisy, task, batch)
+    quiet = NRAM(registers=2, hidden_size=8).train()
+    assert _gradient_norm(quiet, task, batch) == _gradient_norm(quiet, task, batch)

@@ -46,7 +46,7 @@ def test_every_episode_s_targets_are_its_solution(task_class):
         changed = batch.targets[:, b] != batch.memory[:, b]
         # only scored cells change, and every scored cell is one the task writes
         assert not bool((changed & (batch.mask[:, b] == 0)).any())
-    assert batch.steps == task.timesteps(int(batch.lengths.max())) + 1
+    assert batch.steps == task.timesteps(int(batch.lengths.max()))
 
 
 @pytest.mark.parametrize("task_class", POINTER_TASKS)
@@ -81,7 +81,7 @@ def test_render_shows_the_memory_and_the_scored_targets():
     task = SwapTask(PointerTaskConfig(min_size=4, max_size=4))
     batch = task.sample(1, torch.Generator().manual_seed(0))
     text = task.render(batch, 0)
-    assert "n = 4, memory of 7 cells, 5 timesteps" in text
+    assert "n = 4, memory of 7 cells, 4 timesteps" in text
     assert text.splitlines()[3].count(".") == 5  # 7 cells, 2 scored
 
 

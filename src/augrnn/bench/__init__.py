@@ -17,7 +17,9 @@ second, the ratio to its baseline and peak memory (see :mod:`augrnn.bench.common
 - ``memnet``: MemN2N's training step on bAbI against an LSTM that reads the story word by word;
 - ``neural_gpu``: the Neural GPU's training step, eager and compiled, on binary addition
   against a bare ``nn.LSTMCell``;
-- ``nram``: the NRAM's training step on increment against its controller alone.
+- ``nram``: the NRAM's training step on increment against its controller alone;
+- ``rl_ntm``: the RL-NTM's training step on copy, with and without a memory tape, against its
+  controller alone.
 
 ``BENCHMARKS[name]`` is the module, with ``run(options, **sizes) -> report`` (a JSON-ready dict
 whose ``results`` are the rows) and ``table(report) -> str``. Run them with ``augrnn bench``.
@@ -38,6 +40,7 @@ from augrnn.bench import (
     ntm,
     peers,
     programmer,
+    rl_ntm,
     scaling,
     stack,
 )
@@ -58,6 +61,7 @@ BENCHMARKS: dict[str, ModuleType] = {
         memnet,
         neural_gpu,
         nram,
+        rl_ntm,
     )
 }
 

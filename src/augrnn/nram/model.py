@@ -25,8 +25,9 @@ ReLU layers.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -34,9 +35,26 @@ from torch import Tensor, nn
 from augrnn.core import Trace
 from augrnn.interface import Model, ModelConfig
 from augrnn.nram.modules import MODULE_NAMES, MODULES
-from augrnn.settings import Range, at_least, between
+from augrnn.settings import Range, above, at_least, between
 
 CONTROLLERS = ("lstm", "mlp")
+#: The gradient noise's annealing exponent (Neelakantan et al. 2015).
+NOISE_DECAY = 0.55
+
+
+class Run(NamedTuple):
+    """What :meth:`NRAM.run` returns: memories (T, B, M, M), stops p_t (T, B) and the mean
+    entropy of the controller's choices (B,)."""
+
+    memories: Tensor
+    stops: Tensor
+    entropy: Tensor
+
+
+def _entropy(logits: Tensor) -> Tensor:
+    """The entropy of softmax(logits) over the last dimension."""
+    log_p = logits.log_softmax(-1)
+    return -(log_p.exp() * log_p).sum(-1)
 
 
 def renormalised(x: Tensor) -> Tensor:
@@ -53,6 +71,15 @@ class NRAM(Model):
         hidden_size: the controller's units (per hidden layer for "mlp").
         modules: the circuit's module names in order (a name may repeat).
         epsilon: ε of log max(x, ε) in the loss.
+        grad_noise: η, Gaussian noise of variance η / (1 + t)^0.55 added to every gradient at
+            training step t (the paper's decaying noise; 0: none).
+        entropy_bonus: β, the weight at step 0 of the mean entropy of the controller's choices
+            (of module inputs and register values), subtracted from the loss; multiplied by
+            ``entropy_decay`` every training step (the paper's decaying bonus; 0: none).
+        entropy_decay: the bonus's factor per training step.
+        activation_clip: C₁, each coordinate of the gradient reaching a module's result, a
+            register or the memory clipped to [−C₁, C₁] (the paper's clipping of activations'
+            gradients; None: none).
     """
 
     def __init__(
@@ -62,6 +89,10 @@ class NRAM(Model):
         hidden_size: int = 64,
         modules: tuple[str, ...] = MODULE_NAMES,
         epsilon: float = 1e-6,
+        grad_noise: float = 0.0,
+        entropy_bonus: float = 0.0,
+        entropy_decay: float = 1.0,
+        activation_clip: float | None = None,
     ):
         super().__init__()
         if controller not in CONTROLLERS:
@@ -76,6 +107,12 @@ class NRAM(Model):
         self.controller_kind = controller
         self.circuit = [by_name[name] for name in modules]
         self.epsilon = epsilon
+        self.grad_noise = grad_noise
+        self.entropy_bonus = entropy_bonus
+        self.entropy_decay = entropy_decay
+        self.activation_clip = activation_clip
+        #: Training steps taken (the clock of the noise and the bonus).
+        self.register_buffer("steps_taken", torch.zeros((), dtype=torch.long))
         self.module_ids = torch.tensor([MODULE_NAMES.index(name) for name in modules])
         q = len(self.circuit)
         #: Logits per timestep: a_i and b_i for each module, c_j for each register, x_t.
@@ -91,12 +128,26 @@ class NRAM(Model):
                 nn.ReLU(),
             )
         self.head = nn.Linear(hidden_size, self.output_size)
+        if grad_noise > 0:
+            for parameter in self.parameters():
+                parameter.register_hook(self._add_noise)
+
+    def _add_noise(self, grad: Tensor) -> Tensor:
+        std = math.sqrt(self.grad_noise / (1 + int(self.steps_taken)) ** NOISE_DECAY)
+        return grad + std * torch.randn_like(grad)
+
+    def _clipped(self, x: Tensor) -> Tensor:
+        if self.activation_clip is not None and self.training and x.requires_grad:
+            bound = self.activation_clip
+            x.register_hook(lambda grad: grad.clamp(-bound, bound))
+        return x
 
     def run(self, memory: Tensor, steps: int, trace: Trace | None = None) -> tuple[Tensor, Tensor]:
         """T = ``steps`` timesteps from the initial ``memory`` (B, M, M) of probabilities.
 
-        Returns the memories after each step (T, B, M, M) and the stopping probabilities
-        p_t (T, B), which sum to 1 over t. ``trace`` records, per step, module i's choice of
+        Returns the memories after each step (T, B, M, M), the stopping probabilities p_t
+        (T, B), which sum to 1 over t, and the mean entropy of the controller's choices (B,).
+        ``trace`` records, per step, module i's choice of
         inputs ``nram_module{i}_a`` and ``_b`` (B, R + i), the registers' choices
         ``nram_register_choices`` (B, R, R + Q), ``nram_registers`` (B, R, M),
         ``nram_memory`` (B, M, M), ``nram_stop`` p_t (B,) and ``nram_module_ids`` (Q,), each
@@ -113,6 +164,7 @@ class NRAM(Model):
         state = None
         memories, stops = [], []
         running = memory.new_ones(batch)  # Π_{i<t} (1 − f_i)
+        entropy = memory.new_zeros(batch)
         for t in range(steps):
             seen = registers[:, :, 0]
             if self.controller_kind == "lstm":
@@ -129,18 +181,20 @@ class NRAM(Model):
                 stacked = torch.stack(options, dim=1)  # (B, R + i, M)
                 a_weights = choices[2 * i].softmax(-1)
                 b_weights = choices[2 * i + 1].softmax(-1)
+                entropy = entropy + _entropy(choices[2 * i]) + _entropy(choices[2 * i + 1])
                 a = torch.einsum("bk,bkm->bm", a_weights, stacked)
                 b = torch.einsum("bk,bkm->bm", b_weights, stacked)
                 result, memory = module.apply(a, b, memory)
-                options.append(renormalised(result))
+                options.append(self._clipped(renormalised(result)))
                 if trace is not None:
                     trace.record(f"nram_module{i}_a", a_weights)
                     trace.record(f"nram_module{i}_b", b_weights)
             stacked = torch.stack(options, dim=1)  # (B, R + Q, M)
-            registers = renormalised(
-                torch.einsum("brk,bkm->brm", register_logits.softmax(-1), stacked)
+            registers = self._clipped(
+                renormalised(torch.einsum("brk,bkm->brm", register_logits.softmax(-1), stacked))
             )
-            memory = renormalised(memory)
+            entropy = entropy + _entropy(register_logits).sum(1)
+            memory = self._clipped(renormalised(memory))
             f = torch.sigmoid(rest[:, -1])
             stop = running if t == steps - 1 else f * running
             running = running * (1 - f)
@@ -155,7 +209,8 @@ class NRAM(Model):
                 trace.next_step()
         if trace is not None:
             trace.finish()
-        return torch.stack(memories), torch.stack(stops)
+        choices_made = steps * (2 * q + r)
+        return Run(torch.stack(memories), torch.stack(stops), entropy / choices_made)
 
     def cost(self, memories: Tensor, stops: Tensor, batch: Any) -> Tensor:
         """The paper's loss per episode (B,): −Σ_t p_t Σ_i log max(ℳ^{(t)}_{i, y_i}, ε) over
@@ -213,10 +268,20 @@ class NRAM(Model):
 
     # --- the model interface -------------------------------------------------------------------
 
+    def bonus_weight(self) -> float:
+        """The entropy bonus's current weight β · decay^t."""
+        return self.entropy_bonus * self.entropy_decay ** int(self.steps_taken)
+
     def loss(self, task: Any, batch: Any) -> tuple[Tensor, Tensor]:
-        memories, stops = self.run(self.one_hot_memory(batch), batch.steps)
+        """The paper's loss, less the entropy bonus; a training call counts a step."""
+        memories, stops, entropy = self.run(self.one_hot_memory(batch), batch.steps)
         cost = self.cost(memories, stops, batch).mean()
-        return cost, cost
+        total = cost
+        if self.entropy_bonus > 0:
+            total = total - self.bonus_weight() * entropy.mean()
+        if self.training:
+            self.steps_taken += 1
+        return total, cost
 
     def _expected_memory(self, memories: Tensor, stops: Tensor) -> Tensor:
         expected = torch.einsum("tb,tbim->ibm", stops, memories)  # (M cells, B, M values)
@@ -224,11 +289,12 @@ class NRAM(Model):
 
     def evaluation_outputs(self, batch: Any) -> Tensor:
         """The log-probabilities of each cell's value under Σ_t p_t ℳ^{(t)}: (M, B, M)."""
-        return self._expected_memory(*self.run(self.one_hot_memory(batch), batch.steps))
+        memories, stops, _ = self.run(self.one_hot_memory(batch), batch.steps)
+        return self._expected_memory(memories, stops)
 
     def traced(self, batch: Any) -> tuple[Tensor, Trace]:
         trace = Trace()
-        memories, stops = self.run(self.one_hot_memory(batch), batch.steps, trace=trace)
+        memories, stops, _ = self.run(self.one_hot_memory(batch), batch.steps, trace=trace)
         return self._expected_memory(memories, stops), trace
 
     @torch.no_grad()
@@ -250,11 +316,19 @@ class NRAMConfig(ModelConfig):
     #: The circuit's modules in order, comma-separated (a name may repeat).
     modules: str = ",".join(MODULE_NAMES)
     epsilon: float = 1e-6
+    grad_noise: float = 0.0
+    entropy_bonus: float = 0.0
+    entropy_decay: float = 1.0
+    activation_clip: float | None = None
 
     RANGES: ClassVar[dict[str, Range]] = {
         "registers": at_least(1),
         "hidden_size": at_least(1),
         "epsilon": between(0, 1, low_inclusive=False),
+        "grad_noise": at_least(0),
+        "entropy_bonus": at_least(0),
+        "entropy_decay": between(0, 1, low_inclusive=False),
+        "activation_clip": above(0),
     }
 
     def __post_init__(self) -> None:

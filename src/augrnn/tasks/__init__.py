@@ -23,6 +23,7 @@ from augrnn.tasks.reversal import ReversalTask
 from augrnn.tasks.sort import SortTask
 from augrnn.tasks.symbol_sort import SymbolSortTask
 from augrnn.tasks.table_qa import TableQATask
+from augrnn.tasks.tapes import TAPE_TASKS
 from augrnn.tasks.transduction import (
     BigramFlipTask,
     TransductionCopyTask,
@@ -59,6 +60,7 @@ TASKS: dict[str, type[Task]] = {
         BabiTask,
         *LONG_NUMBER_TASKS,
         *POINTER_TASKS,
+        *TAPE_TASKS,
     )
 }
 

@@ -72,7 +72,7 @@ class PointerTaskConfig(TaskConfig):
     min_size: int = 2
     max_size: int = 8
     min_memory: int = 4
-    extra_steps: int = 1
+    extra_steps: int = 0
 
     RANGES: ClassVar[dict[str, Range]] = {
         "min_size": at_least(1),

@@ -1,0 +1,226 @@
+"""The reinforcement-learning Neural Turing Machine (model kind ``rl_ntm``; Zaremba & Sutskever
+2015, "Reinforcement Learning Neural Turing Machines", §3-§5), with discrete interfaces.
+
+An LSTM controller works over a fixed budget of T steps (:class:`~augrnn.tasks.tapes.TapeBatch`).
+At each step it sees the symbol under its input head, the vector under its memory head (when it
+has a memory tape) and its previous actions, and chooses, by sampling in training and the most
+probable choice in evaluation:
+
+- an input head move in {−1, 0, +1} ({0, +1} where the task allows only forward moves);
+- a memory head move in {−1, 0, +1}, after writing a vector (tanh of a linear map of its state,
+  learned by backpropagation) into the cell under the head;
+- whether to emit: the k-th emission is scored against the k-th target with the symbol
+  distribution it gives (learned by backpropagation). Once the targets left equal the steps
+  left it must emit, and once all are emitted it cannot.
+
+Heads stay on their tapes: a move past either end leaves the head where it was (the input
+tape's cells are the episode's, its ∅ included; the memory tape has T cells, zeros at first).
+The discrete choices are trained with REINFORCE (:mod:`.reinforce`): the reward of a step is
+the log-probability it gave its target (0 when it did not emit), each choice weighed by the
+rewards from its step on, less a learned baseline b_t (a linear map of the controller's state,
+its gradient stopped, regressed on those returns). The paper's baseline is a separate LSTM that
+first reads the whole input; the linear one here is the simpler, online kind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import torch
+from torch import Tensor, nn
+from torch.distributions import Categorical
+
+from augrnn.core import Trace
+from augrnn.interface import Model, ModelConfig
+from augrnn.rl_ntm.reinforce import baseline_loss, causal_returns, reinforce_surrogate
+from augrnn.settings import Range, at_least
+
+#: Head moves, in the order of the move logits.
+MOVES = (-1, 0, 1)
+
+
+class Episode(NamedTuple):
+    """What :meth:`RLNTM.run` returns.
+
+    outputs:   (K, B, A) the symbol logits of the k-th emission, aligned with the targets.
+    log_probs: (T, B) the log-probability of the choices made at each step (0 for a forced
+               or impossible emission).
+    rewards:   (T, B) log p(target) at the steps that emitted, else 0 (no gradient).
+    baselines: (T, B) b_t.
+    """
+
+    outputs: Tensor
+    log_probs: Tensor
+    rewards: Tensor
+    baselines: Tensor
+
+
+class RLNTM(Model):
+    """The RL-NTM over a batch of tapes.
+
+    Args:
+        alphabet: A, the symbols on the tapes (∅ included).
+        hidden_size: the LSTM controller's units.
+        memory_width: D, the values of a memory cell (0: no memory tape; the paper's 35).
+        baseline_weight: the weight of the baseline's regression in the loss.
+    """
+
+    def __init__(
+        self,
+        alphabet: int,
+        hidden_size: int = 64,
+        memory_width: int = 0,
+        baseline_weight: float = 1.0,
+    ):
+        super().__init__()
+        self.alphabet = alphabet
+        self.memory_width = memory_width
+        self.baseline_weight = baseline_weight
+        actions = len(MOVES) * (2 if memory_width else 1) + 2
+        self.cell = nn.LSTMCell(alphabet + memory_width + actions, hidden_size)
+        self.input_move = nn.Linear(hidden_size, len(MOVES))
+        self.memory_move = nn.Linear(hidden_size, len(MOVES)) if memory_width else None
+        self.write = nn.Linear(hidden_size, memory_width) if memory_width else None
+        self.emit = nn.Linear(hidden_size, 2)
+        self.symbol = nn.Linear(hidden_size, alphabet)
+        self.baseline = nn.Linear(hidden_size, 1)
+
+    def _choose(self, logits: Tensor, greedy: bool) -> tuple[Tensor, Tensor]:
+        """A choice per episode from ``logits`` (B, n), and its log-probability (B,)."""
+        distribution = Categorical(logits=logits)
+        choice = logits.argmax(-1) if greedy else distribution.sample()
+        return choice, distribution.log_prob(choice)
+
+    def run(self, batch: Any, greedy: bool | None = None, trace: Trace | None = None) -> Episode:
+        """One pass over ``batch`` (a :class:`~augrnn.tasks.tapes.TapeBatch`); ``greedy``
+        (default: in evaluation) takes the most probable choices instead of sampling.
+        ``trace`` records per step the heads' positions ``rl_input_head`` and (with a memory
+        tape) ``rl_memory_head`` (B,), the emissions ``rl_emit`` (B,) and the probabilities
+        ``rl_input_move`` (B, 3) and ``rl_emit_probability`` (B,)."""
+        greedy = not self.training if greedy is None else greedy
+        tape, steps = batch.tape, batch.steps
+        cells, size = tape.shape
+        device = tape.device
+        targets_left = batch.mask.sum(0).long()  # (B,)
+        if int(targets_left.max()) > steps:
+            raise ValueError(
+                f"a budget of {steps} steps cannot emit {int(targets_left.max())} targets"
+            )
+        columns = torch.arange(size, device=device)
+        input_head = torch.zeros(size, dtype=torch.long, device=device)
+        memory_head = torch.zeros(size, dtype=torch.long, device=device)
+        memory = tape.new_zeros(size, steps, self.memory_width, dtype=torch.float)
+        emitted = torch.zeros(size, dtype=torch.long, device=device)
+        previous = tape.new_zeros(size, self.cell.input_size - self.alphabet - self.memory_width,
+                                  dtype=torch.float)  # fmt: skip
+        outputs = tape.new_zeros(*batch.targets.shape, self.alphabet, dtype=torch.float)
+        state = None
+        log_probs, rewards, baselines = [], [], []
+        for t in range(steps):
+            symbol = nn.functional.one_hot(tape[input_head, columns], self.alphabet).float()
+            read = memory[columns, memory_head]
+            state = self.cell(torch.cat([symbol, read, previous], -1), state)
+            hidden = state[0]
+            baselines.append(self.baseline(hidden.detach()).squeeze(-1))
+
+            move_logits = self.input_move(hidden)
+            if batch.forward_only:
+                move_logits = move_logits.masked_fill(
+                    torch.tensor([True, False, False], device=device), float("-inf")
+                )
+            move, log_prob = self._choose(move_logits, greedy)
+            pieces = [nn.functional.one_hot(move, len(MOVES)).float()]
+            if self.memory_width:
+                written = torch.tanh(self.write(hidden))
+                at_head = nn.functional.one_hot(memory_head, steps).float()[:, :, None]
+                memory = memory * (1 - at_head) + at_head * written[:, None, :]
+                memory_move, memory_log_prob = self._choose(self.memory_move(hidden), greedy)
+                log_prob = log_prob + memory_log_prob
+                pieces.append(nn.functional.one_hot(memory_move, len(MOVES)).float())
+
+            left = targets_left - emitted
+            forced = left >= steps - t
+            done = left == 0
+            emit_logits = self.emit(hidden)
+            choice, emit_log_prob = self._choose(emit_logits, greedy)
+            emit = torch.where(forced, 1, torch.where(done, 0, choice))
+            log_prob = log_prob + torch.where(forced | done, 0.0, emit_log_prob)
+            pieces.append(nn.functional.one_hot(emit, 2).float())
+
+            logits = self.symbol(hidden)
+            slot = emitted.clamp_max(outputs.shape[0] - 1)
+            placed = nn.functional.one_hot(slot, outputs.shape[0]).float().t() * emit
+            outputs = outputs + placed[:, :, None] * logits[None]
+            target = batch.targets[slot, columns]
+            reward = logits.detach().log_softmax(-1).gather(1, target[:, None]).squeeze(1)
+            rewards.append(reward * emit)
+            log_probs.append(log_prob)
+
+            if trace is not None:
+                trace.record("rl_input_head", input_head)
+                if self.memory_width:
+                    trace.record("rl_memory_head", memory_head)
+                trace.record("rl_emit", emit)
+                trace.record("rl_input_move", move_logits.softmax(-1))
+                trace.record("rl_emit_probability", emit_logits.softmax(-1)[:, 1])
+                trace.next_step()
+
+            emitted = emitted + emit
+            input_head = (input_head + move - 1).clamp(
+                torch.zeros_like(batch.tape_lengths), batch.tape_lengths - 1
+            )
+            if self.memory_width:
+                memory_head = (memory_head + memory_move - 1).clamp(0, steps - 1)
+            previous = torch.cat(pieces, -1)
+        if trace is not None:
+            trace.finish()
+        return Episode(
+            outputs, torch.stack(log_probs), torch.stack(rewards), torch.stack(baselines)
+        )
+
+    # --- the model interface -------------------------------------------------------------------
+
+    def loss(self, task: Any, batch: Any) -> tuple[Tensor, Tensor]:
+        """The targets' negative log-likelihood (backpropagated into the symbols and the
+        memory's contents), plus the REINFORCE surrogate of the choices and the baseline's
+        regression."""
+        episode = self.run(batch)
+        task_loss = task.loss(episode.outputs, batch)
+        returns = causal_returns(episode.rewards)
+        total = (
+            task_loss
+            + reinforce_surrogate(episode.log_probs, returns, episode.baselines)
+            + self.baseline_weight * baseline_loss(episode.baselines, returns)
+        )
+        return total, task_loss
+
+    def evaluation_outputs(self, batch: Any) -> Tensor:
+        return self.run(batch, greedy=True).outputs
+
+    def traced(self, batch: Any) -> tuple[Tensor, Trace]:
+        trace = Trace()
+        return self.run(batch, greedy=True, trace=trace).outputs, trace
+
+
+@dataclass
+class RLNTMConfig(ModelConfig):
+    """The RL-NTM (model kind ``rl_ntm``): the keyword arguments of :class:`RLNTM` but the
+    alphabet, which the task gives. The paper gives the memory 35 values and uses it only on
+    forward_reverse; by default there is no memory tape."""
+
+    hidden_size: int = 64
+    memory_width: int = 0
+    baseline_weight: float = 1.0
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "hidden_size": at_least(1),
+        "memory_width": at_least(0),
+        "baseline_weight": at_least(0),
+    }
+
+
+def build_rl_ntm(config: RLNTMConfig, input_size: int, output_size: int) -> RLNTM:
+    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    return RLNTM(input_size, **settings)

@@ -37,6 +37,9 @@ def test_sampled_heads_never_leave_their_tapes_and_every_target_is_emitted_once(
         assert torch.equal(emitted, batch.mask.sum(0).long())
         assert episode.outputs.shape == (*batch.targets.shape, task.alphabet)
         assert episode.log_probs.shape == episode.rewards.shape == (batch.steps, 16)
+        # no choice once an episode's own budget is spent
+        spent = torch.arange(batch.steps)[:, None] >= batch.budgets[None]
+        assert bool((episode.log_probs[spent] == 0).all()) and bool(spent.any())
         # a reward only where the model emitted, and never a positive one
         assert bool((episode.rewards <= 0).all())
         assert bool((episode.rewards[trace.stack("rl_emit") == 0] == 0).all())
@@ -53,8 +56,9 @@ def test_every_output_row_holds_the_logits_of_one_emission():
 
 def test_a_budget_shorter_than_the_targets_is_a_clear_error():
     task = TapeCopyTask(TapeTaskConfig(min_length=4, max_length=4, symbols=4))
-    batch = task.sample(2, torch.Generator().manual_seed(0))._replace(steps=3)
-    with pytest.raises(ValueError, match="budget of 3 steps cannot emit 5 targets"):
+    batch = task.sample(2, torch.Generator().manual_seed(0))
+    batch = batch._replace(budgets=torch.tensor([10, 3]))
+    with pytest.raises(ValueError, match=r"budget of 3 steps cannot emit 5 targets \(episode 1\)"):
         RLNTM(task.alphabet).run(batch)
 
 
@@ -91,3 +95,15 @@ def test_a_small_rl_ntm_learns_to_copy_with_reinforce(tmp_path):
     trainer = Trainer(load_preset("rl_ntm_copy", parse_override_args(overrides.split())), tmp_path)
     result = trainer.train(progress=False)
     assert result.eval_metrics["sequence_error_rate"] < 0.05, result.eval_metrics
+
+
+def test_an_episode_s_outputs_do_not_depend_on_what_shares_its_batch():
+    """Each episode runs its own budget: greedy outputs alone and beside longer episodes agree."""
+    task = TapeCopyTask(TapeTaskConfig(min_length=1, max_length=9, symbols=4))
+    model = RLNTM(task.alphabet, hidden_size=8, memory_width=2).eval()
+    batch = task.sample(6, torch.Generator().manual_seed(4))
+    together = model.evaluation_outputs(batch)
+    for b in range(6):
+        alone, _ = task.example(batch, b)
+        targets = int(batch.mask[:, b].sum())
+        assert torch.allclose(model.evaluation_outputs(alone)[:, 0], together[:targets, b])

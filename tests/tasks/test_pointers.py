@@ -22,10 +22,13 @@ def solve(task, memory: list[int], n: int) -> list[int]:
         out[0] = memory[1 + memory[0]]
     elif isinstance(task, IncrementTask):
         out[:n] = [(v + 1) % m for v in memory[:n]]
-    elif isinstance(task, CopyTask):
-        array = memory[1 : n + 1]
+    elif isinstance(task, ReverseTask):
         p = memory[0]
-        out[p : p + n] = array[::-1] if isinstance(task, ReverseTask) else array
+        for i in range(n):
+            out[p - i] = memory[1 + i]
+    elif isinstance(task, CopyTask):
+        p = memory[0]
+        out[p : p + n] = memory[1 : n + 1]
     elif isinstance(task, SwapTask):
         p, q = memory[0], memory[1]
         out[p], out[q] = memory[q], memory[p]

@@ -38,7 +38,8 @@ def test_every_target_follows_from_its_tape(task_class):
         assert tape[-1] == EMPTY and target[-1] == EMPTY and EMPTY not in tape[:-1]
         assert target[:-1] == expected_target(task, tape[:-1])
         assert bool((batch.tape[cells:, b] == EMPTY).all())
-    assert batch.steps == batch.tape.shape[0] + batch.targets.shape[0]
+        assert int(batch.budgets[b]) == cells + targets
+    assert batch.steps == int(batch.budgets.max())
     assert int(batch.tape.max()) < task.alphabet
 
 

@@ -1,7 +1,8 @@
 """The reinforcement-learning Neural Turing Machine (model kind ``rl_ntm``; Zaremba & Sutskever
 2015, "Reinforcement Learning Neural Turing Machines", §3-§5), with discrete interfaces.
 
-An LSTM controller works over a fixed budget of T steps (:class:`~augrnn.tasks.tapes.TapeBatch`).
+An LSTM controller works over a fixed budget of T steps per episode
+(:class:`~augrnn.tasks.tapes.TapeBatch`; a batch runs its largest budget, the others idle).
 At each step it sees the symbol under its input head, the vector under its memory head (when it
 has a memory tape) and its previous actions, and chooses, by sampling in training and the most
 probable choice in evaluation:
@@ -46,7 +47,7 @@ class Episode(NamedTuple):
 
     outputs:   (K, B, A) the symbol logits of the k-th emission, aligned with the targets.
     log_probs: (T, B) the log-probability of the choices made at each step (0 for a forced
-               or impossible emission).
+               or impossible emission, and past the episode's budget).
     rewards:   (T, B) log p(target) at the steps that emitted, else 0 (no gradient).
     baselines: (T, B) b_t.
     """
@@ -104,9 +105,12 @@ class RLNTM(Model):
         cells, size = tape.shape
         device = tape.device
         targets_left = batch.mask.sum(0).long()  # (B,)
-        if int(targets_left.max()) > steps:
+        short = targets_left > batch.budgets
+        if bool(short.any()):
+            b = int(short.nonzero()[0])
             raise ValueError(
-                f"a budget of {steps} steps cannot emit {int(targets_left.max())} targets"
+                f"a budget of {int(batch.budgets[b])} steps cannot emit {int(targets_left[b])} "
+                f"targets (episode {b})"
             )
         columns = torch.arange(size, device=device)
         input_head = torch.zeros(size, dtype=torch.long, device=device)
@@ -141,8 +145,11 @@ class RLNTM(Model):
                 pieces.append(nn.functional.one_hot(memory_move, len(MOVES)).float())
 
             left = targets_left - emitted
-            forced = left >= steps - t
             done = left == 0
+            forced = (left >= batch.budgets - t) & ~done
+            # past its budget an episode makes no choice (all its targets were emitted)
+            active = t < batch.budgets
+            log_prob = log_prob * active
             emit_logits = self.emit(hidden)
             choice, emit_log_prob = self._choose(emit_logits, greedy)
             emit = torch.where(forced, 1, torch.where(done, 0, choice))

@@ -10,12 +10,14 @@ task        memory at the start                      the cells scored, and their
 access      k, A[0..n−1], NULL                       cell 0 := A[k]
 increment   A[0..n−1], NULL                          A[i] := A[i] + 1 mod M
 copy        p, A[0..n−1], NULL, (n cells)            cells p..p+n−1 := A (p = n + 2)
-reverse     p, A[0..n−1], NULL, (n cells)            cells p..p+n−1 := A reversed (p = n + 2)
+reverse     p, A[0..n−1], NULL, (n cells)            cell p − i := A[i] (p = 2n + 1)
 swap        p, q, A[0..n−1], NULL                    A's cells p and q exchange their values
 
 with A[i] drawn from 1..M−1 and k, p, q uniform over their ranges (p ≠ q). M is the smallest
-memory that holds the layout, at least ``min_memory``; an episode runs T timesteps, a number of
-the paper's order that lets the circuit do its work with one WRITE per step (below). The error
+memory that holds the layout, at least ``min_memory``; an episode runs T timesteps, enough for
+a circuit that does one WRITE per step: 2 for access, n + 1 for increment, n + 2 for copy and
+reverse (one to spare: a copy that runs on wraps around to cells that are not scored), 4 for
+swap. Reverse's pointer names where A[0] goes, so that the copy walks down from it. The error
 is the paper's: the fraction of scored cells whose most probable value is wrong.
 """
 
@@ -282,23 +284,30 @@ class CopyTask(PointerTask):
         return 2 * n + 2
 
     def timesteps(self, n: int) -> int:
-        return n + 1
+        return n + 2
+
+    def pointer(self, n: int) -> int:
+        """Where cell 0 points: the destination of A[0]."""
+        return n + 2
 
     def destination(self, array: Tensor) -> Tensor:
+        """The destination cells' contents, in address order."""
         return array
 
     def fill(self, memory, targets, mask, n, rng) -> None:
         array = rng.values(n)
-        p = n + 2
-        memory[0], memory[1 : n + 1] = p, array
+        memory[0], memory[1 : n + 1] = self.pointer(n), array
         targets.copy_(memory)
-        targets[p : p + n] = self.destination(array)
-        mask[p : p + n] = 1.0
+        targets[n + 2 : 2 * n + 2] = self.destination(array)
+        mask[n + 2 : 2 * n + 2] = 1.0
 
 
 class ReverseTask(CopyTask):
     name = "nram_reverse"
-    description = "copy the array reversed to where the pointer in cell 0 points (NRAM §4)"
+    description = "write the array backwards from where the pointer in cell 0 points (NRAM §4)"
+
+    def pointer(self, n: int) -> int:
+        return 2 * n + 1
 
     def destination(self, array: Tensor) -> Tensor:
         return array.flip(0)

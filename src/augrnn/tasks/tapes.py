@@ -13,8 +13,9 @@ forward_reverse   x₁ … x_C ∅                       x_C … x₁ ∅, the i
 repeat_copy       m x₁ … x_C ∅                     (x₁ … x_C) repeated m times, then ∅
 
 (m ∈ {2, 3} is written as the symbol V + m − 1 beyond the data's.) An episode runs a fixed
-budget of (tape length + target length) · ``task.step_factor`` steps, the model emitting a
-target symbol when it chooses to and forced to when the targets left equal the steps left.
+budget of (tape length + target length) · ``task.step_factor`` steps, its own whatever else
+shares its batch, the model emitting a target symbol when it chooses to and forced to when the
+targets left equal the steps left.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class TapeBatch(NamedTuple):
     targets:      (K, B) long target symbols, ∅ after the end.
     mask:         (K, B) float, 1 on each episode's targets (its final ∅ included).
     lengths:      (B,) long, each episode's complexity C.
-    steps:        the step budget.
+    budgets:      (B,) long, each episode's step budget.
+    steps:        the largest budget, the steps a batch runs.
     forward_only: whether the input head may only stay or move forward.
     """
 
@@ -50,6 +52,7 @@ class TapeBatch(NamedTuple):
     targets: Tensor
     mask: Tensor
     lengths: Tensor
+    budgets: Tensor
     steps: int
     forward_only: bool = False
 
@@ -63,6 +66,7 @@ class TapeBatch(NamedTuple):
             targets=self.targets.to(device),
             mask=self.mask.to(device),
             lengths=self.lengths.to(device),
+            budgets=self.budgets.to(device),
         )
 
 
@@ -141,8 +145,10 @@ class TapeTask(Task):
             tape[: len(cells), b] = cells
             targets[: len(target), b] = target
             mask[: len(target) + 1, b] = 1.0
-        budget = int((tape.shape[0] + targets.shape[0]) * c.step_factor)
-        return TapeBatch(tape, tape_lengths, targets, mask, sizes, budget, self.forward_only)
+        budgets = ((tape_lengths + target_lengths) * c.step_factor).long()
+        return TapeBatch(
+            tape, tape_lengths, targets, mask, sizes, budgets, int(budgets.max()), self.forward_only
+        )
 
     def loss(self, outputs: Tensor, batch: TapeBatch) -> Tensor:
         """−Σ log p(y_k) over each episode's targets, averaged over the batch: ``outputs``
@@ -173,7 +179,7 @@ class TapeTask(Task):
         cells = int(batch.tape_lengths[index])
         targets = int(batch.mask[:, index].sum())
         lines = [
-            f"C = {int(batch.lengths[index])}, {batch.steps} steps"
+            f"C = {int(batch.lengths[index])}, {int(batch.budgets[index])} steps"
             + (", input head forward only" if batch.forward_only else ""),
             f"input:  {self._text(batch.tape[:cells, index])}",
             f"target: {self._text(batch.targets[:targets, index])}",
@@ -191,6 +197,8 @@ class TapeTask(Task):
                 targets=batch.targets[:targets, index : index + 1],
                 mask=batch.mask[:targets, index : index + 1],
                 lengths=batch.lengths[index : index + 1],
+                budgets=batch.budgets[index : index + 1],
+                steps=int(batch.budgets[index]),
             ),
             0,
         )

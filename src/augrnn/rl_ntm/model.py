@@ -102,7 +102,7 @@ class RLNTM(Model):
         ``rl_input_move`` (B, 3) and ``rl_emit_probability`` (B,)."""
         greedy = not self.training if greedy is None else greedy
         tape, steps = batch.tape, batch.steps
-        cells, size = tape.shape
+        size = tape.shape[1]
         device = tape.device
         targets_left = batch.mask.sum(0).long()  # (B,)
         short = targets_left > batch.budgets

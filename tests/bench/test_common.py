@@ -147,3 +147,28 @@ def test_parse_sizes_reads_each_value_as_its_defaults_type():
 def test_parse_sizes_rejects_bad_pairs_saying_what_was_expected(pair, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_sizes("act", SIZE_DEFAULTS, [pair])
+
+
+def test_an_adam_step_moves_the_parameters_down_the_loss():
+    weight = torch.nn.Parameter(torch.tensor([3.0, -2.0]))
+    step = common.adam_step(lambda: weight.square().sum(), [weight], lr=0.1)
+    losses = []
+    for _ in range(5):
+        losses.append(float(weight.detach().square().sum()))
+        step()
+    assert losses == sorted(losses, reverse=True) and losses[-1] < losses[0]
+    assert weight.grad is not None
+
+
+def test_the_controller_alone_sums_the_read_outs_mean_over_the_steps():
+    torch.manual_seed(0)
+    cell, readout = torch.nn.LSTMCell(3, 4), torch.nn.Linear(4, 2)
+    inputs = torch.rand(5, 2, 3)
+    state, expected = None, 0.0
+    for x in inputs:
+        state = cell(x, state)
+        expected += float(readout(state[0]).mean().detach())
+    loss = common.controller_alone_loss(cell, readout, inputs)()
+    assert float(loss.detach()) == pytest.approx(expected)
+    loss.backward()
+    assert cell.weight_ih.grad is not None

@@ -52,6 +52,38 @@ def adam(params: Any, lr: float) -> torch.optim.Adam:
 Step = Callable[[], "float | None"]
 
 
+def adam_step(loss: Callable[[], torch.Tensor], params: Any, lr: float) -> Step:
+    """A training step: ``loss()`` (the forward pass), its backward pass and an :func:`adam`
+    step over ``params`` (parameters or parameter groups)."""
+    optimizer = adam(params, lr=lr)
+
+    def step() -> None:
+        value = loss()
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        optimizer.step()
+
+    return step
+
+
+def controller_alone_loss(
+    cell: torch.nn.LSTMCell, readout: torch.nn.Module, inputs: torch.Tensor
+) -> Callable[[], torch.Tensor]:
+    """The forward pass of a model's controller run alone, the baseline of a model that drives
+    its controller step by step: ``cell`` unrolled over ``inputs`` (T, B, input_size) with
+    ``readout`` applied at every step; the loss is the sum over steps of the read-out's mean."""
+
+    def loss() -> torch.Tensor:
+        state = None
+        total = inputs.new_zeros(())
+        for x in inputs:
+            state = cell(x, state)
+            total = total + readout(state[0]).mean()
+        return total
+
+    return loss
+
+
 @dataclass
 class Options:
     """Settings every benchmark takes.

@@ -22,7 +22,7 @@ import torch
 from augrnn.bench.common import (
     Options,
     Step,
-    adam,
+    adam_step,
     environment,
     format_table,
     mib,
@@ -61,15 +61,7 @@ def build_step(
     else:
         raise ValueError(f"unknown memnet contender {contender!r}; choose from {CONTENDERS}")
     model.to(device).train()
-    optimizer = adam(model.parameters(), lr=1e-3)
-
-    def step() -> None:
-        loss, _ = model.loss(task, batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    return step
+    return adam_step(lambda: model.loss(task, batch)[0], model.parameters(), 1e-3)
 
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:

@@ -19,9 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
-from augrnn.bench.common import Options, Step, adam, with_defaults
+from augrnn.bench.common import (
+    Options,
+    Step,
+    adam_step,
+    controller_alone_loss,
+    with_defaults,
+)
 from augrnn.bench.ntm import against_lstm_cell
 from augrnn.bench.ntm import table as ntm_table
 from augrnn.nram.model import NRAM
@@ -41,34 +46,12 @@ def build_step(
     torch.manual_seed(0)
     model = NRAM(registers=registers, hidden_size=hidden_size).to(device)
     if contender == "lstm_cell":
-        controller = nn.ModuleList([model.cell, model.head])
         seen = torch.rand(batch.steps, batch_size, registers, device=device)
-        optimizer = adam(controller.parameters(), lr=1e-3)
-
-        def forward() -> torch.Tensor:
-            state = None
-            total = seen.new_zeros(())
-            for x in seen:
-                state = controller[0](x, state)
-                total = total + controller[1](state[0]).mean()
-            return total
-
-    elif contender == "nram_eager":
-        optimizer = adam(model.parameters(), lr=1e-3)
-
-        def forward() -> torch.Tensor:
-            return model.loss(task, batch)[0]
-
-    else:
-        raise ValueError(f"unknown nram contender {contender!r}")
-
-    def step() -> None:
-        loss = forward()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    return step
+        controller = [*model.cell.parameters(), *model.head.parameters()]
+        return adam_step(controller_alone_loss(model.cell, model.head, seen), controller, 1e-3)
+    if contender == "nram_eager":
+        return adam_step(lambda: model.loss(task, batch)[0], model.parameters(), 1e-3)
+    raise ValueError(f"unknown nram contender {contender!r}")
 
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from torch import nn
 from augrnn.bench.common import (
     Options,
     Step,
-    adam,
+    adam_step,
     call_seconds,
     environment,
     format_table,
@@ -110,16 +110,12 @@ def build_step(
 def copy_training_step(model: nn.Module, task: CopyTask, batch, *, sequence_model: bool) -> Step:
     """Forward, backward and an Adam step of ``model`` on ``batch``; a ``sequence_model``
     returns (outputs, state), the LSTMCell baseline its outputs alone."""
-    optimizer = adam(model.parameters(), lr=1e-4)
 
-    def step() -> None:
+    def loss() -> torch.Tensor:
         output = model(batch.inputs)
-        loss = task.loss(output[0] if sequence_model else output, batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        return task.loss(output[0] if sequence_model else output, batch)
 
-    return step
+    return adam_step(loss, model.parameters(), 1e-4)
 
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from augrnn.act import ACT
 from augrnn.bench.common import (
     Options,
     Step,
-    adam,
+    adam_step,
     call_seconds,
     environment,
     format_table,
@@ -169,15 +169,12 @@ def _build(contender: str, device: str, batch_size: int, size: int, hidden_size:
     # The halting units learn at rate 0: Adam does all its work for them but they stay fixed,
     # so both keep pondering n steps.
     groups = [{"params": others}, {"params": list(halting), "lr": 0.0}]
-    optimizer = adam(groups, lr=1e-3)
 
-    def step() -> None:
-        loss = model.loss(task, batch)
-        if isinstance(loss, tuple):  # augrnn's models return (total, task part)
-            loss = loss[0]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    def loss() -> torch.Tensor:
+        value = model.loss(task, batch)
+        return value[0] if isinstance(value, tuple) else value  # augrnn's: (total, task part)
+
+    step = adam_step(loss, groups, 1e-3)
 
     def ponder_steps() -> float:
         if contender != "peer":

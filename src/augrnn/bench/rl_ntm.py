@@ -20,9 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
-from augrnn.bench.common import Options, Step, adam, with_defaults
+from augrnn.bench.common import (
+    Options,
+    Step,
+    adam_step,
+    controller_alone_loss,
+    with_defaults,
+)
 from augrnn.bench.ntm import against_lstm_cell
 from augrnn.bench.ntm import table as ntm_table
 from augrnn.rl_ntm.model import RLNTM
@@ -43,34 +48,12 @@ def build_step(
     width = memory_width if contender == "rl_ntm_memory" else 0
     model = RLNTM(task.alphabet, hidden_size=hidden_size, memory_width=width).to(device).train()
     if contender == "lstm_cell":
-        controller = nn.ModuleList([model.cell, model.symbol])
         seen = torch.rand(batch.steps, batch_size, model.cell.input_size, device=device)
-        optimizer = adam(controller.parameters(), lr=1e-3)
-
-        def forward() -> torch.Tensor:
-            state = None
-            total = seen.new_zeros(())
-            for x in seen:
-                state = controller[0](x, state)
-                total = total + controller[1](state[0]).mean()
-            return total
-
-    elif contender in ("rl_ntm_eager", "rl_ntm_memory"):
-        optimizer = adam(model.parameters(), lr=1e-3)
-
-        def forward() -> torch.Tensor:
-            return model.loss(task, batch)[0]
-
-    else:
-        raise ValueError(f"unknown rl_ntm contender {contender!r}")
-
-    def step() -> None:
-        loss = forward()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    return step
+        controller = [*model.cell.parameters(), *model.symbol.parameters()]
+        return adam_step(controller_alone_loss(model.cell, model.symbol, seen), controller, 1e-3)
+    if contender in ("rl_ntm_eager", "rl_ntm_memory"):
+        return adam_step(lambda: model.loss(task, batch)[0], model.parameters(), 1e-3)
+    raise ValueError(f"unknown rl_ntm contender {contender!r}")
 
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import torch
 from augrnn.bench.common import (
     Options,
     Step,
-    adam,
+    adam_step,
     environment,
     format_table,
     mib,
@@ -86,16 +86,12 @@ def random_data_step(make_model, device: str, batch_size: int, time_steps: int) 
     targets = torch.rand(time_steps, batch_size, OUTPUT, generator=generator).to(device)
     torch.manual_seed(0)
     model = make_model().to(device)
-    optimizer = adam(model.parameters(), lr=1e-4)
 
-    def step() -> None:
+    def loss() -> torch.Tensor:
         outputs, _ = model(inputs)
-        loss = (torch.sigmoid(outputs) - targets).square().mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        return (torch.sigmoid(outputs) - targets).square().mean()
 
-    return step
+    return adam_step(loss, model.parameters(), 1e-4)
 
 
 def measure_setting(

@@ -142,7 +142,7 @@ class NRAM(Model):
             x.register_hook(lambda grad: grad.clamp(-bound, bound))
         return x
 
-    def run(self, memory: Tensor, steps: int, trace: Trace | None = None) -> tuple[Tensor, Tensor]:
+    def run(self, memory: Tensor, steps: int, trace: Trace | None = None) -> Run:
         """T = ``steps`` timesteps from the initial ``memory`` (B, M, M) of probabilities.
 
         Returns the memories after each step (T, B, M, M), the stopping probabilities p_t

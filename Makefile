@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint docs browser bench clean
+.PHONY: install demo test lint docs browser speech speech-corpus bench clean
 
 install: $(VENV)/.installed
 
@@ -34,7 +34,20 @@ browser:
 		apt-get install -y -q --no-install-recommends chromium >/dev/null; } || \
 		echo "chromium is not installed: the report's browser tests will be skipped"
 
-test: lint docs browser
+# The speech tests synthesise a small corpus with Debian's espeak-ng: install it as chromium is
+# installed; without it those tests are skipped, and say so.
+speech:
+	@command -v espeak-ng >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends espeak-ng >/dev/null; } || \
+		echo "espeak-ng is not installed: the speech tests that synthesise audio will be skipped"
+
+# The spoken digits corpus of the las_digits presets (17,200 utterances, cached in
+# ~/.cache/augrnn or $$AUGRNN_CACHE_DIR; about 2.5 minutes on 2 cores).
+speech-corpus: install speech
+	$(BIN)/augrnn speech-corpus las_digits
+
+test: lint docs browser speech
 	$(BIN)/python -m pytest -q
 
 # The peer ACT package pins torch<2 in its metadata but its models need only torch: install it

@@ -5,7 +5,7 @@
 #
 # STAGEs (default: all, in this order): tests (the whole test suite, every device test on the CPU
 # and on CUDA; 2.5 minutes on an H200 machine with 16 cores), then the benchmarks on CUDA: ntm, act,
-# attention, programmer, dnc, dnc_scaling (the sparse DNC up to 1,000,000 slots), stack, memnet, neural_gpu, nram, rl_ntm and scaling (memory
+# attention, programmer, dnc, dnc_scaling (the sparse DNC up to 1,000,000 slots), stack, memnet, neural_gpu, nram, rl_ntm, speech and scaling (memory
 # sizes N up to 65,536; lengths 100 and 1,000). The compiled contenders compile for about 20 s each
 # on CUDA, so ntm runs each batch size and act each core as a call of its own (act at 4 ponder steps
 # only), each with its own JSON report: a part cut off by its time limit loses only itself. `ntm
@@ -15,9 +15,9 @@
 # processes. DEVICE (default cuda) is where the benchmarks run (cpu: to try this script without a
 # GPU).
 set -u
-out=${1:?usage: bash benchmarks/gpu.sh OUTDIR [tests ntm act attention programmer dnc dnc_scaling stack memnet neural_gpu nram rl_ntm scaling]}
+out=${1:?usage: bash benchmarks/gpu.sh OUTDIR [tests ntm act attention programmer dnc dnc_scaling stack memnet neural_gpu nram rl_ntm speech scaling]}
 shift
-stages=${*:-tests ntm act attention programmer dnc dnc_scaling stack memnet neural_gpu nram rl_ntm scaling}
+stages=${*:-tests ntm act attention programmer dnc dnc_scaling stack memnet neural_gpu nram rl_ntm speech scaling}
 mkdir -p "$out"
 python=${PYTHON:-python3}
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -62,7 +62,7 @@ for name in $stages; do
     dnc_scaling) bench 150 dnc_scaling "" --repeats 3 --warmup 1 ;;
     stack) bench 120 stack "" --batch-sizes 32 --repeats 5 --warmup 2 ;;
     neural_gpu) bench 150 neural_gpu "" --batch-sizes 32 --repeats 5 --warmup 2 ;;
-    nram | rl_ntm) bench 90 "$name" "" --batch-sizes 32 --repeats 5 --warmup 2 ;;
+    nram | rl_ntm | speech) bench 90 "$name" "" --batch-sizes 32 --repeats 5 --warmup 2 ;;
     scaling)
         stage "bench scaling (memory sizes; lengths 100 and 1,000)" 180 "$python" -c "
 import json, sys
@@ -72,7 +72,7 @@ report = scaling.run(Options(repeats=1, warmup=1, device=sys.argv[2]), lengths=(
 print(scaling.table(report))
 open(sys.argv[1], 'w').write(json.dumps({'benchmarks': {'scaling': report}}, indent=2))
 " "$out/bench_scaling.json" "${DEVICE:-cuda}" ;;
-    *) echo "unknown stage $name; choose from tests ntm act attention programmer dnc dnc_scaling stack memnet neural_gpu nram rl_ntm scaling" >&2
+    *) echo "unknown stage $name; choose from tests ntm act attention programmer dnc dnc_scaling stack memnet neural_gpu nram rl_ntm speech scaling" >&2
        exit 2 ;;
     esac
 done

@@ -64,3 +64,45 @@ def _check_against_float64_cpu(
 def matches_float64_cpu(device) -> Callable:
     """``matches_float64_cpu(build, run)``: see :func:`_check_against_float64_cpu`."""
     return lambda build, run: _check_against_float64_cpu(build, run, device)
+
+
+#: The settings of the tiny spoken corpus of the speech tests (sizes 1-2, held-out up to 3).
+TINY_SPEECH = {
+    "min_size": 1,
+    "max_size": 2,
+    "long_max": 3,
+    "train_utterances": 24,
+    "test_utterances": 9,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_speech() -> dict:
+    """The tiny corpus's task settings, as ``SpeechConfig`` keywords."""
+    return dict(TINY_SPEECH)
+
+
+@pytest.fixture(scope="session")
+def speech_cache(tmp_path_factory):
+    """A cache folder holding the tiny spoken corpus (:data:`TINY_SPEECH`), made once per
+    session and set as ``$AUGRNN_CACHE_DIR``; the test is skipped where eSpeak NG or the
+    feature package is missing."""
+    import os
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("eSpeak NG is not installed (apt-get install espeak-ng, or make speech)")
+    pytest.importorskip("kaldi_native_fbank", reason="pip install 'augrnn[speech]'")
+    from augrnn.tasks.speech import SpeechConfig, SpeechTask
+
+    root = tmp_path_factory.mktemp("speech-cache")
+    saved = os.environ.get("AUGRNN_CACHE_DIR")
+    os.environ["AUGRNN_CACHE_DIR"] = str(root)
+    try:
+        SpeechTask(SpeechConfig(**TINY_SPEECH)).corpus  # noqa: B018 - generates and caches
+        yield root
+    finally:
+        if saved is None:
+            os.environ.pop("AUGRNN_CACHE_DIR", None)
+        else:
+            os.environ["AUGRNN_CACHE_DIR"] = saved

@@ -2,9 +2,10 @@
 
 Its own commands: ``train``, ``resume``, ``eval``, ``sweep``, ``viz``, ``demo``, ``tasks``,
 ``models``, ``presets`` and ``bench``. Model kinds add theirs (:attr:`~augrnn.interface.
-ModelKind.commands`): ``predict`` (the encoder-decoder, ``seq2seq``), ``ask`` (the Neural
-Programmer, ``programmer``) and ``answer`` (the memory network, ``memn2n``), and any a plugin's
-kinds bring. ``augrnn --help`` lists them all.
+ModelKind.commands`): ``predict`` (the encoder-decoder, ``seq2seq``; with ``--audio``, Listen,
+Attend and Spell), ``ask`` (the Neural Programmer, ``programmer``), ``answer`` (the memory
+network, ``memn2n``), ``speech-corpus`` and ``speech-eval`` (``las``), and any a plugin's kinds
+bring. ``augrnn --help`` lists them all.
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ BUILTIN_MODEL_MODULES = (
     "augrnn.neural_gpu",
     "augrnn.nram",
     "augrnn.rl_ntm",
+    "augrnn.speech",
 )
 #: The model kind of a ``[model]`` table that names none.
 DEFAULT_MODEL_KIND = "ntm"

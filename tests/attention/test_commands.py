@@ -56,7 +56,7 @@ def test_predict_refuses_runs_that_are_not_text_to_text(runner, tmp_path):
     run = tmp_path / "copy"
     assert runner.invoke(main, ["train", "copy", "--run-dir", str(run), *TINY_COPY]).exit_code == 0
     result = runner.invoke(main, ["predict", str(run), "hello"])
-    assert result.exit_code != 0 and "predict needs a seq2seq run" in result.output
+    assert result.exit_code != 0 and "predict needs an encoder-decoder run" in result.output
 
 
 def test_predict_checks_dates_and_flags_impossible_ones(runner, tmp_path):

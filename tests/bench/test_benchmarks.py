@@ -32,6 +32,13 @@ TINY = {
     "neural_gpu": {"length": 2, "maps": 3, "rows": 2, "layers": 1},
     "nram": {"length": 2, "registers": 2, "hidden_size": 4},
     "rl_ntm": {"length": 2, "hidden_size": 4, "memory_width": 3},
+    "speech": {
+        "frames": 9,
+        "characters": 3,
+        "listener_size": 3,
+        "speller_size": 4,
+        "speller_layers": 1,
+    },
 }
 OPTIONS = Options(batch_sizes=[2], repeats=1, warmup=1, memory=False, compile=False, min_time=0)
 
@@ -53,6 +60,7 @@ TIMES = {
     "neural_gpu": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
     "nram": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
     "rl_ntm": ("step_s", "sequences_per_s", "ratio_to_lstm_cell"),
+    "speech": ("step_s", "sequences_per_s", "ratio_to_lstm_cell", "ratio_to_no_attention"),
 }
 CONTENDERS = {
     "ntm": {"lstm_cell", "ntm_eager"},
@@ -65,6 +73,7 @@ CONTENDERS = {
     "neural_gpu": {"lstm_cell", "neural_gpu_eager"},
     "nram": {"lstm_cell", "nram_eager"},
     "rl_ntm": {"lstm_cell", "rl_ntm_eager", "rl_ntm_memory"},
+    "speech": {"lstm_cell", "las_none", "las_content", "las_location", "ctc"},
 }
 BASELINE = {
     "ntm": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
@@ -78,6 +87,7 @@ BASELINE = {
     "neural_gpu": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
     "nram": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
     "rl_ntm": ("contender", "lstm_cell", "ratio_to_lstm_cell"),
+    "speech": ("contender", "las_none", "ratio_to_no_attention"),
 }
 
 

@@ -9,6 +9,7 @@ from augrnn.attention.decoding import Hypothesis, beam_search, greedy_search, le
 from augrnn.attention.modules import (
     AdditiveAttention,
     Attention,
+    LocationAwareAttention,
     LuongAttention,
     ScaledDotAttention,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "Attention",
     "Decoding",
     "Hypothesis",
+    "LocationAwareAttention",
     "LuongAttention",
     "ScaledDotAttention",
     "Seq2Seq",

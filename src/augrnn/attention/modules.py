@@ -221,3 +221,62 @@ class ScaledDotAttention(Attention):
         if self.query_projection is not None:
             query = self.query_projection(query)
         return addressing.scaled_dot_scores(query, projected_keys)
+
+
+class LocationAwareAttention(AdditiveAttention):
+    """Chorowski et al. (2015) location-aware attention: the additive score with convolutional
+    features of the previous alignment,
+
+        f_i = F * α_{i−1},   e_{i,j} = wᵀ tanh(W s_i + V h_j + U f_{i,j} + b),   α_i = softmax(e_i)
+
+    (their eqs 5-9), F being ``channels`` filters of width ``kernel_size`` (odd) run along the
+    source. ``forward`` takes the previous alignment α_{i−1} (B, S) as ``previous``; without it
+    (or with zeros) the location term is 0 and the score is :class:`AdditiveAttention`'s.
+    """
+
+    def __init__(
+        self,
+        query_size: int,
+        key_size: int,
+        attention_size: int | None = None,
+        channels: int = 10,
+        kernel_size: int = 31,
+    ):
+        super().__init__(query_size, key_size, attention_size)
+        check_integers("LocationAwareAttention", channels=channels, kernel_size=kernel_size)
+        if channels < 1 or kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(
+                "LocationAwareAttention needs channels >= 1 and an odd kernel_size >= 1, got "
+                f"{channels} and {kernel_size}"
+            )
+        size = attention_size or query_size
+        self.location_filters = nn.Conv1d(1, channels, kernel_size, padding=kernel_size // 2)  # F
+        self.location_projection = nn.Linear(channels, size, bias=False)  # U
+
+    def location_features(self, previous: Tensor) -> Tensor:
+        """(B, S) previous alignment -> (B, S, A) U f_{i,j}."""
+        filtered = self.location_filters(previous.unsqueeze(1))  # (B, channels, S)
+        return self.location_projection(filtered.transpose(1, 2))
+
+    def forward(
+        self,
+        query: Tensor,
+        keys: Tensor,
+        values: Tensor,
+        mask: Tensor | None = None,
+        *,
+        projected_keys: Tensor | None = None,
+        previous: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        mask = self.check_inputs(query, keys, values, mask)
+        if projected_keys is None:
+            projected_keys = self.project_keys(keys)
+        if previous is not None:
+            if previous.shape != keys.shape[:2]:
+                raise ValueError(
+                    f"the previous alignment must have shape (batch, source length) = "
+                    f"{tuple(keys.shape[:2])}, got {tuple(previous.shape)}"
+                )
+            projected_keys = projected_keys + self.location_features(previous)
+        weights = self.normalise(self.score(query, projected_keys), mask, query)
+        return addressing.attend(weights, values), weights

@@ -19,7 +19,9 @@ second, the ratio to its baseline and peak memory (see :mod:`augrnn.bench.common
   against a bare ``nn.LSTMCell``;
 - ``nram``: the NRAM's training step on increment against its controller alone;
 - ``rl_ntm``: the RL-NTM's training step on copy, with and without a memory tape, against its
-  controller alone.
+  controller alone;
+- ``speech``: Listen, Attend and Spell's training step, with content-based and location-aware
+  attention, against the same network without attention, CTC and its speller's cell alone.
 
 ``BENCHMARKS[name]`` is the module, with ``run(options, **sizes) -> report`` (a JSON-ready dict
 whose ``results`` are the rows) and ``table(report) -> str``. Run them with ``augrnn bench``.
@@ -42,6 +44,7 @@ from augrnn.bench import (
     programmer,
     rl_ntm,
     scaling,
+    speech,
     stack,
 )
 from augrnn.bench.common import Options
@@ -62,6 +65,7 @@ BENCHMARKS: dict[str, ModuleType] = {
         neural_gpu,
         nram,
         rl_ntm,
+        speech,
     )
 }
 

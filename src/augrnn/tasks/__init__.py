@@ -21,6 +21,7 @@ from augrnn.tasks.priority_sort import PrioritySortTask
 from augrnn.tasks.repeat_copy import RepeatCopyTask
 from augrnn.tasks.reversal import ReversalTask
 from augrnn.tasks.sort import SortTask
+from augrnn.tasks.speech import SpeechTask
 from augrnn.tasks.symbol_sort import SymbolSortTask
 from augrnn.tasks.table_qa import TableQATask
 from augrnn.tasks.tapes import TAPE_TASKS
@@ -61,6 +62,7 @@ TASKS: dict[str, type[Task]] = {
         *LONG_NUMBER_TASKS,
         *POINTER_TASKS,
         *TAPE_TASKS,
+        SpeechTask,
     )
 }
 

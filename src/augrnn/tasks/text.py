@@ -178,6 +178,12 @@ class Seq2SeqTask(Task):
         self.source_notes(text)
         return torch.tensor(self.source_vocab.encode(text), dtype=torch.long).unsqueeze(1)
 
+    def encode_file(self, path) -> tuple[Tensor, list[str]]:
+        """A source read from a file (a recording, for a speech task) -> its source tensor as
+        :meth:`sample` makes it, for one episode, and notes on what was converted. Tasks whose
+        sources are texts refuse with a ``ValueError``."""
+        raise ValueError(f"{self.name} reads text, not files: give the texts themselves")
+
     def source_notes(self, text: str) -> list[str]:
         """Check a source text given for prediction: a ``ValueError`` for one the task cannot
         read (empty, only whitespace, symbols outside the vocabulary), else notes on how it lies
@@ -199,6 +205,11 @@ class Seq2SeqTask(Task):
         task (None when it is, or when the task cannot tell): shown beside the output instead of
         passing it off as an answer."""
         return None if output else "no output before the end token"
+
+    def predicted_tokens(self, outputs, index: int) -> list[int]:
+        """The target ids a model's evaluation outputs give for episode ``index``: the most
+        likely token at each step of (T, B, V) logits."""
+        return outputs[:, index].argmax(-1).tolist()
 
     def decode_target(self, ids: Tensor | Iterable[int]) -> str:
         """Target ids (e.g. a model's greedy output) -> text, up to the first EOS."""

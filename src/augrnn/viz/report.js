@@ -428,6 +428,59 @@
     if (outEls.length) show(0);
   }
 
+  // --- attention over audio --------------------------------------------------------------------
+  function speechAttention(v) {
+    var s = section("speech-attention", "Attention over the audio: where each character listens");
+    el("p", { class: "note" }, s, "Hover (or click) a written character: its attention over " +
+      "the listener's steps (each " + v.frames_per_step + " frames of 10 ms) is drawn in orange " +
+      "above and over the log-mel spectrogram (time across, mel bins up).");
+    el("div", { class: "note" }, s, "heard: \u201c" + v.heard + "\u201d" +
+      (v.heard === v.said ? " (right)" : "; said: \u201c" + v.said + "\u201d"));
+    var spec = v.spectrogram, F = spec.length, C = F ? spec[0].length : 0;
+    var cw = Math.max(2, Math.floor(900 / Math.max(C, 1))), ch = 4, band = 28;
+    var lo = Infinity, hi = -Infinity;
+    spec.forEach(function (row) { row.forEach(function (x) { lo = Math.min(lo, x); hi = Math.max(hi, x); }); });
+    var g = svg("svg", { width: C * cw, height: band + F * ch, id: "speech-spectrogram",
+      class: "heat" }, s);
+    for (var f = 0; f < F; f++) {
+      for (var c = 0; c < C; c++) {
+        var a = hi > lo ? (spec[f][c] - lo) / (hi - lo) : 0;
+        svg("rect", { x: c * cw, y: band + (F - 1 - f) * ch, width: cw, height: ch,
+          fill: grey(a) }, g);
+      }
+    }
+    var layer = svg("g", { id: "speech-attention-overlay" }, g);
+    var out = el("div", { class: "tokens", id: "speech-output-tokens" }, s);
+    var readout = el("div", { class: "note", id: "speech-attention-readout" }, s, "");
+    var columnsPerStep = v.frames_per_step / v.frame_stride, outEls = [];
+    function show(i) {
+      outEls.forEach(function (o) { o.classList.remove("active"); });
+      outEls[i].classList.add("active");
+      while (layer.firstChild) layer.removeChild(layer.firstChild);
+      var w = v.weights[i], best = 0, top = 0;
+      w.forEach(function (a, u) { if (a > top) { top = a; best = u; } });
+      w.forEach(function (a, u) {
+        if (a <= 0) return;
+        var x = u * columnsPerStep * cw, width = columnsPerStep * cw;
+        svg("rect", { x: x, y: 0, width: width, height: band, fill: "rgb(230, 110, 20)",
+          "fill-opacity": fmt(a / (top || 1), 3), class: "listen-step" }, layer);
+        svg("rect", { x: x, y: band, width: width, height: F * ch, fill: "rgb(230, 110, 20)",
+          "fill-opacity": fmt(0.45 * a / (top || 1), 3) }, layer);
+      });
+      var start = best * v.frames_per_step / 100, end = (best + 1) * v.frames_per_step / 100;
+      readout.textContent = "output " + i + " (" + v.outputs[i] + ") listens most to " +
+        fmt(start, 2) + "\u2013" + fmt(end, 2) + " s (listener step " + best + ", weight " +
+        fmt(top, 2) + ")";
+    }
+    v.outputs.forEach(function (t, i) {
+      var o = el("span", { class: "tok out-token speech-token", "data-index": i }, out, t);
+      o.addEventListener("mouseenter", function () { show(i); });
+      o.addEventListener("click", function () { show(i); });
+      outEls.push(o);
+    });
+    if (outEls.length) show(0);
+  }
+
   // --- learning curves -----------------------------------------------------------------------
   function curves(list) {
     var s = section("curves", "Learning curves (from metrics.jsonl)");
@@ -489,5 +542,6 @@
   if (DATA.views.act) act(DATA.views.act);
   if (DATA.views.attention) attention(DATA.views.attention);
   if (DATA.views.image_attention) imageAttention(DATA.views.image_attention);
+  if (DATA.views.speech_attention) speechAttention(DATA.views.speech_attention);
   if (DATA.curves.length) curves(DATA.curves);
 })();

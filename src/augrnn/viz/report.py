@@ -3,10 +3,10 @@
 :func:`report_data` gathers what the Trace holds into plain JSON-able data (only the views whose
 names were traced: memory heads' addressing (NTM, DNC), the DNC's memory management, what a
 stack, queue or deque holds, a stack RNN's stacks, a memory network's hops, the Neural GPU's
-image, ACT pondering, attention), plus the example's inputs, targets and outputs and the
-learning curves; :func:`write_report` embeds that data as JSON in one HTML file together with
-``report.js`` and ``report.css`` (written for this package, no third-party code), which draw it
-with inline SVG. The file needs no server and no network.
+image, ACT pondering, attention over text, images and audio), plus the example's inputs,
+targets and outputs and the learning curves; :func:`write_report` embeds that data as JSON in
+one HTML file together with ``report.js`` and ``report.css`` (written for this package, no
+third-party code), which draw it with inline SVG. The file needs no server and no network.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from torch import Tensor
 from augrnn.core import Trace
 from augrnn.registry import describe_model
 from augrnn.tasks.base import Batch, Task
+from augrnn.tasks.text import Vocabulary
 from augrnn.train.runs import read_metrics
 from augrnn.viz.views import (
     MAX_STEPS_SHOWN,
@@ -62,13 +63,18 @@ def _io_data(task: Task, batch: Batch, logits: Tensor) -> dict[str, Any]:
     if task.io_kind == "tokens":
         source_vocab = getattr(task, "source_vocab", None)
         target_vocab = getattr(task, "target_vocab", None)
-        steps = _output_steps(batch, 0, logits.shape[0])
         data: dict[str, Any] = {"kind": "tokens"}
         if batch.inputs.dim() == 2 and source_vocab is not None:
             data["source"] = [token_label(source_vocab, int(t)) for t in batch.inputs[:, 0]]
         if target_vocab is not None:
+            predicted = task.predicted_tokens(logits, 0)
+            if isinstance(logits, Tensor):  # one output per target step
+                steps = _output_steps(batch, 0, logits.shape[0])
+                predicted = predicted[:steps]
+            else:  # a transcript, as long as the model made it
+                steps = int(batch.mask[:, 0].sum())
+                predicted = [*predicted, Vocabulary.EOS]
             data["target"] = [token_label(target_vocab, int(t)) for t in batch.targets[:steps, 0]]
-            predicted = logits[:steps, 0].argmax(-1).tolist()
             data["output"] = [token_label(target_vocab, int(t)) for t in predicted]
         return data
     inputs = batch.inputs[:, 0].float()
@@ -338,6 +344,30 @@ def _image_attention_data(trace: Trace, task: Task, batch: Batch, logits: Tensor
     }
 
 
+#: Columns of the spectrogram drawn in the report.
+SPECTROGRAM_COLUMNS = 240
+
+
+def _speech_attention_data(trace: Trace, task: Task, batch: Batch, outputs) -> dict[str, Any]:
+    """The spectrogram (bins x frames, every ``frame_stride``-th frame), each output
+    character's attention over the listener's steps and how many frames a step covers."""
+    frames = max(1, int(batch.steps_mask()[:, 0].sum()))
+    stride = math.ceil(frames / SPECTROGRAM_COLUMNS)
+    labels = [token_label(task.target_vocab, t) for t in task.predicted_tokens(outputs, 0)]
+    labels.append("<eos>")
+    weights = trace.stack("speech_attention")[: len(labels), 0]  # (L, U)
+    return {
+        "spectrogram": _rounded(batch.inputs[:frames:stride, 0].T, 2),
+        "frame_stride": stride,
+        "frames": frames,
+        "frames_per_step": math.ceil(frames / max(weights.shape[1], 1)),
+        "outputs": labels[: len(weights)],
+        "weights": _rounded(weights, 3),
+        "heard": task.output_text(outputs, 0),
+        "said": task.decode_target(batch.targets[:, 0]),
+    }
+
+
 def _curves_data(run_dir: Path) -> list[dict[str, Any]]:
     records = read_metrics(run_dir)
     train = [r for r in records if r.get("split") == "train"]
@@ -392,6 +422,8 @@ def report_data(
         views["attention"] = _attention_data(trace, task, batch, logits)
     if _attention_dims(trace) == 3 and batch.inputs.dim() == 4:
         views["image_attention"] = _image_attention_data(trace, task, batch, logits)
+    if "speech_attention" in names:
+        views["speech_attention"] = _speech_attention_data(trace, task, batch, logits)
     return {
         "meta": {
             "run": Path(run_dir).resolve().name,

@@ -506,3 +506,37 @@ def image_attention(trace, batch, task, logits, index) -> Figure:
         fig.colorbar(last, ax=list(axes[: steps + 1]), label="attention weight", shrink=0.8)
     fig.suptitle(f"{task.name}: attention at each output step")
     return fig
+
+
+# --- attention over audio --------------------------------------------------------------------
+
+
+def spectrogram_alignment(
+    features: np.ndarray, labels: list[str], weights: np.ndarray, title: str
+) -> Figure:
+    """Where a speller listened: ``weights`` (L, U) of each output character over the
+    listener's U steps, drawn over the audio's frames (characters down, frames across), and the
+    (T, F) ``features`` (a log-mel spectrogram) beneath on the same time axis. Each listener
+    step covers ⌈T / U⌉ frames."""
+    frames, steps = features.shape[0], max(weights.shape[1], 1)
+    per_step = math.ceil(frames / steps)
+    spread = np.repeat(weights, per_step, axis=1)[:, :frames]  # (L, T)
+    fig = new_figure(max(6.0, min(16.0, frames / 40)), 2.2 + 0.18 * len(labels))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[max(len(labels), 4), 4])
+    seconds = frames / 100
+    extent = (0, seconds, len(labels) - 0.5, -0.5)
+    top.imshow(spread, aspect="auto", interpolation="nearest", cmap="Oranges", extent=extent)
+    top.set_yticks(range(len(labels)), labels, fontsize=7)
+    top.set_ylabel("output character")
+    top.set_title(f"attention over {steps} listener steps ({per_step} frames each)")
+    bottom.imshow(
+        features.T,
+        aspect="auto",
+        origin="lower",
+        cmap="magma",
+        extent=(0, seconds, 0, features.shape[1]),
+    )
+    bottom.set_ylabel("mel bin")
+    bottom.set_xlabel("time (s)")
+    fig.suptitle(title)
+    return fig

@@ -95,7 +95,10 @@ class Model(nn.Module, ABC):
     supports_compile:       :meth:`compile_step` is implemented (``train.compile``).
     supports_checkpointing: :meth:`set_checkpointing` is implemented (``train.checkpoint_every``).
     decodes:                :meth:`extra_metrics` reads the decoding options of ``augrnn eval``
-                            (``--beam``, ``--length-normalisation``).
+                            (``--beam``, ``--length-normalisation``), and the model has
+                            ``decode(source, source_mask, max_length, beam_size,
+                            length_normalisation)`` returning a
+                            :class:`~augrnn.attention.seq2seq.Decoding` (``augrnn predict``).
     """
 
     supports_compile: ClassVar[bool] = False

@@ -197,7 +197,7 @@ def test_the_model_kind_picks_the_config_class_and_its_defaults():
 
 
 def test_an_unknown_kind_lists_the_registered_kinds():
-    expected = "unknown model kind 'dnk'; known model kinds: act, dmn, dnc, gru"
+    expected = "unknown model kind 'dnk'; known model kinds: act, ctc, dmn, dnc, gru"
     with pytest.raises(ConfigError, match=expected):
         load_preset("copy", {"model.kind": "dnk"})
     with pytest.raises(ConfigError, match="known model kinds: .*ntm.*programmer"):

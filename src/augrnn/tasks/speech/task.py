@@ -28,7 +28,14 @@ from torch import Tensor
 from augrnn.settings import Range, at_least
 from augrnn.tasks.base import Batch, TaskConfig
 from augrnn.tasks.speech.audio import AudioError, read_wav
-from augrnn.tasks.speech.corpus import Corpus, CorpusSpec, Split, corpus_for, snr_name
+from augrnn.tasks.speech.corpus import (
+    Corpus,
+    CorpusSpec,
+    Split,
+    corpus_for,
+    make_utterance,
+    snr_name,
+)
 from augrnn.tasks.speech.features import MEL_BINS, utterance_features
 from augrnn.tasks.speech.synthesis import SynthesiserMissing
 from augrnn.tasks.speech.transcripts import CHARACTERS, TRANSCRIPTS
@@ -271,17 +278,16 @@ class SpeechTask(Seq2SeqTask):
 
     def showcase(self, generator: torch.Generator) -> str:
         """One utterance synthesised on the spot (the corpus is not generated for this)."""
-        from augrnn.tasks.speech.corpus import make_utterance
-
         index = int(torch.randint(1_000_000, (1,), generator=generator))
         try:
             made = make_utterance(self.spec, "train", index)
-        except SynthesiserMissing as err:
+        except (SynthesiserMissing, ImportError) as err:
             return f"(no example: {err})"
         frames = len(made["features"][0])
+        snr = snr_name(made["snrs"][0])
         return (
             f"transcript: {made['text']}\n"
-            f"voice: {made['voice']}, SNR {snr_name(made['snrs'][0])} dB\n"
+            f"voice: {made['voice']}, {'clean' if snr == 'clean' else f'SNR {snr} dB'}\n"
             f"duration: {frames / FRAME_RATE:.2f} s ({frames} frames of {MEL_BINS} log-mel bins)"
         )
 

@@ -268,7 +268,7 @@ class LocationAwareAttention(AdditiveAttention):
         projected_keys: Tensor | None = None,
         previous: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
-        mask = self.check_inputs(query, keys, values, mask)
+        self.check_inputs(query, keys, values, mask)
         if projected_keys is None:
             projected_keys = self.project_keys(keys)
         if previous is not None:
@@ -278,5 +278,4 @@ class LocationAwareAttention(AdditiveAttention):
                     f"{tuple(keys.shape[:2])}, got {tuple(previous.shape)}"
                 )
             projected_keys = projected_keys + self.location_features(previous)
-        weights = self.normalise(self.score(query, projected_keys), mask, query)
-        return addressing.attend(weights, values), weights
+        return super().forward(query, keys, values, mask, projected_keys=projected_keys)

@@ -77,21 +77,10 @@ def build_step(
         cell = model.cells[0]
         seen = torch.rand(characters + 1, batch_size, cell.input_size, device=device)
         params = [*cell.parameters(), *model.output.parameters()]
-        return adam_step(controller_alone_loss(cell, _ReadOut(model), seen), params, 1e-3)
+        return adam_step(controller_alone_loss(cell, model.output, seen), params, 1e-3)
     if contender in CONTENDERS:
         return adam_step(lambda: model.loss(task, batch)[0], model.parameters(), 1e-3)
     raise ValueError(f"unknown speech contender {contender!r}")
-
-
-class _ReadOut(torch.nn.Module):
-    """The speller's character read-out from its state alone."""
-
-    def __init__(self, model: LAS):
-        super().__init__()
-        self.output = model.output
-
-    def forward(self, state: torch.Tensor) -> torch.Tensor:
-        return self.output(state)
 
 
 def run(options: Options, **sizes: Any) -> dict[str, Any]:

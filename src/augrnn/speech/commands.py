@@ -11,11 +11,10 @@ import click
 import torch
 
 from augrnn.cli_support import friendly_errors
-from augrnn.speech.las import LAS, transcription
+from augrnn.speech.las import LAS, decoded_error_rates
 from augrnn.tasks.speech.corpus import corpus_for, snr_name
 from augrnn.tasks.speech.task import SpeechTask
 from augrnn.train.config import load_preset, parse_override_args
-from augrnn.train.evaluation import evaluate
 from augrnn.train.runs import load_run
 
 
@@ -73,7 +72,9 @@ def alignment_shape(alignments: list[torch.Tensor]) -> dict[str, float]:
 
 @click.command("speech-eval")
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--beam", default=1, show_default=True, help="Beam size of LAS (1: greedy).")
+@click.option(
+    "--beam", default=1, show_default=True, help="Beam size of LAS (1: greedy; CTC: 1 only)."
+)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None)
 @friendly_errors
 def speech_eval(run_dir: Path, beam: int, json_path: Path | None) -> None:
@@ -88,23 +89,18 @@ def speech_eval(run_dir: Path, beam: int, json_path: Path | None) -> None:
     results: dict[str, dict] = {"snr": {}, "size": {}}
     low, high = task.train_lengths
 
-    def score(length):
+    def score(length, alignments=None):
         batches = held_out_batches(task, length, config.train.eval_batch_size)
-        if beam == 1 or not isinstance(model, LAS):
-            return evaluate(model, task, batches, "cpu")
-        rates: dict[str, float] = {}
-        for batch in batches:
-            decoded = model.decode(
-                batch.inputs, batch.steps_mask(), batch.targets.shape[0] + 10, beam
-            )
-            for name, value in task.metrics(transcription(decoded), batch).items():
-                rates[name] = rates.get(name, 0.0) + value / len(batches)
+        rates, attention = decoded_error_rates(model, task, batches, beam)
+        if alignments is not None:
+            alignments += attention
         return rates
 
     click.echo("held-out voices, training sizes, by SNR (dB):")
+    alignments: list[torch.Tensor] = []
     for snr in task.spec.test_snrs:
         task.config.eval_snr = snr_name(snr)
-        metrics = score(None)
+        metrics = score(None, alignments if math.isinf(snr) else None)
         results["snr"][snr_name(snr)] = metrics
         click.echo(_line(snr_name(snr), metrics))
     task.config.eval_snr = "clean"
@@ -114,10 +110,6 @@ def speech_eval(run_dir: Path, beam: int, json_path: Path | None) -> None:
         results["size"][size] = metrics
         click.echo(_line(str(size), metrics))
     if isinstance(model, LAS) and model.attention is not None:
-        alignments = []
-        for batch in held_out_batches(task, None, config.train.eval_batch_size):
-            decoded = model.decode(batch.inputs, batch.steps_mask(), batch.targets.shape[0] + 10)
-            alignments += decoded.attention
         results["alignment"] = alignment_shape(alignments)
         shape = results["alignment"]
         click.echo(

@@ -314,20 +314,35 @@ class LAS(Model):
         """With ``--beam`` > 1: the error rates of beam-search transcripts."""
         if context.beam == 1:
             return {}
-        rates: dict[str, float] = {}
-        for batch in context.batches:
-            decoded = self.decode(
-                batch.inputs,
-                batch.steps_mask(),
-                batch.targets.shape[0] + 10,
-                context.beam,
-                context.length_normalisation,
-            )
-            for name, value in task.metrics(transcription(decoded), batch).items():
-                rates[f"beam_{name}"] = rates.get(f"beam_{name}", 0.0) + value / len(
-                    context.batches
-                )
-        return rates
+        rates, _ = decoded_error_rates(
+            self, task, context.batches, context.beam, context.length_normalisation
+        )
+        return {f"beam_{name}": value for name, value in rates.items()}
+
+
+def decoded_error_rates(
+    model, task, batches: list, beam: int = 1, length_normalisation: float = 0.0
+) -> tuple[dict[str, float], list[Tensor]]:
+    """The task's error rates of ``model.decode``'s transcripts (each until EOS or 10
+    characters past its target's length), averaged over ``batches`` weighted by their sizes as
+    evaluation averages them, and every utterance's (characters, U_b) attention."""
+    totals: dict[str, float] = {}
+    attention: list[Tensor] = []
+    count = 0
+    for batch in batches:
+        decoded = model.decode(
+            batch.inputs,
+            batch.steps_mask(),
+            batch.targets.shape[0] + 10,
+            beam,
+            length_normalisation,
+        )
+        size = len(decoded.tokens)
+        for name, value in task.metrics(transcription(decoded), batch).items():
+            totals[name] = totals.get(name, 0.0) + value * size
+        attention += decoded.attention
+        count += size
+    return {name: total / max(count, 1) for name, total in totals.items()}, attention
 
 
 def _trim(memory: ListenerMemory, length: int) -> ListenerMemory:

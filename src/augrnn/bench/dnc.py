@@ -9,6 +9,12 @@ A training step is forward + backward + Adam step on copy episodes of ``length``
   ``memory_width``, ``read_heads`` read heads and one write head), eager;
 - ``dnc_compiled``: the same DNC after ``DNC.compile_step()`` (kernels called directly); its
   first call compiles and is reported as ``compile_s``;
+- ``links_floor_compiled``: a floor for any dense DNC, compiled: the DNC's LSTM controller
+  with only the DNC's temporal links (:class:`LinksOnlyCell`: a write weighting and read
+  weightings from its output, the update of the N x N link matrix L_t and of the precedence, and
+  the forward and backward weightings L_t w, L_tᵀ w that reach the read-out), no memory and no
+  allocation. Every dense DNC step does this work and more, so a DNC step cannot be faster than
+  this one's ratio to ``lstm_cell``;
 - ``dnc_package``: the DNC of the ``dnc`` package on PyPI at the same sizes (its LSTM
   controller of ``controller_size``, ``memory_slots`` cells of ``memory_width``,
   ``read_heads`` read heads), with a linear read-out of its outputs to the same 8 outputs;
@@ -30,12 +36,16 @@ from torch import nn
 from augrnn.bench.common import Options, Step, with_defaults
 from augrnn.bench.ntm import LSTMCellBaseline, against_lstm_cell, copy_training_step
 from augrnn.bench.ntm import table as ntm_table
+from augrnn.controllers import build_controller
+from augrnn.core import Core
+from augrnn.memory import dnc_addressing
 from augrnn.memory.dnc import DNC
+from augrnn.sequence import RecurrentModel
 from augrnn.tasks.copy import CopyTask
 
 NAME = "dnc"
 PEER = "dnc_package"
-COMPILED = ("dnc_compiled",)
+COMPILED = ("dnc_compiled", "links_floor_compiled")
 SIZES = {
     "length": 20,
     "controller_size": 100,
@@ -71,6 +81,12 @@ def build_step(
             memory_width=memory_width,
             read_heads=read_heads,
         )
+    elif contender == "links_floor_compiled":
+        model = RecurrentModel(
+            LinksOnlyCell(
+                task.input_size, task.output_size, controller_size, memory_slots, read_heads
+            )
+        )
     elif contender == PEER:
         sizes = (controller_size, memory_slots, memory_width, read_heads)
         gpu = 0 if device.startswith("cuda") else -1
@@ -81,6 +97,47 @@ def build_step(
     if contender in COMPILED:
         model.compile_step()
     return copy_training_step(model, task, batch, sequence_model=contender != "lstm_cell")
+
+
+class LinksOnlyCell(Core):
+    """The DNC's LSTM controller with the DNC's temporal memory links and nothing else of its
+    memory: the floor of a dense DNC step (the paper's L_t and p_t, through
+    :mod:`augrnn.memory.dnc_addressing`).
+
+    From the controller output h_t (B, H): a write weighting w^w_t (B, N), a softmax over N + 1
+    entries without the last (so it sums to at most 1, as the DNC's does), and read weightings
+    w^r_t (B, R, N), softmaxes over N. Each step updates L_t (B, N, N) and p_t (B, N) and reads the
+    forward and backward weightings of the previous read weightings; their sum over heads, (B, N),
+    joins h_t in the read-out, so the backward pass runs through the links.
+    """
+
+    def __init__(self, input_size, output_size, controller_size, slots, read_heads):
+        super().__init__()
+        self.input_size, self.output_size = input_size, output_size
+        self.slots, self.read_heads = slots, read_heads
+        self.controller = build_controller("lstm", input_size, controller_size, 1)
+        self.write = nn.Linear(controller_size, slots + 1)
+        self.read = nn.Linear(controller_size, read_heads * slots)
+        self.readout = nn.Linear(controller_size + slots, output_size)
+
+    def initial_state(self, batch_size, device=None, dtype=None):
+        def zeros(*shape):
+            return torch.zeros(*shape, device=device, dtype=dtype)
+
+        b, n = batch_size, self.slots
+        controller = self.controller.initial_state(batch_size, device, dtype)
+        return controller, zeros(b, n, n), zeros(b, n), zeros(b, self.read_heads, n)
+
+    def forward(self, x, state):
+        controller, link, precedence, prev_reads = state
+        h, controller = self.controller(x, controller)
+        write = torch.softmax(self.write(h), dim=-1)[:, :-1]
+        link = dnc_addressing.update_link(link, precedence, write)
+        precedence = dnc_addressing.update_precedence(precedence, write)
+        forward, backward = dnc_addressing.directional_weights(link, prev_reads)
+        reads = torch.softmax(self.read(h).view(-1, self.read_heads, self.slots), dim=-1)
+        output = self.readout(torch.cat([h, (forward + backward).sum(1)], dim=-1))
+        return output, (controller, link, precedence, reads)
 
 
 class PackageDNC(nn.Module):

@@ -98,17 +98,71 @@ def update_link(prev_link: Tensor, prev_precedence: Tensor, write_weights: Tenso
 
         L_t[i, j] = (1 − w^w_t[i] − w^w_t[j]) L_{t−1}[i, j] + w^w_t[i] p_{t−1}[j],  L_t[i, i] = 0.
 
+    An operator of its own (``augrnn::dnc_update_link``) with a hand-written backward pass: the
+    N x N products dominate a DNC step, and autograd's and torch.compile's versions of this
+    formula pass over the (B, N, N) tensors two to four times as often (RESULTS.md).
 
     prev_link:       (B, N, N) link matrix L_{t−1} (L_0 = 0).
     prev_precedence: (B, N) precedence p_{t−1}.
     write_weights:   (B, N) write weighting w^w_t.
     Returns (B, N, N) in [0, 1], each row and column summing to at most 1.
     """
+    return _update_link(prev_link, prev_precedence, write_weights)
+
+
+@torch.library.custom_op("augrnn::dnc_update_link", mutates_args=())
+def _update_link(prev_link: Tensor, prev_precedence: Tensor, write_weights: Tensor) -> Tensor:
+    w_i, w_j = write_weights.unsqueeze(-1), write_weights.unsqueeze(-2)
+    link = prev_link * (1.0 - w_i - w_j)
+    link.addcmul_(w_i, prev_precedence.unsqueeze(-2))
+    link.diagonal(dim1=-2, dim2=-1).zero_()
+    return link
+
+
+@_update_link.register_fake
+def _(prev_link: Tensor, prev_precedence: Tensor, write_weights: Tensor) -> Tensor:
+    return torch.empty_like(prev_link)
+
+
+@torch.library.custom_op("augrnn::dnc_update_link_backward", mutates_args=())
+def _update_link_backward(
+    grad: Tensor, prev_link: Tensor, prev_precedence: Tensor, write_weights: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Gradients of L_t with respect to L_{t−1}, p_{t−1} and w^w_t, given G = ∂ℓ/∂L_t with its
+    diagonal dropped (L_t's diagonal is a constant 0):
+
+        ∂ℓ/∂L_{t−1} = G ∘ (1 − w_i − w_j),   ∂ℓ/∂p_{t−1} = Gᵀ w,
+        ∂ℓ/∂w[k] = Σ_j G[k, j] p[j] − Σ_j (G ∘ L_{t−1})[k, j] − Σ_i (G ∘ L_{t−1})[i, k].
+    """
     w = write_weights
-    keep = 1.0 - w.unsqueeze(-1) - w.unsqueeze(-2)
-    link = keep * prev_link + w.unsqueeze(-1) * prev_precedence.unsqueeze(-2)
-    eye = torch.eye(link.shape[-1], dtype=torch.bool, device=link.device)
-    return link.masked_fill(eye, 0.0)
+    g = grad.clone()
+    g.diagonal(dim1=-2, dim2=-1).zero_()
+    grad_link = g * (1.0 - w.unsqueeze(-1) - w.unsqueeze(-2))
+    moved = g * prev_link
+    grad_write = torch.bmm(g, prev_precedence.unsqueeze(-1)).squeeze(-1)
+    grad_write -= moved.sum(-1) + moved.sum(-2)
+    grad_precedence = torch.bmm(w.unsqueeze(-2), g).squeeze(-2)
+    return grad_link, grad_precedence, grad_write
+
+
+@_update_link_backward.register_fake
+def _(grad, prev_link, prev_precedence, write_weights):
+    return (
+        torch.empty_like(prev_link),
+        torch.empty_like(prev_precedence),
+        torch.empty_like(write_weights),
+    )
+
+
+def _update_link_setup(ctx, inputs, output) -> None:
+    ctx.save_for_backward(*inputs)
+
+
+def _update_link_grad(ctx, grad: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    return _update_link_backward(grad.contiguous(), *ctx.saved_tensors)
+
+
+_update_link.register_autograd(_update_link_grad, setup_context=_update_link_setup)
 
 
 def directional_weights(link: Tensor, prev_read_weights: Tensor) -> tuple[Tensor, Tensor]:
@@ -119,8 +173,8 @@ def directional_weights(link: Tensor, prev_read_weights: Tensor) -> tuple[Tensor
     prev_read_weights: (B, R, N) read weightings w^{r,i}_{t−1}.
     Returns (forward, backward), each (B, R, N) and summing to at most 1.
     """
-    forward = torch.einsum("bij,brj->bri", link, prev_read_weights)
-    backward = torch.einsum("bji,brj->bri", link, prev_read_weights)
+    forward = torch.bmm(prev_read_weights, link.transpose(-2, -1))
+    backward = torch.bmm(prev_read_weights, link)
     return forward, backward
 
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from augrnn.tasks.repeat_copy import RepeatCopyConfig, RepeatCopyTask
+from augrnn.train.config import apply_overrides, config_from_dict
 
 BITS = 8
 # Mean and std of the discrete uniform distribution over {1..10}, computed independently.
@@ -136,11 +137,31 @@ def test_loss_and_metrics_of_perfect_and_wrong_logits():
         dict(min_length=5, max_length=4),
         dict(min_repeats=0),
         dict(min_repeats=6, max_repeats=5),
+        dict(scale_min_repeats=0),
+        dict(scale_min_repeats=6, scale_max_repeats=5),
     ],
 )
 def test_bad_config_raises(config):
     with pytest.raises(ValueError):
         RepeatCopyTask(RepeatCopyConfig(**config))
+
+
+def test_a_saved_config_keeps_its_training_scale_on_other_repeat_counts():
+    saved = config_from_dict({"task": {"name": "repeat_copy"}}).to_dict()
+    assert (saved["task"]["scale_min_repeats"], saved["task"]["scale_max_repeats"]) == (1, 10)
+    # What `augrnn eval RUN --task.min_repeats=20 --task.max_repeats=20` scores the run on.
+    scored = config_from_dict(
+        apply_overrides(saved, {"task.min_repeats": "20", "task.max_repeats": "20"})
+    )
+    task = RepeatCopyTask(scored.task)
+    assert task.repeat_scale() == pytest.approx((MEAN, STD))
+    count = task.sample(1, gen(0), length=2).inputs[2, 0, BITS + 1]
+    assert float(count) == pytest.approx((20 - MEAN) / STD)
+    # A run trained on another range is scaled by that range.
+    trained = config_from_dict(
+        apply_overrides({"task": {"name": "repeat_copy"}}, {"task.max_repeats": "20"})
+    )
+    assert trained.task.scale_max_repeats == 20
 
 
 def test_bad_sample_arguments_raise():

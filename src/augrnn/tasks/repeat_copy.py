@@ -6,7 +6,8 @@ Each episode (L ~ U{min_length..max_length}, R ~ U{min_repeats..max_repeats}):
 - step ``L``: the delimiter flag on channel ``bits`` and the repeat count R on channel
   ``bits + 1``, normalised to mean 0 and variance 1 with the mean and standard deviation of the
   discrete uniform distribution over the *training* repeat range (std 1 if that range is a
-  single value), so counts outside the range stay on the same scale;
+  single value; ``scale_min_repeats``/``scale_max_repeats`` keep it when a run is scored on
+  other counts), so counts outside the range stay on the same scale;
 - steps ``L+1 .. L+L*R``: zero input; the target is the sequence repeated R times;
 - step ``L+L*R+1``: zero input; the target is the end marker on output channel ``bits``.
 
@@ -34,6 +35,12 @@ class RepeatCopyConfig(TaskConfig):
     max_length: int = 10
     min_repeats: int = 1
     max_repeats: int = 10
+    #: The repeat range whose mean and standard deviation normalise the count on its input
+    #: channel (None: min_repeats..max_repeats). Filled in when the config is made, so a saved
+    #: run keeps its training scale when scored on other counts
+    #: (``augrnn eval RUN --task.min_repeats=20 --task.max_repeats=20``).
+    scale_min_repeats: int | None = None
+    scale_max_repeats: int | None = None
 
     RANGES: ClassVar[dict[str, Range]] = {
         "bits": at_least(1),
@@ -41,7 +48,21 @@ class RepeatCopyConfig(TaskConfig):
         "max_length": at_least(1),
         "min_repeats": at_least(1),
         "max_repeats": at_least(1),
+        "scale_min_repeats": at_least(1),
+        "scale_max_repeats": at_least(1),
     }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.scale_min_repeats is None:
+            self.scale_min_repeats = self.min_repeats
+        if self.scale_max_repeats is None:
+            self.scale_max_repeats = self.max_repeats
+        if self.scale_min_repeats > self.scale_max_repeats:
+            raise ValueError(
+                "repeat_copy needs scale_min_repeats <= scale_max_repeats, got "
+                f"{self.scale_min_repeats} > {self.scale_max_repeats}"
+            )
 
 
 class RepeatCopyTask(Task):
@@ -75,10 +96,11 @@ class RepeatCopyTask(Task):
     def repeat_scale(self) -> tuple[float, float]:
         """Mean and standard deviation used to normalise the repeat count.
 
-        They are those of the discrete uniform distribution over the configured repeat range:
+        They are those of the discrete uniform distribution over the scale's repeat range
+        a..b (``scale_min_repeats``..``scale_max_repeats``, the training range unless set):
         mean (a+b)/2 and variance ((b-a+1)^2 - 1)/12; the std is 1 when a == b.
         """
-        low, high = self.config.min_repeats, self.config.max_repeats
+        low, high = self.config.scale_min_repeats, self.config.scale_max_repeats
         mean = (low + high) / 2
         std = math.sqrt(((high - low + 1) ** 2 - 1) / 12) if high > low else 1.0
         return mean, std

@@ -135,7 +135,7 @@ def _update_link_backward(
         ∂ℓ/∂w[k] = Σ_j G[k, j] p[j] − Σ_j (G ∘ L_{t−1})[k, j] − Σ_i (G ∘ L_{t−1})[i, k].
     """
     w = write_weights
-    g = grad.clone()
+    g = grad.clone(memory_format=torch.contiguous_format)
     g.diagonal(dim1=-2, dim2=-1).zero_()
     grad_link = g * (1.0 - w.unsqueeze(-1) - w.unsqueeze(-2))
     moved = g * prev_link
@@ -159,7 +159,7 @@ def _update_link_setup(ctx, inputs, output) -> None:
 
 
 def _update_link_grad(ctx, grad: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    return _update_link_backward(grad.contiguous(), *ctx.saved_tensors)
+    return _update_link_backward(grad, *ctx.saved_tensors)
 
 
 _update_link.register_autograd(_update_link_grad, setup_context=_update_link_setup)

@@ -91,6 +91,25 @@ def test_a_padded_batch_gives_each_sequence_what_it_gets_alone(attention, option
             torch.testing.assert_close(batched.attention[b], single.attention[0], atol=1e-5, rtol=0)
 
 
+def test_location_attention_is_bahdanaus_plus_a_term_from_the_previous_alignment():
+    source, mask = padded_source()
+    location, content = model("location"), model("bahdanau")
+    shared = {k: v for k, v in location.state_dict().items() if "location_" not in k}
+    content.load_state_dict(shared)
+    memory, state = location.encode(source, mask.bool())
+    assert torch.equal(state.alignment[:, 0], torch.ones(B))  # α_0: the first position
+    assert state.alignment[:, 1:].sum() == 0
+    previous = torch.full((B,), BOS)
+    logits, weights, next_state = location.step(previous, state, memory)
+    assert next_state.alignment is weights  # α_i becomes the next step's α_{i−1}
+    moved = state._replace(alignment=torch.roll(state.alignment, 1, dims=1) * mask.T)
+    assert not torch.allclose(location.step(previous, moved, memory)[1], weights)
+    with torch.no_grad():  # without location features the score is Bahdanau's
+        location.attention.location_filters.weight.zero_()
+        location.attention.location_filters.bias.zero_()
+    torch.testing.assert_close(location(source, mask, targets()), content(source, mask, targets()))
+
+
 def test_teacher_forcing_ratio_changes_training_but_never_evaluation():
     source, mask = padded_source()
     tgt = targets()
@@ -147,7 +166,7 @@ def test_loss_is_the_tasks_loss_of_teacher_forced_logits():
     assert all(p.grad is not None for p in net.encoder.parameters())
 
 
-@pytest.mark.parametrize(("attention", "options"), SCHEMES[:3] + SCHEMES[-2:])
+@pytest.mark.parametrize(("attention", "options"), SCHEMES[:4] + SCHEMES[-2:])
 @pytest.mark.parametrize("alpha", [0.0, 0.6])
 def test_beam_search_scores_at_least_greedy_and_beam_one_is_greedy(attention, options, alpha):
     net = model(attention, **options).eval()

@@ -47,6 +47,7 @@ EXPECTED_PRESETS = {
     "dates_noattention",
     "reversal",
     "reversal_noattention",
+    "reversal_location",
     "symbol_sort",
     "written_addition",
     "digit_row",

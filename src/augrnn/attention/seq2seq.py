@@ -21,6 +21,11 @@ Decoder schemes (``attention``):
   h_t = cell([E y_{t−1}; h̃_{t−1}], h_{t−1}) with input feeding (h̃_0 = 0), c_t = attend(h_t),
   the attentional hidden state h̃_t = tanh(W_c [c_t; h_t]) and logits_t = W_s h̃_t.
   ``local_window = D`` makes the attention local-p (see :class:`LuongAttention`).
+- ``"location"``: ``"bahdanau"`` with Chorowski et al.'s (2015) location-aware score, which
+  also sees convolutional features of the previous alignment α_{i−1}
+  (:class:`~augrnn.attention.modules.LocationAwareAttention`; α_0 is one-hot on the first
+  source position), so that the focus can move along the source by position as well as by
+  content.
 - ``"scaled_dot"``: Luong's scheme with the scaled dot score qᵀk/√H.
 - ``"none"``: the baseline without attention, built like ``"bahdanau"`` with the same sizes, whose
   context is the same at every step: the encoder's final state [→h_S; ←h_1]
@@ -49,7 +54,12 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from augrnn.attention.decoding import Hypothesis, beam_search, greedy_search
-from augrnn.attention.modules import AdditiveAttention, LuongAttention, ScaledDotAttention
+from augrnn.attention.modules import (
+    AdditiveAttention,
+    LocationAwareAttention,
+    LuongAttention,
+    ScaledDotAttention,
+)
 from augrnn.core import Core, Trace, emit, tracing, tree_map, untraced
 from augrnn.interface import EvaluationContext, Model, ModelConfig, ModelKind, core_field
 from augrnn.registry import build_core, describe_model
@@ -59,7 +69,15 @@ PAD, BOS, EOS = 0, 1, 2
 #: PAD, BOS and EOS: every vocabulary holds at least these.
 SPECIAL_TOKENS = 3
 
-ATTENTION_KINDS = ("bahdanau", "luong_dot", "luong_general", "luong_concat", "scaled_dot", "none")
+ATTENTION_KINDS = (
+    "bahdanau",
+    "location",
+    "luong_dot",
+    "luong_general",
+    "luong_concat",
+    "scaled_dot",
+    "none",
+)
 ENCODER_KINDS = ("gru", "lstm")
 NO_ATTENTION_CONTEXTS = ("final", "mean")
 
@@ -84,12 +102,15 @@ class EncoderOutput(NamedTuple):
 class DecoderState(NamedTuple):
     """h: (B, H) the decoder's state s_i (h_t); c: (B, H) its LSTM cell (None for a GRU or a
     core); feed: (B, H) the attentional hidden state h̃_{t−1} fed to the next input (Luong
-    schemes; None otherwise); core: the state of a ``decoder_core`` (None otherwise)."""
+    schemes; None otherwise); core: the state of a ``decoder_core`` (None otherwise);
+    alignment: (B, S) the previous step's attention weights α_{i−1} (``"location"`` only;
+    None otherwise)."""
 
     h: Tensor
     c: Tensor | None
     feed: Tensor | None
     core: Any = None
+    alignment: Tensor | None = None
 
 
 def _rows(value: NamedTuple, index: Tensor) -> NamedTuple:
@@ -141,6 +162,8 @@ class Seq2Seq(Model):
         attention: str = "bahdanau",
         no_attention_context: str = "final",
         local_window: int | None = None,
+        location_channels: int = 10,
+        location_kernel: int = 31,
         teacher_forcing: float = 1.0,
         encoder_core: Core | None = None,
         decoder_core: Core | None = None,
@@ -207,6 +230,8 @@ class Seq2Seq(Model):
         self.attention: nn.Module | None
         if attention == "bahdanau":
             self.attention = AdditiveAttention(h, h, h)
+        elif attention == "location":
+            self.attention = LocationAwareAttention(h, h, h, location_channels, location_kernel)
         elif attention == "scaled_dot":
             self.attention = ScaledDotAttention(h, h)
         elif attention == "none":
@@ -304,7 +329,11 @@ class Seq2Seq(Model):
                 context_weights = torch.zeros_like(batch_mask, dtype=states.dtype)
                 context = last
         memory = EncoderOutput(states, keys, batch_mask, context, context_weights)
-        return memory, DecoderState(h0, c0, feed0, core0)
+        alignment0 = None
+        if self.attention_kind == "location":
+            alignment0 = torch.zeros_like(batch_mask, dtype=states.dtype)
+            alignment0[:, 0] = 1.0
+        return memory, DecoderState(h0, c0, feed0, core0, alignment0)
 
     def _encode_with_core(
         self, embedded: Tensor, mask: Tensor, lengths: Tensor
@@ -350,6 +379,15 @@ class Seq2Seq(Model):
         else:
             if self.attention is None:
                 context, weights = memory.context, memory.context_weights
+            elif state.alignment is not None:
+                context, weights = self.attention(
+                    state.h,
+                    memory.states,
+                    memory.states,
+                    memory.mask,
+                    projected_keys=memory.keys,
+                    previous=state.alignment,
+                )
             else:
                 context, weights = self.attention(
                     state.h, memory.states, memory.states, memory.mask, projected_keys=memory.keys
@@ -358,7 +396,8 @@ class Seq2Seq(Model):
             logits = self.output(
                 torch.tanh(self.deep_output(torch.cat([h, context, embedded], -1)))
             )
-            next_state = DecoderState(h, c, None, core)
+            alignment = weights if state.alignment is not None else None
+            next_state = DecoderState(h, c, None, core, alignment)
         emit("attention", weights)
         return logits, weights, next_state
 
@@ -506,6 +545,9 @@ class Seq2Seq(Model):
         for b, length in enumerate(lengths):
             index = torch.tensor([b], device=source.device)
             own = _trim(_rows(memory, index), length)
+            start = _rows(state, index)
+            if start.alignment is not None:
+                start = start._replace(alignment=start.alignment[:, :length])
 
             def step(previous, s, own=own):
                 tiled = _rows(own, torch.zeros_like(previous))
@@ -514,7 +556,7 @@ class Seq2Seq(Model):
             hypotheses.append(
                 beam_search(
                     step,
-                    _rows(state, index),
+                    start,
                     _rows,
                     beam_size,
                     max_length,
@@ -617,14 +659,19 @@ class Seq2SeqConfig(ModelConfig):
     hidden_size: int = 128
     #: Recurrent unit of the bidirectional encoder and of the decoder, "gru" or "lstm".
     encoder: str = "gru"
-    #: "bahdanau", "luong_dot", "luong_general", "luong_concat", "scaled_dot" or "none" (no
-    #: attention; see ``no_attention_context``).
+    #: "bahdanau", "location" (Bahdanau's with Chorowski's location-aware score), "luong_dot",
+    #: "luong_general", "luong_concat", "scaled_dot" or "none" (no attention; see
+    #: ``no_attention_context``).
     attention: str = "bahdanau"
     #: Without attention: the fixed context, the encoder's "final" state or the "mean" of its
     #: states.
     no_attention_context: str = "final"
     #: Luong's local-p attention with window half-width D (luong_* only; None: global).
     local_window: int | None = None
+    #: Location-aware attention: the number of filters F over the previous alignment.
+    location_channels: int = 10
+    #: Location-aware attention: the filters' width along the source (odd).
+    location_kernel: int = 31
     #: Probability of feeding the true previous token in training (never in evaluation).
     teacher_forcing: float = 1.0
     #: A registered core (``[model.encoder_core]`` with its ``kind``, e.g. a DNC) that reads the
@@ -637,6 +684,8 @@ class Seq2SeqConfig(ModelConfig):
         "embedding_size": at_least(1),
         "hidden_size": at_least(1),
         "local_window": at_least(1),
+        "location_channels": at_least(1),
+        "location_kernel": at_least(1),
         "teacher_forcing": between(0, 1),
     }
 

@@ -33,7 +33,7 @@ from augrnn.bench.common import (
 
 NAME = "attention"
 DEFAULT_BATCH_SIZES = (1, 32)
-KINDS = ("none", "bahdanau", "luong_dot", "luong_general", "luong_concat", "scaled_dot")
+KINDS = ("none", "bahdanau", "location", "luong_dot", "luong_general", "luong_concat", "scaled_dot")
 VOCAB, BOS = 20, 1
 SIZES = {"source_length": 20, "target_length": 20, "hidden_size": 128, "embedding_size": 64}
 

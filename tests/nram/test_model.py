@@ -1,6 +1,6 @@
 """The NRAM: shapes and distributions, the stopping probabilities, a planted circuit that solves
-Increment exactly, clear errors, and a small NRAM that learns Access and generalises to larger
-memories."""
+Increment exactly, the discretised machine, clear errors, and a small NRAM that learns Access
+and generalises to larger memories."""
 
 import pytest
 import torch
@@ -107,6 +107,38 @@ def test_a_small_nram_learns_access_and_generalises_to_larger_memories(tmp_path)
     assert result.eval_metrics["error_rate"] < 0.02, result.eval_metrics
     longer = [trainer.task.sample(64, torch.Generator().manual_seed(5), length=30)]
     assert evaluate(trainer.model, trainer.task, longer, "cpu")["error_rate"] < 0.05
+
+
+def test_the_discretised_machine_holds_one_integer_everywhere_and_stops_once():
+    model = NRAM(registers=3, hidden_size=8, discretise=True).eval()
+    task, batch = _increment_batch(n=5, size=6)
+    trace = model.traced(batch)[1]
+    for name in ("nram_registers", "nram_memory", "nram_module0_a", "nram_register_choices"):
+        values = trace.stack(name)
+        assert bool(((values == 0) | (values == 1)).all()), name
+        torch.testing.assert_close(values.sum(-1), torch.ones(values.shape[:-1]))
+    stops = trace.stack("nram_stop")  # (T, B): one step takes all
+    assert bool(((stops == 0) | (stops == 1)).all()) and bool((stops.sum(0) == 1).all())
+    soft = NRAM(registers=3, hidden_size=8)
+    soft.load_state_dict(model.state_dict())
+    soft_memories = soft.eval().run(soft.one_hot_memory(batch), batch.steps).memories
+    assert not torch.allclose(model.run(model.one_hot_memory(batch), batch.steps).memories,
+                              soft_memories)  # fmt: skip
+    # training is never discretised
+    model.train()
+    torch.testing.assert_close(
+        model.run(model.one_hot_memory(batch), batch.steps).memories,
+        soft.train().run(soft.one_hot_memory(batch), batch.steps).memories,
+    )
+
+
+def test_discretising_a_planted_circuit_keeps_it_exact(planted_increment):
+    task = IncrementTask(PointerTaskConfig(min_size=2, max_size=12, extra_steps=0))
+    batches = [task.sample(8, torch.Generator().manual_seed(1), length=20)]
+    model = planted_increment()
+    model.discretise = True
+    metrics = evaluate(model, task, batches, "cpu")
+    assert metrics["error_rate"] == 0.0 and metrics["episode_error_rate"] == 0.0
 
 
 def test_the_config_describes_the_circuit():

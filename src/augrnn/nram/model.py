@@ -20,6 +20,13 @@ Evaluation scores the memory the stopping distribution predicts, Σ_t p_t ℳ^{(
 
 The controller is an LSTM or the paper's other choice, a feed-forward network of two hidden
 ReLU layers.
+
+**Discretisation** (§5; Table 1's last column): with ``discretise``, evaluation runs the machine
+the trained controller describes with every choice rounded: each module's inputs and each
+register's new value are the controller's most probable options (one-hot weights), and the
+machine stops at the first step with f_t > 1/2 (or at T). Started from one-hot memory and
+registers, every register, module result and memory cell then holds one integer, as in a
+discrete machine. Training is never discretised (the choices need their gradients).
 """
 
 from __future__ import annotations
@@ -57,6 +64,15 @@ def _entropy(logits: Tensor) -> Tensor:
     return -(log_p.exp() * log_p).sum(-1)
 
 
+def _softmax(logits: Tensor) -> Tensor:
+    return logits.softmax(-1)
+
+
+def _most_probable(logits: Tensor) -> Tensor:
+    """One-hot weights on the largest of ``logits`` over the last dimension."""
+    return nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
+
+
 def renormalised(x: Tensor) -> Tensor:
     """``x`` divided by its sum over the last dimension, the division outside the graph."""
     return x / x.sum(-1, keepdim=True).clamp_min(1e-30).detach()
@@ -80,6 +96,7 @@ class NRAM(Model):
         activation_clip: C₁, each coordinate of the gradient reaching a module's result, a
             register or the memory clipped to [−C₁, C₁] (the paper's clipping of activations'
             gradients; None: none).
+        discretise: in evaluation mode, round every choice and stop (see the module docstring).
     """
 
     def __init__(
@@ -93,6 +110,7 @@ class NRAM(Model):
         entropy_bonus: float = 0.0,
         entropy_decay: float = 1.0,
         activation_clip: float | None = None,
+        discretise: bool = False,
     ):
         super().__init__()
         if controller not in CONTROLLERS:
@@ -111,6 +129,7 @@ class NRAM(Model):
         self.entropy_bonus = entropy_bonus
         self.entropy_decay = entropy_decay
         self.activation_clip = activation_clip
+        self.discretise = discretise
         #: Training steps taken (the clock of the noise and the bonus).
         self.register_buffer("steps_taken", torch.zeros((), dtype=torch.long))
         self.module_ids = torch.tensor([MODULE_NAMES.index(name) for name in modules])
@@ -165,6 +184,8 @@ class NRAM(Model):
         memories, stops = [], []
         running = memory.new_ones(batch)  # Π_{i<t} (1 − f_i)
         entropy = memory.new_zeros(batch)
+        hard = self.discretise and not self.training
+        weigh = _most_probable if hard else _softmax
         for t in range(steps):
             seen = registers[:, :, 0]
             if self.controller_kind == "lstm":
@@ -179,8 +200,8 @@ class NRAM(Model):
             options = [registers[:, j] for j in range(r)]
             for i, module in enumerate(self.circuit):
                 stacked = torch.stack(options, dim=1)  # (B, R + i, M)
-                a_weights = choices[2 * i].softmax(-1)
-                b_weights = choices[2 * i + 1].softmax(-1)
+                a_weights = weigh(choices[2 * i])
+                b_weights = weigh(choices[2 * i + 1])
                 entropy = entropy + _entropy(choices[2 * i]) + _entropy(choices[2 * i + 1])
                 a = torch.einsum("bk,bkm->bm", a_weights, stacked)
                 b = torch.einsum("bk,bkm->bm", b_weights, stacked)
@@ -190,19 +211,20 @@ class NRAM(Model):
                     trace.record(f"nram_module{i}_a", a_weights)
                     trace.record(f"nram_module{i}_b", b_weights)
             stacked = torch.stack(options, dim=1)  # (B, R + Q, M)
+            register_weights = weigh(register_logits)
             registers = self._clipped(
-                renormalised(torch.einsum("brk,bkm->brm", register_logits.softmax(-1), stacked))
+                renormalised(torch.einsum("brk,bkm->brm", register_weights, stacked))
             )
             entropy = entropy + _entropy(register_logits).sum(1)
             memory = self._clipped(renormalised(memory))
-            f = torch.sigmoid(rest[:, -1])
+            f = (rest[:, -1] > 0).to(memory.dtype) if hard else torch.sigmoid(rest[:, -1])
             stop = running if t == steps - 1 else f * running
             running = running * (1 - f)
             memories.append(memory)
             stops.append(stop)
             if trace is not None:
                 trace.record("nram_registers", registers)
-                trace.record("nram_register_choices", register_logits.softmax(-1))
+                trace.record("nram_register_choices", register_weights)
                 trace.record("nram_memory", memory)
                 trace.record("nram_stop", stop)
                 trace.record("nram_module_ids", self.module_ids)
@@ -320,6 +342,9 @@ class NRAMConfig(ModelConfig):
     entropy_bonus: float = 0.0
     entropy_decay: float = 1.0
     activation_clip: float | None = None
+    #: Evaluate the discretised machine (every choice rounded, stop at f_t > 1/2; the paper's
+    #: §5): ``augrnn eval RUN --model.discretise=true``. Training stays soft.
+    discretise: bool = False
 
     RANGES: ClassVar[dict[str, Range]] = {
         "registers": at_least(1),

@@ -48,6 +48,7 @@ EXPECTED_PRESETS = {
     "reversal",
     "reversal_noattention",
     "reversal_location",
+    "associative_recall_dnc_fast",
     "symbol_sort",
     "written_addition",
     "digit_row",

@@ -379,18 +379,15 @@ class Seq2Seq(Model):
         else:
             if self.attention is None:
                 context, weights = memory.context, memory.context_weights
-            elif state.alignment is not None:
+            else:
+                location = {} if state.alignment is None else {"previous": state.alignment}
                 context, weights = self.attention(
                     state.h,
                     memory.states,
                     memory.states,
                     memory.mask,
                     projected_keys=memory.keys,
-                    previous=state.alignment,
-                )
-            else:
-                context, weights = self.attention(
-                    state.h, memory.states, memory.states, memory.mask, projected_keys=memory.keys
+                    **location,
                 )
             h, c, core = self._cell(torch.cat([embedded, context], -1), state)
             logits = self.output(

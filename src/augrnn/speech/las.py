@@ -174,18 +174,19 @@ class LAS(Model):
             x = h
         if self.attention is None:
             context, weights = memory.final, torch.zeros_like(state.alignment)
-        elif isinstance(self.attention, LocationAwareAttention):
+        else:
+            location = (
+                {"previous": state.alignment}
+                if isinstance(self.attention, LocationAwareAttention)
+                else {}
+            )
             context, weights = self.attention(
                 x,
                 memory.states,
                 memory.states,
                 memory.mask,
                 projected_keys=memory.keys,
-                previous=state.alignment,
-            )
-        else:
-            context, weights = self.attention(
-                x, memory.states, memory.states, memory.mask, projected_keys=memory.keys
+                **location,
             )
         logits = self.output(torch.tanh(self.hidden(torch.cat([x, context], -1))))
         emit("speech_attention", weights)

@@ -9,9 +9,14 @@ from augrnn.tasks.pointers import (
     AccessTask,
     CopyTask,
     IncrementTask,
+    ListKTask,
+    ListSearchTask,
+    MergeTask,
+    PermutationTask,
     PointerTaskConfig,
     ReverseTask,
     SwapTask,
+    WalkBSTTask,
 )
 
 
@@ -32,6 +37,33 @@ def solve(task, memory: list[int], n: int) -> list[int]:
     elif isinstance(task, SwapTask):
         p, q = memory[0], memory[1]
         out[p], out[q] = memory[q], memory[p]
+    elif isinstance(task, PermutationTask):
+        a = memory[0]
+        out[1 : n + 1] = [memory[a + memory[1 + i]] for i in range(n)]
+    elif isinstance(task, ListKTask):
+        node = memory[0]
+        for _ in range(memory[1]):
+            node = memory[node]
+        out[2] = memory[node + 1]
+    elif isinstance(task, ListSearchTask):
+        node = memory[0]
+        while memory[node + 1] != memory[1]:
+            node = memory[node]
+        out[2] = node
+    elif isinstance(task, MergeTask):
+        a, b, o = memory[:3]
+        merged = []
+        while memory[a] != m - 1 or memory[b] != m - 1:
+            if memory[a] <= memory[b]:
+                merged, a = [*merged, memory[a]], a + 1
+            else:
+                merged, b = [*merged, memory[b]], b + 1
+        out[o : o + len(merged)] = merged
+    elif isinstance(task, WalkBSTTask):
+        node, step = memory[0], 2
+        while memory[step] != 0:
+            node, step = memory[node + memory[step]], step + 1
+        out[1] = memory[node]
     return out
 
 
@@ -58,8 +90,68 @@ def test_arrays_never_hold_null_and_a_fixed_n_fixes_the_memory(task_class):
     batch = task.sample(8, torch.Generator().manual_seed(0), length=30)
     assert batch.lengths.tolist() == [30] * 8
     assert batch.memory.shape == (task.cells(30), 8)
-    start = {AccessTask: 1, IncrementTask: 0, CopyTask: 1, ReverseTask: 1, SwapTask: 2}[task_class]
-    assert bool((batch.memory[start : start + 30] > 0).all())
+    if task_class in (AccessTask, IncrementTask, CopyTask, ReverseTask, SwapTask):
+        start = {AccessTask: 1, IncrementTask: 0, CopyTask: 1, ReverseTask: 1, SwapTask: 2}
+        assert bool((batch.memory[start[task_class] : start[task_class] + 30] > 0).all())
+
+
+@pytest.mark.parametrize("task_class", [ListKTask, ListSearchTask])
+def test_a_list_visits_every_node_once_and_ends_in_null(task_class):
+    task = task_class(PointerTaskConfig(min_size=1, max_size=12))
+    batch = task.sample(30, torch.Generator().manual_seed(5))
+    for b in range(30):
+        n, memory = int(batch.lengths[b]), batch.memory[:, b].tolist()
+        visited, node = [], memory[0]
+        while node != 0:
+            visited.append(node)
+            node = memory[node]
+        assert sorted(visited) == list(range(3, 3 + 2 * n, 2))
+        assert all(memory[address + 1] > 0 for address in visited)
+
+
+def test_list_search_fills_the_cells_past_its_list_with_trash():
+    task = ListSearchTask(PointerTaskConfig(min_size=2, max_size=2, min_memory=20))
+    batch = task.sample(16, torch.Generator().manual_seed(2))
+    assert batch.memory.shape[0] == 20
+    assert bool((batch.memory[task.cells(2) :] > 0).all())
+
+
+def test_merge_s_arrays_are_sorted_closed_by_the_guardian_and_sometimes_empty():
+    task = MergeTask(PointerTaskConfig(min_size=3, max_size=3))
+    batch = task.sample(200, torch.Generator().manual_seed(4))
+    m = batch.memory.shape[0]
+    first_lengths = set()
+    for b in range(200):
+        memory = batch.memory[:, b]
+        a, bb, o = memory[:3].tolist()
+        first, second = memory[a : bb - 1], memory[bb : o - 1]
+        assert memory[bb - 1] == memory[o - 1] == m - 1
+        assert len(first) + len(second) == 3
+        for array in (first, second):
+            assert bool((array[1:] >= array[:-1]).all()) and bool((array < m - 1).all())
+        first_lengths.add(len(first))
+    assert first_lengths == {0, 1, 2, 3}
+
+
+def test_walkbst_lays_a_search_tree_and_a_path_to_each_depth():
+    task = WalkBSTTask(PointerTaskConfig(min_size=7, max_size=7))
+    batch = task.sample(100, torch.Generator().manual_seed(6))
+    depths = set()
+
+    def in_order(memory: list[int], node: int) -> list[int]:
+        if node == 0:
+            return []
+        left, right = in_order(memory, memory[node + 1]), in_order(memory, memory[node + 2])
+        return [*left, memory[node], *right]
+
+    for b in range(100):
+        memory = batch.memory[:, b].tolist()
+        values = in_order(memory, memory[0])
+        assert len(values) == 7 and values == sorted(set(values))  # every node, a search tree
+        path = memory[2 : memory.index(0, 2)]
+        assert set(path) <= {1, 2}
+        depths.add(len(path))
+    assert {0, 1, 2} <= depths
 
 
 def test_the_error_counts_wrong_scored_cells_only():

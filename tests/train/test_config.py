@@ -53,6 +53,11 @@ EXPECTED_PRESETS = {
     "written_addition",
     "digit_row",
     "digit_row_noattention",
+    "nram_permutation",
+    "nram_listk",
+    "nram_listsearch",
+    "nram_merge",
+    "nram_walkbst",
 }
 
 

@@ -6,12 +6,22 @@ An episode of complexity n (the ``length`` of :meth:`PointerTask.sample`, ``augr
 --lengths``) has a memory of M cells, each holding an integer in 0..M−1, so that a value can
 point to any cell; 0 is also the NULL that ends an array. The cells past the input hold 0.
 
-task        memory at the start                      the cells scored, and their targets
-access      k, A[0..n−1], NULL                       cell 0 := A[k]
-increment   A[0..n−1], NULL                          A[i] := A[i] + 1 mod M
-copy        p, A[0..n−1], NULL, (n cells)            cells p..p+n−1 := A (p = n + 2)
-reverse     p, A[0..n−1], NULL, (n cells)            cell p − i := A[i] (p = 2n + 1)
-swap        p, q, A[0..n−1], NULL                    A's cells p and q exchange their values
+task          memory at the start                    the cells scored, and their targets
+access        k, A[0..n−1], NULL                     cell 0 := A[k]
+increment     A[0..n−1], NULL                        A[i] := A[i] + 1 mod M
+copy          p, A[0..n−1], NULL, (n cells)          cells p..p+n−1 := A (p = n + 2)
+reverse       p, A[0..n−1], NULL, (n cells)          cell p − i := A[i] (p = 2n + 1)
+swap          p, q, A[0..n−1], NULL                  A's cells p and q exchange their values
+permutation   a, P[0..n−1], A[0..n−1], NULL          cell 1 + i := A[P[i]] (a = n + 1 points
+                                                     to A; P a permutation of 0..n−1)
+listk         head, k, out, n nodes (next, value)    cell 2 := the value of the list's k-th
+                                                     node (k = 0 is the head)
+listsearch    head, v, out, n nodes (next, value)    cell 2 := the address of the first node
+                                                     whose value is v
+merge         a, b, o, A, G, B, G, (n cells)         cells o..o+n−1 := A and B merged in
+                                                     order (len A + len B = n; G = M − 1)
+walkbst       root, out, d_1..d_k, NULL, (n − k      cell 1 := the value of the node that the
+              cells), n nodes (value, left, right)   path d_1..d_k reaches from the root
 
 with A[i] drawn from 1..M−1 and k, p, q uniform over their ranges (p ≠ q). M is the smallest
 memory that holds the layout, at least ``min_memory``; an episode runs T timesteps, enough for
@@ -19,6 +29,22 @@ a circuit that does one WRITE per step: 2 for access, n + 1 for increment, n + 2
 reverse (one to spare: a copy that runs on wraps around to cells that are not scored), 4 for
 swap. Reverse's pointer names where A[0] goes, so that the copy walks down from it. The error
 is the paper's: the fraction of scored cells whose most probable value is wrong.
+
+The last five are the paper's harder tasks (its appendix's descriptions; the layouts' details
+are augrnn's). A list's nodes are two adjacent cells (the next node's address, 0 ending the
+list, then the value) at random places among the n node slots; a search tree's nodes are three
+(the value, then the left and right child's addresses, 0 for none), also placed at random. The
+tree holds n distinct values inserted in a random order, and the path leads from the root to a
+node drawn uniformly, so its length k is that node's depth. A step of the path is 1 (left) or
+2 (right), the offset of the child's address within a node, where the paper writes d_i ∈ {0, 1}
+and ends the path with NULL: here NULL = 0 stays apart from the steps. Merge's arrays are
+sorted, of lengths drawn uniformly (an array may be empty), each closed by the guardian
+G = M − 1, larger than every element (drawn from 1..M−2); a = 3, b = 4 + len A and o = n + 5.
+ListSearch's v is the value of a node drawn uniformly (values may repeat: the answer is the
+first node holding v), and the cells past the layout hold random values ("trash", as in the
+paper, so that scanning the whole memory does not find the answer). These tasks need one READ
+per step for each pointer they follow, so T is 2n + 1 for permutation, listsearch and walkbst
+(two reads per element or step of the path), n + 1 for listk and 2n + 4 for merge.
 """
 
 from __future__ import annotations
@@ -232,9 +258,12 @@ class _Draw:
     def __init__(self, generator: torch.Generator, m: int):
         self.generator, self.m = generator, m
 
-    def values(self, count: int) -> Tensor:
-        """``count`` array values in 1..M−1 (never NULL)."""
-        return torch.randint(1, self.m, (count,), generator=self.generator)
+    def values(self, count: int, high: int | None = None) -> Tensor:
+        """``count`` array values in 1..M−1 (never NULL), or in 1..high−1."""
+        return torch.randint(1, high or self.m, (count,), generator=self.generator)
+
+    def permutation(self, count: int) -> Tensor:
+        return torch.randperm(count, generator=self.generator)
 
     def below(self, high: int) -> int:
         return int(torch.randint(0, high, (1,), generator=self.generator))
@@ -335,4 +364,146 @@ class SwapTask(PointerTask):
         mask[p] = mask[q] = 1.0
 
 
-POINTER_TASKS = (AccessTask, IncrementTask, CopyTask, ReverseTask, SwapTask)
+class PermutationTask(PointerTask):
+    name = "permutation"
+    description = "write A[P[i]] over P[i]: a pointer to A, the permutation P, then A (NRAM §4)"
+
+    def cells(self, n: int) -> int:
+        return 2 * n + 2
+
+    def timesteps(self, n: int) -> int:
+        return 2 * n + 1
+
+    def fill(self, memory, targets, mask, n, rng) -> None:
+        order, array = rng.permutation(n), rng.values(n)
+        memory[0], memory[1 : n + 1], memory[n + 1 : 2 * n + 1] = n + 1, order, array
+        targets.copy_(memory)
+        targets[1 : n + 1] = array[order]
+        mask[1 : n + 1] = 1.0
+
+
+def _link_list(memory: Tensor, values: Tensor, first_slot: int, rng: _Draw) -> Tensor:
+    """Lays the nodes (next, value) of a list holding ``values`` at random node slots from cell
+    ``first_slot``; returns each list position's address."""
+    addresses = first_slot + 2 * rng.permutation(len(values))
+    for j, address in enumerate(addresses.tolist()):
+        memory[address] = addresses[j + 1] if j + 1 < len(values) else 0
+        memory[address + 1] = values[j]
+    return addresses
+
+
+class ListKTask(PointerTask):
+    name = "listk"
+    description = "the value of a linked list's k-th node: head, k, out, then the nodes (NRAM §4)"
+
+    def cells(self, n: int) -> int:
+        return 2 * n + 3
+
+    def timesteps(self, n: int) -> int:
+        return n + 1
+
+    def fill(self, memory, targets, mask, n, rng) -> None:
+        values = rng.values(n)
+        addresses = _link_list(memory, values, 3, rng)
+        k = rng.below(n)
+        memory[0], memory[1] = addresses[0], k
+        targets.copy_(memory)
+        targets[2], mask[2] = values[k], 1.0
+
+
+class ListSearchTask(PointerTask):
+    name = "listsearch"
+    description = (
+        "the address of a linked list's first node holding v: head, v, out, the nodes (NRAM §4)"
+    )
+
+    def cells(self, n: int) -> int:
+        return 2 * n + 3
+
+    def timesteps(self, n: int) -> int:
+        return 2 * n + 1
+
+    def fill(self, memory, targets, mask, n, rng) -> None:
+        values = rng.values(n)
+        addresses = _link_list(memory, values, 3, rng)
+        v = values[rng.below(n)]
+        first = int((values == v).nonzero()[0])
+        memory[0], memory[1] = addresses[0], v
+        memory[self.cells(n) :] = rng.values(rng.m - self.cells(n))
+        targets.copy_(memory)
+        targets[2], mask[2] = addresses[first], 1.0
+
+
+class MergeTask(PointerTask):
+    name = "merge"
+    description = "merge two sorted arrays, each closed by a guardian, to where o points (NRAM §4)"
+
+    def cells(self, n: int) -> int:
+        return 2 * n + 5
+
+    def timesteps(self, n: int) -> int:
+        return 2 * n + 4
+
+    def fill(self, memory, targets, mask, n, rng) -> None:
+        guardian = rng.m - 1
+        first_length = rng.below(n + 1)
+        first = rng.values(first_length, high=guardian).sort().values
+        second = rng.values(n - first_length, high=guardian).sort().values
+        b, o = 4 + first_length, n + 5
+        memory[:3] = torch.tensor([3, b, o])
+        memory[3:b] = torch.cat([first, torch.tensor([guardian])])
+        memory[b:o] = torch.cat([second, torch.tensor([guardian])])
+        targets.copy_(memory)
+        targets[o : o + n] = torch.cat([first, second]).sort().values
+        mask[o : o + n] = 1.0
+
+
+class WalkBSTTask(PointerTask):
+    name = "walkbst"
+    description = (
+        "the value at the end of a path (1 left, 2 right) from a search tree's root (NRAM §4)"
+    )
+
+    def cells(self, n: int) -> int:
+        return 4 * n + 2
+
+    def timesteps(self, n: int) -> int:
+        return 2 * n + 1
+
+    def fill(self, memory, targets, mask, n, rng) -> None:
+        values = (rng.permutation(rng.m - 1)[:n] + 1).tolist()  # distinct, in insertion order
+        addresses = (n + 2 + 3 * rng.permutation(n)).tolist()
+        paths: list[list[int]] = [[]]
+        for node in range(1, n):  # insert node under the tree of the ones before it
+            parent, path = 0, []
+            while True:
+                step = 1 if values[node] < values[parent] else 2
+                path.append(step)
+                child = memory[addresses[parent] + step]
+                if child == 0:
+                    memory[addresses[parent] + step] = addresses[node]
+                    break
+                parent = addresses.index(int(child))
+            paths.append(path)
+        for node in range(n):
+            memory[addresses[node]] = values[node]
+        target = rng.below(n)
+        path = paths[target]
+        memory[0] = addresses[0]
+        memory[2 : 2 + len(path)] = torch.tensor(path, dtype=torch.long)
+        targets.copy_(memory)
+        targets[1], mask[1] = values[target], 1.0
+
+
+POINTER_TASKS = (
+    AccessTask,
+    IncrementTask,
+    CopyTask,
+    ReverseTask,
+    SwapTask,
+    PermutationTask,
+    ListKTask,
+    ListSearchTask,
+    MergeTask,
+    WalkBSTTask,
+)

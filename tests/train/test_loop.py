@@ -190,6 +190,48 @@ def test_curriculum_batches_stay_within_the_current_length(tmp_path):
     assert trainer.curriculum_length == 2
 
 
+def mixed_curriculum_distribution(low: int, high: int, level: int) -> dict[int, float]:
+    """The NRAM paper's App. B draw at difficulty ``level``, summed exactly over e."""
+    p = dict.fromkeys(range(low, high + 1), 0.1 / (high - low + 1))
+    for e in range(64):
+        pe, top = 0.5 ** (e + 1), min(high, level + e)
+        for d in range(low, top + 1):
+            p[d] += 0.25 * pe / (top - low + 1)
+        p[top] += 0.65 * pe
+    return p
+
+
+def test_the_mixed_curriculum_draws_the_papers_distribution(tmp_path):
+    config = tiny_config(
+        "--task.max_length=20 --train.curriculum=mixed --train.curriculum_start=5 "
+        "--train.curriculum_threshold=0"
+    )
+    trainer = Trainer(config, tmp_path / "run")
+    draws = torch.tensor([trainer._mixed_length(1, 20, 5) for _ in range(20_000)])
+    expected = mixed_curriculum_distribution(1, 20, 5)
+    assert sum(expected.values()) == pytest.approx(1.0)
+    for d, p in expected.items():
+        assert float((draws == d).float().mean()) == pytest.approx(p, abs=0.01), d
+    assert float((draws == 5).float().mean()) > 0.35  # most batches at the level itself
+    for _ in range(40):
+        batch, at_level = trainer.sample_batch()
+        length = int(batch.lengths[0])
+        assert torch.all(batch.lengths == length) and 1 <= length <= 20
+        assert at_level == (length >= 5)
+
+
+def test_the_mixed_curriculum_climbs_when_the_cost_is_low(tmp_path):
+    config = tiny_config(
+        "--train.steps=40 --train.eval_every=40 --train.curriculum=mixed "
+        "--train.curriculum_start=1 --train.curriculum_threshold=1e9"
+    )
+    trainer = Trainer(config, tmp_path / "run")
+    trainer.train(progress=False)
+    assert trainer.curriculum_length > 4
+    with pytest.raises(ValueError, match="train.curriculum must be one of limit, mixed"):
+        tiny_config("--train.curriculum=linear")
+
+
 def test_unavailable_device_is_a_clear_error(tmp_path):
     if torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA device"):

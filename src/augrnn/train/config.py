@@ -169,6 +169,12 @@ class TrainConfig:
     #: per scored step falls below ``curriculum_threshold`` (None: no curriculum).
     curriculum_start: int | None = None
     curriculum_threshold: float = 0.02
+    #: How a batch's length is drawn under the curriculum, given its current level D:
+    #: "limit", uniform over [shortest, D]; "mixed", the NRAM paper's (its App. B): with
+    #: probability 0.1 uniform over the whole training range, 0.25 uniform over
+    #: [shortest, D + e], 0.65 exactly D + e, with e ~ Geometric(1/2) on 0, 1, 2, ... (capped
+    #: at the longest). Either draws one length per batch.
+    curriculum: str = "limit"
     tensorboard: bool = True
     device: str = "cpu"
     #: CPU threads for torch (None: torch's default). Give each of several parallel runs 1 thread:
@@ -230,6 +236,10 @@ class TrainConfig:
                     "train.restarts > 1 needs train.select_best = true: the trials are compared "
                     "on the validation set"
                 )
+        if self.curriculum not in CURRICULA:
+            raise ValueError(
+                f"train.curriculum must be one of {', '.join(CURRICULA)}, got {self.curriculum!r}"
+            )
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
@@ -238,6 +248,7 @@ class TrainConfig:
 
 
 PRECISIONS = ("float32", "bfloat16", "float16")
+CURRICULA = ("limit", "mixed")
 
 
 @dataclass

@@ -335,16 +335,33 @@ class Trainer:
         return {"done": self.trials_done, "best": self.best_trial, "finished": self.search_finished}
 
     def sample_batch(self) -> tuple[Batch, bool]:
-        """A training batch, and whether it is at the curriculum's current maximum length."""
+        """A training batch, and whether it is at (or past) the curriculum's current level."""
         if self.curriculum_length is not None:
             low, high = self.task.train_lengths
+            level = max(low, self.curriculum_length)
+            if self.config.train.curriculum == "mixed":
+                length = self._mixed_length(low, high, level)
+                return self.task.sample(self.rank_batch_size, self.generator, length), (
+                    length >= level
+                )
             if self.curriculum_length < high:
                 # One length per batch, uniform over [low, current maximum].
-                top = max(low, self.curriculum_length)
-                length = int(torch.randint(low, top + 1, (1,), generator=self.generator))
+                length = int(torch.randint(low, level + 1, (1,), generator=self.generator))
                 batch = self.task.sample(self.rank_batch_size, self.generator, length)
-                return batch, length == top
+                return batch, length == level
         return self.task.sample(self.rank_batch_size, self.generator), False
+
+    def _mixed_length(self, low: int, high: int, level: int) -> int:
+        """The NRAM paper's draw (App. B) at difficulty ``level``: see ``train.curriculum``."""
+        draw = float(torch.rand((), generator=self.generator))
+        if draw < 0.1:
+            return int(torch.randint(low, high + 1, (1,), generator=self.generator))
+        # e ~ Geometric(1/2): P(e >= k) = P(u < 2^-k) = 2^-k.
+        u = float(torch.rand((), generator=self.generator))
+        top = min(high, level + int(math.floor(-math.log2(max(u, 1e-30)))))
+        if draw < 0.35:
+            return int(torch.randint(low, top + 1, (1,), generator=self.generator))
+        return top
 
     @property
     def rank_batch_size(self) -> int:

@@ -372,3 +372,71 @@ def test_the_neural_gpu_slider_redraws_the_digits_written(browser, tmp_path):
     assert_not_blank(page)
     assert errors == []
     page.close()
+
+
+NRAM = {"task.min_size": "2", "task.max_size": "4", "model.hidden_size": "8"}
+RL_NTM = {
+    "task.max_length": "4",
+    "task.symbols": "5",
+    "model.hidden_size": "8",
+    "model.memory_width": "4",
+}
+
+
+@pytest.fixture(scope="module")
+def pointer_and_tape_reports(tmp_path_factory) -> dict[str, Path]:
+    """Reports of a tiny NRAM on listk and a tiny RL-NTM with a memory tape on repeat copy."""
+    root, out = tmp_path_factory.mktemp("pointer_runs"), {}
+    for preset, overrides in (("nram_listk", NRAM), ("rl_ntm_repeat_copy", RL_NTM)):
+        run = root / preset
+        Trainer(load_preset(preset, {**TINY_TRAIN, **overrides}), run).train(progress=False)
+        out[preset] = {p.name: p for p in visualise_run(run).paths}["report.html"]
+    return out
+
+
+def test_memory_and_tape_episodes_get_a_report_with_their_model_s_section(
+    pointer_and_tape_reports,
+):
+    reports = pointer_and_tape_reports
+    nram, rl = embedded(reports["nram_listk"]), embedded(reports["rl_ntm_repeat_copy"])
+    assert set(nram["views"]) == {"nram"} and set(rl["views"]) == {"rl_ntm"}
+    io = nram["io"]
+    cells = len(io["source"])
+    assert io["kind"] == "memory" and len(io["target"]) == len(io["output"]) == cells
+    assert io["scored"] == [i == 2 for i in range(cells)]  # listk writes cell 2 only
+    view = nram["views"]["nram"]
+    steps = len(view["steps"])
+    assert len(view["values"]) == len(view["stop"]) == len(view["circuits"]) == steps
+    assert len(view["values"][0]) == cells and view["scored"] == [2]
+    assert view["circuits"][0].startswith("t=1: ") and abs(sum(view["stop"]) - 1) < 1e-2
+    assert all(0 <= p <= 1 for row in view["sureness"] for p in row)
+    tape = rl["views"]["rl_ntm"]
+    assert rl["io"]["kind"] == "tape" and rl["io"]["source"][-1] == "∅"
+    assert tape["tape"] == rl["io"]["source"] and tape["memory_head"] is not None
+    assert all(0 <= cell < len(tape["tape"]) for cell in tape["input_head"])
+    assert len(tape["input_move"][0]) == 3 and abs(sum(tape["input_move"][0]) - 1) < 1e-2
+
+
+def test_the_nram_and_rl_ntm_sliders_redraw_their_steps(browser, pointer_and_tape_reports):
+    reports = pointer_and_tape_reports
+    page, errors = open_report(browser, reports["nram_listk"])
+    assert page.locator("#nram-targets rect").count() >= 1
+    assert "t=1: " in page.text_content("#nram-detail")
+    cells = page.inner_html("#nram-cells")
+    page.fill("#nram-slider", page.get_attribute("#nram-slider", "max"))
+    assert "t=1: " not in page.text_content("#nram-detail")
+    assert page.locator("#nram-cells .tok.scored").count() == 1
+    assert page.inner_html("#nram-cells") != cells or "p_t" in page.text_content("#nram-detail")
+    assert_not_blank(page)
+    assert errors == []
+    page.close()
+    page, errors = open_report(browser, reports["rl_ntm_repeat_copy"])
+    assert page.locator("#rl-ntm-input-head rect").count() >= 1
+    assert page.locator("#rl-ntm-memory-head rect").count() >= 1
+    label = page.text_content("#rl-ntm-step-label")
+    assert "input move: back" in page.text_content("#rl-ntm-detail")
+    page.fill("#rl-ntm-slider", page.get_attribute("#rl-ntm-slider", "max"))
+    assert page.text_content("#rl-ntm-step-label") != label
+    assert_not_blank(page)
+    assert errors == []
+    page.close()

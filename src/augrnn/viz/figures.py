@@ -135,11 +135,11 @@ def visualise_run(
         result.messages.append(f"{run_dir} has no metrics.jsonl: no learning curves")
     else:
         result.paths.append(_save(curves, out / "learning_curves.png"))
-    if _is_sequence_batch(batch):  # the report draws sequences
+    if _is_sequence_batch(batch) or task.io_kind in ("memory", "tape"):
         from augrnn.viz.report import report_for
 
         result.paths.append(
-            report_for(run_dir, out, config, task, batch, outputs, trace, example, length)
+            report_for(run_dir, out, config, task, batch, outputs, trace, example, length, model)
         )
     return result
 

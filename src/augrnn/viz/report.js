@@ -97,13 +97,21 @@
           heatMap(r, row[1], row[2], row[3], row[4]);
         });
     } else {
-      [["source", io.source], ["target", io.target], ["output", io.output]].forEach(function (row) {
+      var names = io.kind === "memory" ? ["memory at the start", "target", "memory at the end"] :
+        io.kind === "tape" ? ["input tape", "target", "output tape"] : ["source", "target", "output"];
+      if (io.kind === "memory") {
+        el("p", { class: "note" }, s, "One box per cell (cell 0 first); the target row shows " +
+          "the scored cells only, and the end row each cell's most probable value, red where " +
+          "a scored cell is wrong.");
+      }
+      [["source", io.source], ["target", io.target], ["output", io.output]].forEach(function (row, k) {
         if (!row[1]) return;
         var r = el("div", { class: "grid-row", id: "io-" + row[0] }, s);
-        el("span", { class: "label" }, r, row[0]);
+        el("span", { class: "label" }, r, names[k]);
         var toks = el("div", { class: "tokens" }, r);
         row[1].forEach(function (t, i) {
-          var wrong = row[0] === "output" && io.target && io.target[i] !== t;
+          var scored = io.scored ? io.scored[i] : true;
+          var wrong = row[0] === "output" && io.target && scored && io.target[i] !== t;
           el("span", { class: "tok" + (wrong ? " out-token wrong" : "") }, toks, t);
         });
       });
@@ -299,6 +307,72 @@
       var right = v.written[i].filter(function (d, j) { return d === v.targets[j]; }).length;
       el("div", { class: "modes" }, detail, "written: " + v.written[i].join("") + " · target: " +
         v.targets.join("") + " · " + right + " of " + v.targets.length + " digits right");
+    })(0);
+  }
+
+  // --- NRAM ----------------------------------------------------------------------------------
+  function nram(v) {
+    var s = section("nram", "NRAM: the memory over the timesteps, and the circuits");
+    el("p", { class: "note" }, s, "Top: the probability that each scored cell (down) holds its " +
+      "target after each timestep (across); dark = right and sure. Below it, the stopping " +
+      "probability p_t of each timestep. Drag the slider for the memory after one timestep " +
+      "(each cell's most probable value, faded where unsure; scored cells framed, red where " +
+      "wrong) and its most probable circuit. " + strideNote(v.stride, v.total, "timestep"));
+    el("h3", {}, s, "P(scored cell holds its target)");
+    heatMap(el("div", { class: "scroll", id: "nram-targets" }, s), v.target_probability, 0, 1, grey);
+    el("h3", {}, s, "stopping probability p_t");
+    var T = v.stop.length, bw = Math.max(3, Math.min(28, Math.floor(900 / Math.max(T, 1))));
+    bars(el("div", { class: "scroll", id: "nram-stop" }, s), v.stop, T * bw, 40, "#2e6fb5", "stop");
+    stepSlider(s, "nram", v, function (i, detail) {
+      el("div", { class: "gates" }, detail, "after timestep " + (v.steps[i] + 1) + ": p_t = " +
+        fmt(v.stop[i], 3));
+      var toks = el("div", { class: "tokens", id: "nram-cells" }, detail);
+      v.values[i].forEach(function (value, c) {
+        var k = v.scored.indexOf(c);
+        var cls = "tok" + (k >= 0 ? " scored" + (value !== v.targets[k] ? " wrong" : "") : "");
+        var t = el("span", { class: cls, title: "cell " + c + ": p " + fmt(v.sureness[i][c], 2) },
+          toks, String(value));
+        t.style.opacity = fmt(0.25 + 0.75 * v.sureness[i][c], 2);
+      });
+      if (v.circuits.length) el("pre", { class: "circuit" }, detail, v.circuits[i]);
+    })(0);
+  }
+
+  // --- RL-NTM --------------------------------------------------------------------------------
+  var MOVE_NAMES = ["back", "stay", "forward"];
+  function oneHot(positions, size) {
+    return positions.map(function (p) {
+      var row = [];
+      for (var c = 0; c < size; c++) row.push(c === p ? 1 : 0);
+      return row;
+    });
+  }
+  function rlNtm(v) {
+    var s = section("rl-ntm", "RL-NTM: its heads on the tapes, and when it emits");
+    el("p", { class: "note" }, s, "The input head's cell at each step (steps across, the tape's " +
+      "cells down: " + v.tape.join(" ") + ")" + (v.memory_head ? ", then the memory head's" : "") +
+      ", then P(emit) and the steps that emitted. Drag the slider for one step's " +
+      "choices. " + strideNote(v.stride, v.total, "step"));
+    el("h3", {}, s, "input head");
+    heatMap(el("div", { class: "scroll", id: "rl-ntm-input-head" }, s),
+      oneHot(v.input_head, v.tape.length), 0, 1, grey);
+    if (v.memory_head) {
+      var top = Math.max.apply(null, v.memory_head.concat([0]));
+      el("h3", {}, s, "memory head");
+      heatMap(el("div", { class: "scroll", id: "rl-ntm-memory-head" }, s),
+        oneHot(v.memory_head, top + 1), 0, 1, grey);
+    }
+    el("h3", {}, s, "P(emit), then whether it emitted");
+    heatMap(el("div", { class: "scroll", id: "rl-ntm-emit" }, s), v.emit_probability.map(
+      function (p, i) { return [p, v.emit[i] ? 1 : 0]; }), 0, 1, grey);
+    stepSlider(s, "rl-ntm", v, function (i, detail) {
+      var cell = v.input_head[i];
+      el("div", { class: "gates" }, detail, "input head on cell " + cell + " (" + v.tape[cell] +
+        ")" + (v.memory_head ? " · memory head on cell " + v.memory_head[i] : "") +
+        " · P(emit) = " + fmt(v.emit_probability[i], 3) + (v.emit[i] ? ", emitted" : ", silent"));
+      el("div", { class: "modes" }, detail, "input move: " + MOVE_NAMES.map(function (name, m) {
+        return name + " " + fmt(v.input_move[i][m], 2);
+      }).join(", "));
     })(0);
   }
 
@@ -539,6 +613,8 @@
   if (DATA.views.stack_rnn) stackRnn(DATA.views.stack_rnn);
   if (DATA.views.memory_hops) memoryHops(DATA.views.memory_hops);
   if (DATA.views.neural_gpu) neuralGpu(DATA.views.neural_gpu);
+  if (DATA.views.nram) nram(DATA.views.nram);
+  if (DATA.views.rl_ntm) rlNtm(DATA.views.rl_ntm);
   if (DATA.views.act) act(DATA.views.act);
   if (DATA.views.attention) attention(DATA.views.attention);
   if (DATA.views.image_attention) imageAttention(DATA.views.image_attention);

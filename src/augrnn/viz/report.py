@@ -3,7 +3,8 @@
 :func:`report_data` gathers what the Trace holds into plain JSON-able data (only the views whose
 names were traced: memory heads' addressing (NTM, DNC), the DNC's memory management, what a
 stack, queue or deque holds, a stack RNN's stacks, a memory network's hops, the Neural GPU's
-image, ACT pondering, attention over text, images and audio), plus the example's inputs,
+image, the NRAM's memory and circuits, the RL-NTM's heads on its tapes, ACT pondering,
+attention over text, images and audio), plus the example's inputs,
 targets and outputs and the learning curves; :func:`write_report` embeds that data as JSON in
 one HTML file together with ``report.js`` and ``report.css`` (written for this package, no
 third-party code), which draw it with inline SVG. The file needs no server and no network.
@@ -58,8 +59,33 @@ def _rounded(values: np.ndarray | Tensor, digits: int = 4) -> Any:
     return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
 
 
+def _tape_symbols(symbols: Tensor) -> list[str]:
+    """A tape's symbols as the RL-NTM's tasks write them, ∅ for 0."""
+    return ["∅" if int(v) == 0 else str(int(v)) for v in symbols]
+
+
 def _io_data(task: Task, batch: Batch, logits: Tensor) -> dict[str, Any]:
-    """The example's inputs, targets and outputs: bit grids (time, channel) or token strings."""
+    """The example's inputs, targets and outputs: bit grids (time, channel), token strings, a
+    memory's cells (its start, its scored cells' targets and each cell's most probable final
+    value) or a tape's symbols."""
+    if task.io_kind == "memory":
+        scored = (batch.mask[:, 0] > 0).tolist()
+        targets = batch.targets[:, 0].tolist()
+        return {
+            "kind": "memory",
+            "source": [str(int(v)) for v in batch.memory[:, 0]],
+            "target": [str(v) if s else "·" for v, s in zip(targets, scored, strict=True)],
+            "output": [str(int(v)) for v in logits[:, 0].argmax(-1)],
+            "scored": scored,
+        }
+    if task.io_kind == "tape":
+        cells, targets = int(batch.tape_lengths[0]), int(batch.mask[:, 0].sum())
+        return {
+            "kind": "tape",
+            "source": _tape_symbols(batch.tape[:cells, 0]),
+            "target": _tape_symbols(batch.targets[:targets, 0]),
+            "output": _tape_symbols(logits[:targets, 0].argmax(-1)),
+        }
     if task.io_kind == "tokens":
         source_vocab = getattr(task, "source_vocab", None)
         target_vocab = getattr(task, "target_vocab", None)
@@ -232,6 +258,62 @@ def _neural_gpu_data(trace: Trace, batch: Batch) -> dict[str, Any]:
     }
 
 
+#: What the NRAM traces for its section.
+NRAM_NAMES = ("nram_memory", "nram_stop")
+#: What the RL-NTM traces for its section.
+RL_NTM_NAMES = ("rl_input_head", "rl_emit", "rl_input_move", "rl_emit_probability")
+
+
+def _nram_data(trace: Trace, batch: Any, model: Any) -> dict[str, Any]:
+    """After each timestep (downsampled): each cell's most probable value and its probability,
+    the probability that each scored cell holds its target, p_t, and the most probable circuit
+    as text (where the model gives it: :meth:`augrnn.nram.model.NRAM.circuits`)."""
+    memory = trace.stack("nram_memory")[:, 0]  # (T, M cells, M values)
+    scored = torch.nonzero(batch.mask[:, 0] > 0).flatten()
+    targets = batch.targets[scored, 0]
+    total = memory.shape[0]
+    stride = _stride(total)
+    shown = memory[::stride]
+    circuits = model.circuits(trace, 0) if hasattr(model, "circuits") else []
+    return {
+        "total": total,
+        "stride": stride,
+        "steps": list(range(0, total, stride)),
+        "values": shown.argmax(-1).tolist(),
+        "sureness": _rounded(shown.max(-1).values, 3),
+        # transposed, as the report's heat maps draw their first index across: steps down
+        "target_probability": _rounded(shown[:, scored, targets], 3),
+        "scored": scored.tolist(),
+        "targets": targets.tolist(),
+        "stop": _rounded(trace.stack("nram_stop")[::stride, 0], 3),
+        "circuits": circuits[::stride],
+    }
+
+
+def _rl_ntm_data(trace: Trace, batch: Any) -> dict[str, Any]:
+    """At each step (downsampled): the input head's cell, the memory head's (with a memory
+    tape), whether it emitted, P(emit) and P(move back, stay, forward); the tape's symbols."""
+    total = len(trace)
+    stride = _stride(total)
+    cells = int(batch.tape_lengths[0])
+    memory_head = (
+        trace.stack("rl_memory_head")[::stride, 0].tolist()
+        if "rl_memory_head" in trace.names
+        else None
+    )
+    return {
+        "total": total,
+        "stride": stride,
+        "steps": list(range(0, total, stride)),
+        "tape": _tape_symbols(batch.tape[:cells, 0]),
+        "input_head": trace.stack("rl_input_head")[::stride, 0].tolist(),
+        "memory_head": memory_head,
+        "emit": [bool(x) for x in trace.stack("rl_emit")[::stride, 0]],
+        "emit_probability": _rounded(trace.stack("rl_emit_probability")[::stride, 0], 3),
+        "input_move": _rounded(trace.stack("rl_input_move")[::stride, 0], 3),
+    }
+
+
 def _memory_hops_data(trace: Trace, task: Task, batch: Any, logits: Tensor) -> dict[str, Any]:
     """The story's statements (their text where the task gives it), which support the answer,
     each hop's attention over them, the question, the answer and the model's."""
@@ -400,8 +482,10 @@ def report_data(
     trace: Trace,
     example: int = 0,
     length: int | None = None,
+    model: Any = None,
 ) -> dict[str, Any]:
-    """Everything the report draws, as JSON-able data; views only for what the Trace holds."""
+    """Everything the report draws, as JSON-able data; views only for what the Trace holds
+    (``model``, where given, adds what only it can say, such as the NRAM's circuits)."""
     names = set(trace.names)
     views: dict[str, Any] = {}
     if _ntm_names(trace, task):
@@ -416,6 +500,10 @@ def report_data(
         views["memory_hops"] = _memory_hops_data(trace, task, batch, logits)
     if set(NEURAL_GPU_NAMES) <= names:
         views["neural_gpu"] = _neural_gpu_data(trace, batch)
+    if set(NRAM_NAMES) <= names:
+        views["nram"] = _nram_data(trace, batch, model)
+    if set(RL_NTM_NAMES) <= names:
+        views["rl_ntm"] = _rl_ntm_data(trace, batch)
     if {"ponder_steps", "halting_probabilities"} <= names:
         views["act"] = _act_data(trace)
     if _attention_dims(trace) == 2:
@@ -489,7 +577,8 @@ def report_for(
     trace: Trace,
     example: int = 0,
     length: int | None = None,
+    model: Any = None,
 ) -> Path:
     """Write ``out/report.html`` for an example already run with tracing (see ``visualise_run``)."""
-    data = report_data(run_dir, config, task, batch, logits, trace, example, length)
+    data = report_data(run_dir, config, task, batch, logits, trace, example, length, model)
     return write_report(Path(out) / REPORT_NAME, _finite(data))

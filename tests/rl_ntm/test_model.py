@@ -107,3 +107,38 @@ def test_an_episode_s_outputs_do_not_depend_on_what_shares_its_batch():
         alone, _ = task.example(batch, b)
         targets = int(batch.mask[:, b].sum())
         assert torch.allclose(model.evaluation_outputs(alone)[:, 0], together[:targets, b])
+
+
+def test_direct_access_adds_the_symbol_under_the_input_head_to_the_output():
+    """With the gates open, the plain symbol head zero and the input-to-output map 10 I, every
+    emission is the symbol under the input head at its step."""
+    task = TapeCopyTask(TapeTaskConfig(min_length=3, max_length=6, symbols=5))
+    model = RLNTM(task.alphabet, hidden_size=8, memory_width=2, direct_access=True).eval()
+    with torch.no_grad():
+        model.symbol.weight.zero_()
+        model.symbol.bias.zero_()
+        model.gates.weight.zero_()
+        model.gates.bias.fill_(20.0)
+        model.input_to_output.weight.copy_(10 * torch.eye(task.alphabet))
+        model.memory_to_output.weight.zero_()
+    batch = task.sample(8, torch.Generator().manual_seed(2))
+    outputs, trace = model.traced(batch)
+    heads, emits = trace.stack("rl_input_head"), trace.stack("rl_emit")
+    for b in range(8):
+        at = emits[:, b].nonzero().flatten()
+        under_head = batch.tape[heads[at, b], b]
+        assert torch.equal(outputs[: len(at), b].argmax(-1), under_head)
+
+
+def test_direct_access_s_maps_and_gates_are_trained():
+    task = ForwardReverseTask(TapeTaskConfig(min_length=2, max_length=4, symbols=4))
+    model = RLNTM(task.alphabet, hidden_size=8, memory_width=3, direct_access=True).train()
+    batch = task.sample(8, torch.Generator().manual_seed(0))
+    total, _ = model.loss(task, batch)
+    total.backward()
+    for name in ("gates", "input_to_output", "memory_to_output", "input_to_memory", "write"):
+        assert float(getattr(model, name).weight.grad.abs().sum()) > 0, name
+    plain = RLNTM(task.alphabet, hidden_size=8, memory_width=3)
+    assert not hasattr(plain, "gates") and sum(p.numel() for p in plain.parameters()) < sum(
+        p.numel() for p in model.parameters()
+    )

@@ -58,6 +58,9 @@ EXPECTED_PRESETS = {
     "nram_listsearch",
     "nram_merge",
     "nram_walkbst",
+    "rl_ntm_reverse_direct",
+    "rl_ntm_forward_reverse_direct",
+    "rl_ntm_repeat_copy_direct",
 }
 
 

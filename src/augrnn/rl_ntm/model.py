@@ -16,6 +16,13 @@ probable choice in evaluation:
 
 Heads stay on their tapes: a move past either end leaves the head where it was (the input
 tape's cells are the episode's, its ∅ included; the memory tape has T cells, zeros at first).
+With ``direct_access`` the controller is the paper's "direct access" LSTM: scalar gates
+σ(W_g h_t) from the controller add the symbol under the input head to the output (through a
+learned map to the symbol logits) and, with a memory tape, to what is written, and add the
+vector read to the output and to the cell written next (the head's neighbour: the vector read
+before the head's last move joins what the next step writes). The paper's Table 4: the plain
+LSTM solves copy and duplicated input only, the direct access controller all five tasks.
+
 The discrete choices are trained with REINFORCE (:mod:`.reinforce`): the reward of a step is
 the log-probability it gave its target (0 when it did not emit), each choice weighed by the
 rewards from its step on, less a learned baseline b_t (a linear map of the controller's state,
@@ -66,6 +73,7 @@ class RLNTM(Model):
         hidden_size: the LSTM controller's units.
         memory_width: D, the values of a memory cell (0: no memory tape; the paper's 35).
         baseline_weight: the weight of the baseline's regression in the loss.
+        direct_access: the paper's direct access controller (see the module).
     """
 
     def __init__(
@@ -74,11 +82,21 @@ class RLNTM(Model):
         hidden_size: int = 64,
         memory_width: int = 0,
         baseline_weight: float = 1.0,
+        direct_access: bool = False,
     ):
         super().__init__()
         self.alphabet = alphabet
         self.memory_width = memory_width
         self.baseline_weight = baseline_weight
+        self.direct_access = direct_access
+        if direct_access:
+            # gates: input -> output, and with a memory: memory -> output, input -> memory,
+            # memory -> the next cell written
+            self.gates = nn.Linear(hidden_size, 4 if memory_width else 1)
+            self.input_to_output = nn.Linear(alphabet, alphabet, bias=False)
+            if memory_width:
+                self.memory_to_output = nn.Linear(memory_width, alphabet, bias=False)
+                self.input_to_memory = nn.Linear(alphabet, memory_width, bias=False)
         actions = len(MOVES) * (2 if memory_width else 1) + 2
         self.cell = nn.LSTMCell(alphabet + memory_width + actions, hidden_size)
         self.input_move = nn.Linear(hidden_size, len(MOVES))
@@ -116,6 +134,7 @@ class RLNTM(Model):
         input_head = torch.zeros(size, dtype=torch.long, device=device)
         memory_head = torch.zeros(size, dtype=torch.long, device=device)
         memory = tape.new_zeros(size, steps, self.memory_width, dtype=torch.float)
+        last_read = memory[:, 0]
         emitted = torch.zeros(size, dtype=torch.long, device=device)
         previous = tape.new_zeros(size, self.cell.input_size - self.alphabet - self.memory_width,
                                   dtype=torch.float)  # fmt: skip
@@ -128,6 +147,7 @@ class RLNTM(Model):
             state = self.cell(torch.cat([symbol, read, previous], -1), state)
             hidden = state[0]
             baselines.append(self.baseline(hidden.detach()).squeeze(-1))
+            gates = torch.sigmoid(self.gates(hidden)) if self.direct_access else None
 
             move_logits = self.input_move(hidden)
             if batch.forward_only:
@@ -138,6 +158,13 @@ class RLNTM(Model):
             pieces = [nn.functional.one_hot(move, len(MOVES)).float()]
             if self.memory_width:
                 written = torch.tanh(self.write(hidden))
+                if gates is not None:
+                    written = (
+                        written
+                        + gates[:, 2:3] * self.input_to_memory(symbol)
+                        + gates[:, 3:4] * last_read
+                    )
+                last_read = read
                 at_head = nn.functional.one_hot(memory_head, steps).float()[:, :, None]
                 memory = memory * (1 - at_head) + at_head * written[:, None, :]
                 memory_move, memory_log_prob = self._choose(self.memory_move(hidden), greedy)
@@ -157,6 +184,10 @@ class RLNTM(Model):
             pieces.append(nn.functional.one_hot(emit, 2).float())
 
             logits = self.symbol(hidden)
+            if gates is not None:
+                logits = logits + gates[:, :1] * self.input_to_output(symbol)
+                if self.memory_width:
+                    logits = logits + gates[:, 1:2] * self.memory_to_output(read)
             slot = emitted.clamp_max(outputs.shape[0] - 1)
             placed = nn.functional.one_hot(slot, outputs.shape[0]).float().t() * emit
             outputs = outputs + placed[:, :, None] * logits[None]
@@ -220,6 +251,8 @@ class RLNTMConfig(ModelConfig):
     hidden_size: int = 64
     memory_width: int = 0
     baseline_weight: float = 1.0
+    #: The paper's "direct access" controller (see :mod:`augrnn.rl_ntm.model`).
+    direct_access: bool = False
 
     RANGES: ClassVar[dict[str, Range]] = {
         "hidden_size": at_least(1),

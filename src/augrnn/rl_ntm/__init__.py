@@ -1,7 +1,8 @@
 """The reinforcement-learning Neural Turing Machine (model kind ``rl_ntm``, :mod:`.model`;
 Zaremba & Sutskever 2015): an LSTM that moves discrete heads over an input tape and a memory
-tape and chooses when to write its output, trained with REINFORCE (:mod:`.reinforce`), and
-its view (:mod:`.views`). Its tasks are :mod:`augrnn.tasks.tapes`."""
+tape and chooses when to write its output, trained with REINFORCE (:mod:`.reinforce`) or, with
+soft interfaces (:mod:`.soft`), by backpropagation alone, and its view (:mod:`.views`). Its
+tasks are :mod:`augrnn.tasks.tapes`."""
 
 from __future__ import annotations
 

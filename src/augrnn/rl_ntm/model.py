@@ -43,10 +43,14 @@ from torch.distributions import Categorical
 from augrnn.core import Trace
 from augrnn.interface import Model, ModelConfig
 from augrnn.rl_ntm.reinforce import baseline_loss, causal_returns, reinforce_surrogate
+from augrnn.rl_ntm.soft import advance_counts, emission_probabilities, soft_move
 from augrnn.settings import Range, at_least
 
 #: Head moves, in the order of the move logits.
 MOVES = (-1, 0, 1)
+#: How the heads and the output are driven: sampled choices trained with REINFORCE, or soft
+#: (differentiable) ones trained by backpropagation alone.
+INTERFACES = ("discrete", "soft")
 
 
 class Episode(NamedTuple):
@@ -74,6 +78,7 @@ class RLNTM(Model):
         memory_width: D, the values of a memory cell (0: no memory tape; the paper's 35).
         baseline_weight: the weight of the baseline's regression in the loss.
         direct_access: the paper's direct access controller (see the module).
+        interfaces: "discrete" (the RL-NTM) or "soft" (see :meth:`run_soft`).
     """
 
     def __init__(
@@ -83,8 +88,14 @@ class RLNTM(Model):
         memory_width: int = 0,
         baseline_weight: float = 1.0,
         direct_access: bool = False,
+        interfaces: str = "discrete",
     ):
         super().__init__()
+        if interfaces not in INTERFACES:
+            raise ValueError(
+                f"model.interfaces must be one of {', '.join(INTERFACES)}, got {interfaces!r}"
+            )
+        self.interfaces = interfaces
         self.alphabet = alphabet
         self.memory_width = memory_width
         self.baseline_weight = baseline_weight
@@ -112,6 +123,19 @@ class RLNTM(Model):
         choice = logits.argmax(-1) if greedy else distribution.sample()
         return choice, distribution.log_prob(choice)
 
+    @staticmethod
+    def _targets(batch: Any) -> Tensor:
+        """Each episode's targets (B,), checked against its budget."""
+        targets = batch.mask.sum(0).long()
+        short = targets > batch.budgets
+        if bool(short.any()):
+            b = int(short.nonzero()[0])
+            raise ValueError(
+                f"a budget of {int(batch.budgets[b])} steps cannot emit {int(targets[b])} "
+                f"targets (episode {b})"
+            )
+        return targets
+
     def run(self, batch: Any, greedy: bool | None = None, trace: Trace | None = None) -> Episode:
         """One pass over ``batch`` (a :class:`~augrnn.tasks.tapes.TapeBatch`); ``greedy``
         (default: in evaluation) takes the most probable choices instead of sampling.
@@ -122,14 +146,7 @@ class RLNTM(Model):
         tape, steps = batch.tape, batch.steps
         size = tape.shape[1]
         device = tape.device
-        targets_left = batch.mask.sum(0).long()  # (B,)
-        short = targets_left > batch.budgets
-        if bool(short.any()):
-            b = int(short.nonzero()[0])
-            raise ValueError(
-                f"a budget of {int(batch.budgets[b])} steps cannot emit {int(targets_left[b])} "
-                f"targets (episode {b})"
-            )
+        targets_left = self._targets(batch)
         columns = torch.arange(size, device=device)
         input_head = torch.zeros(size, dtype=torch.long, device=device)
         memory_head = torch.zeros(size, dtype=torch.long, device=device)
@@ -218,12 +235,110 @@ class RLNTM(Model):
             outputs, torch.stack(log_probs), torch.stack(rewards), torch.stack(baselines)
         )
 
+    def run_soft(self, batch: Any, trace: Trace | None = None) -> tuple[Tensor, Tensor]:
+        """One pass over ``batch`` with soft interfaces (:mod:`.soft`), the paper's comparison:
+        the same controller and layers, but each head a distribution over its cells moved by
+        the move probabilities (a read is the expected symbol or vector, a write blends into
+        each cell by the head's weight there, as an NTM's), and the emissions a distribution
+        over how many targets have been emitted, with the discrete run's forcing. Everything is
+        trained by backpropagation; nothing is sampled.
+
+        Returns ``outputs`` (K, B, A), the log of each target's symbol distribution mixed over
+        the steps that may emit it (weighted by the probability that they do), and ``nll``
+        (B,), the expected −Σ_k log p_t(y_k) over those steps. ``trace`` records what
+        :meth:`run` does, the heads as their most probable cells and ``rl_emit`` where the
+        expected emission is over 1/2."""
+        tape, steps = batch.tape, batch.steps
+        size, device = tape.shape[1], tape.device
+        targets = self._targets(batch)
+        slots = batch.targets.shape[0] + 1
+        symbols = nn.functional.one_hot(tape.t(), self.alphabet).float()  # (B, L, A)
+        input_weights = nn.functional.one_hot(
+            torch.zeros(size, dtype=torch.long, device=device), tape.shape[0]
+        ).float()
+        memory_weights = nn.functional.one_hot(
+            torch.zeros(size, dtype=torch.long, device=device), steps
+        ).float()
+        memory_cells = torch.full_like(targets, steps)
+        memory = tape.new_zeros(size, steps, self.memory_width, dtype=torch.float)
+        last_read = memory[:, 0]
+        counts = nn.functional.one_hot(targets.new_zeros(size), slots).float()  # (B, K + 1)
+        previous = tape.new_zeros(size, self.cell.input_size - self.alphabet - self.memory_width,
+                                  dtype=torch.float)  # fmt: skip
+        mixture = tape.new_zeros(*batch.targets.shape, self.alphabet, dtype=torch.float)
+        nll = tape.new_zeros(size, dtype=torch.float)
+        forward_only = torch.tensor([True, False, False], device=device)
+        state = None
+        for t in range(steps):
+            symbol = torch.einsum("bl,bla->ba", input_weights, symbols)
+            read = torch.einsum("bt,btd->bd", memory_weights, memory)
+            state = self.cell(torch.cat([symbol, read, previous], -1), state)
+            hidden = state[0]
+            gates = torch.sigmoid(self.gates(hidden)) if self.direct_access else None
+
+            move_logits = self.input_move(hidden)
+            if batch.forward_only:
+                move_logits = move_logits.masked_fill(forward_only, float("-inf"))
+            moves = move_logits.softmax(-1)
+            pieces = [moves]
+            if self.memory_width:
+                written = torch.tanh(self.write(hidden))
+                if gates is not None:
+                    written = (
+                        written
+                        + gates[:, 2:3] * self.input_to_memory(symbol)
+                        + gates[:, 3:4] * last_read
+                    )
+                last_read = read
+                at_head = memory_weights[:, :, None]
+                memory = memory * (1 - at_head) + at_head * written[:, None, :]
+                memory_moves = self.memory_move(hidden).softmax(-1)
+                pieces.append(memory_moves)
+
+            steps_left = batch.budgets - t
+            emit = self.emit(hidden).softmax(-1)[:, 1]
+            emissions = emission_probabilities(emit, targets, steps_left, slots)
+            emitting = counts * emissions  # (B, K + 1): P(k emitted so far, and one now)
+            expected = emitting.sum(1)
+            pieces.append(torch.stack([1 - expected, expected], -1))
+
+            logits = self.symbol(hidden)
+            if gates is not None:
+                logits = logits + gates[:, :1] * self.input_to_output(symbol)
+                if self.memory_width:
+                    logits = logits + gates[:, 1:2] * self.memory_to_output(read)
+            log_p = logits.log_softmax(-1)
+            nll = nll - (emitting[:, :-1] * log_p.gather(1, batch.targets.t())).sum(1)
+            mixture = mixture + emitting[:, :-1].t()[:, :, None] * log_p.exp()[None]
+
+            if trace is not None:
+                trace.record("rl_input_head", input_weights.argmax(-1))
+                if self.memory_width:
+                    trace.record("rl_memory_head", memory_weights.argmax(-1))
+                trace.record("rl_emit", (expected > 0.5).long())
+                trace.record("rl_input_move", moves)
+                trace.record("rl_emit_probability", expected)
+                trace.next_step()
+
+            counts = advance_counts(counts, emissions)
+            input_weights = soft_move(input_weights, moves, batch.tape_lengths)
+            if self.memory_width:
+                memory_weights = soft_move(memory_weights, memory_moves, memory_cells)
+            previous = torch.cat(pieces, -1)
+        if trace is not None:
+            trace.finish()
+        return mixture.clamp_min(1e-30).log(), nll
+
     # --- the model interface -------------------------------------------------------------------
 
     def loss(self, task: Any, batch: Any) -> tuple[Tensor, Tensor]:
         """The targets' negative log-likelihood (backpropagated into the symbols and the
         memory's contents), plus the REINFORCE surrogate of the choices and the baseline's
-        regression."""
+        regression. With soft interfaces: the expected negative log-likelihood of
+        :meth:`run_soft`, by backpropagation alone."""
+        if self.interfaces == "soft":
+            _, nll = self.run_soft(batch)
+            return nll.mean(), nll.mean()
         episode = self.run(batch)
         task_loss = task.loss(episode.outputs, batch)
         returns = causal_returns(episode.rewards)
@@ -235,10 +350,14 @@ class RLNTM(Model):
         return total, task_loss
 
     def evaluation_outputs(self, batch: Any) -> Tensor:
+        if self.interfaces == "soft":
+            return self.run_soft(batch)[0]
         return self.run(batch, greedy=True).outputs
 
     def traced(self, batch: Any) -> tuple[Tensor, Trace]:
         trace = Trace()
+        if self.interfaces == "soft":
+            return self.run_soft(batch, trace=trace)[0], trace
         return self.run(batch, greedy=True, trace=trace).outputs, trace
 
 
@@ -253,12 +372,22 @@ class RLNTMConfig(ModelConfig):
     baseline_weight: float = 1.0
     #: The paper's "direct access" controller (see :mod:`augrnn.rl_ntm.model`).
     direct_access: bool = False
+    #: "discrete" (REINFORCE), or "soft": the interfaces made differentiable
+    #: (:meth:`RLNTM.run_soft`), the paper's comparison.
+    interfaces: str = "discrete"
 
     RANGES: ClassVar[dict[str, Range]] = {
         "hidden_size": at_least(1),
         "memory_width": at_least(0),
         "baseline_weight": at_least(0),
     }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.interfaces not in INTERFACES:
+            raise ValueError(
+                f"model.interfaces must be one of {', '.join(INTERFACES)}, got {self.interfaces!r}"
+            )
 
 
 def build_rl_ntm(config: RLNTMConfig, input_size: int, output_size: int) -> RLNTM:

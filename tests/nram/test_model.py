@@ -158,7 +158,8 @@ def test_a_controller_with_no_preference_has_the_largest_entropy_and_the_bonus_d
         model.head.weight.zero_()
         model.head.bias.zero_()
     task, batch = _increment_batch()
-    entropy = model.run(model.one_hot_memory(batch), batch.steps).entropy
+    entropy = model.run(model.one_hot_memory(batch), batch.steps, with_entropy=True).entropy
+    assert not model.run(model.one_hot_memory(batch), batch.steps).entropy.any()  # no bonus
     # choices over 2, 2, 3, 3, 4, 4 options (modules), 5 and 5 (registers)
     sizes = torch.tensor([2, 2, 3, 3, 4, 4, 5, 5.0])
     assert torch.allclose(entropy, sizes.log().mean().expand(4))

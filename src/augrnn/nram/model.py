@@ -136,6 +136,7 @@ class NRAM(Model):
         q = len(self.circuit)
         #: Logits per timestep: a_i and b_i for each module, c_j for each register, x_t.
         self.choice_sizes = [registers + i for i in range(q) for _ in range(2)]
+        self.pair_sizes = [2 * (registers + i) for i in range(q)]
         self.output_size = sum(self.choice_sizes) + registers * (registers + q) + 1
         if controller == "lstm":
             self.cell = nn.LSTMCell(registers, hidden_size)
@@ -161,11 +162,19 @@ class NRAM(Model):
             x.register_hook(lambda grad: grad.clamp(-bound, bound))
         return x
 
-    def run(self, memory: Tensor, steps: int, trace: Trace | None = None) -> Run:
+    def run(
+        self,
+        memory: Tensor,
+        steps: int,
+        trace: Trace | None = None,
+        with_entropy: bool | None = None,
+    ) -> Run:
         """T = ``steps`` timesteps from the initial ``memory`` (B, M, M) of probabilities.
 
         Returns the memories after each step (T, B, M, M), the stopping probabilities p_t
-        (T, B), which sum to 1 over t, and the mean entropy of the controller's choices (B,).
+        (T, B), which sum to 1 over t, and the mean entropy of the controller's choices (B,),
+        computed only ``with_entropy`` (by default, when there is an entropy bonus; zeros
+        otherwise).
         ``trace`` records, per step, module i's choice of
         inputs ``nram_module{i}_a`` and ``_b`` (B, R + i), the registers' choices
         ``nram_register_choices`` (B, R, R + Q), ``nram_registers`` (B, R, M),
@@ -186,6 +195,8 @@ class NRAM(Model):
         entropy = memory.new_zeros(batch)
         hard = self.discretise and not self.training
         weigh = _most_probable if hard else _softmax
+        if with_entropy is None:
+            with_entropy = self.entropy_bonus > 0
         for t in range(steps):
             seen = registers[:, :, 0]
             if self.controller_kind == "lstm":
@@ -194,28 +205,28 @@ class NRAM(Model):
             else:
                 hidden = self.cell(seen)
             logits = self.head(hidden)
-            choices = logits[:, : sum(self.choice_sizes)].split(self.choice_sizes, dim=1)
+            # module i's a_i and b_i side by side: (B, 2, R + i)
+            pairs = logits[:, : sum(self.choice_sizes)].split(self.pair_sizes, dim=1)
             rest = logits[:, sum(self.choice_sizes) :]
             register_logits = rest[:, : r * (r + q)].view(batch, r, r + q)
             options = [registers[:, j] for j in range(r)]
             for i, module in enumerate(self.circuit):
                 stacked = torch.stack(options, dim=1)  # (B, R + i, M)
-                a_weights = weigh(choices[2 * i])
-                b_weights = weigh(choices[2 * i + 1])
-                entropy = entropy + _entropy(choices[2 * i]) + _entropy(choices[2 * i + 1])
-                a = torch.einsum("bk,bkm->bm", a_weights, stacked)
-                b = torch.einsum("bk,bkm->bm", b_weights, stacked)
+                pair_logits = pairs[i].view(batch, 2, r + i)
+                weights = weigh(pair_logits)
+                if with_entropy:
+                    entropy = entropy + _entropy(pair_logits).sum(1)
+                a, b = torch.bmm(weights, stacked).unbind(1)
                 result, memory = module.apply(a, b, memory)
                 options.append(self._clipped(renormalised(result)))
                 if trace is not None:
-                    trace.record(f"nram_module{i}_a", a_weights)
-                    trace.record(f"nram_module{i}_b", b_weights)
+                    trace.record(f"nram_module{i}_a", weights[:, 0])
+                    trace.record(f"nram_module{i}_b", weights[:, 1])
             stacked = torch.stack(options, dim=1)  # (B, R + Q, M)
             register_weights = weigh(register_logits)
-            registers = self._clipped(
-                renormalised(torch.einsum("brk,bkm->brm", register_weights, stacked))
-            )
-            entropy = entropy + _entropy(register_logits).sum(1)
+            registers = self._clipped(renormalised(torch.bmm(register_weights, stacked)))
+            if with_entropy:
+                entropy = entropy + _entropy(register_logits).sum(1)
             memory = self._clipped(renormalised(memory))
             f = (rest[:, -1] > 0).to(memory.dtype) if hard else torch.sigmoid(rest[:, -1])
             stop = running if t == steps - 1 else f * running

@@ -85,8 +85,13 @@ class Module(NamedTuple):
 
 
 def _binary(operation: Callable[[Tensor, Tensor], Tensor]):
+    tables: dict[tuple[int, torch.device], Tensor] = {}  # built once per M and device
+
     def apply(a: Tensor, b: Tensor, memory: Tensor) -> tuple[Tensor, Tensor]:
-        return apply_binary(a, b, table(operation, a.shape[1], a.device)), memory
+        key = (a.shape[1], a.device)
+        if key not in tables:
+            tables[key] = table(operation, *key)
+        return apply_binary(a, b, tables[key]), memory
 
     return apply
 

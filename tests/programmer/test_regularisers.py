@@ -11,7 +11,6 @@ from augrnn.programmer.regularisers import (
     ExpectedExtremes,
     expected_extreme_rows,
     extreme_orders,
-    gradient_noise_std,
     mean_selection_entropy,
     mean_selection_uniform_kl,
     penalised_losses,
@@ -24,12 +23,6 @@ B, R, C = 2, 5, 3
 
 def _table() -> torch.Tensor:
     return torch.arange(B * R * C, dtype=torch.float32).reshape(B, R, C) - 10.0
-
-
-def test_gradient_noise_decays_as_the_paper_has_it():
-    assert gradient_noise_std(1.0, 0) == 1.0
-    assert gradient_noise_std(1.0, 99) == pytest.approx(100**-0.275)
-    assert gradient_noise_std(0.0, 5) == 0.0
 
 
 def test_expected_extremes_computes_the_tables_orders_once_for_every_step():

@@ -43,12 +43,10 @@ import torch
 from torch import Tensor, nn
 
 from augrnn.core import Trace
+from augrnn.gradient_noise import gradient_noise_std, register_gradient_noise
 from augrnn.interface import Model, ModelConfig
 from augrnn.neural_gpu.cgru import ACTIVATIONS, cgru, saturation_cost
 from augrnn.settings import Range, above, at_least, between, check_sizes
-
-#: The gradient noise's annealing exponent (Neelakantan et al. 2015).
-NOISE_DECAY = 0.55
 
 
 class NeuralGPU(Model):
@@ -140,8 +138,9 @@ class NeuralGPU(Model):
         self.register_buffer("tied", torch.zeros((), dtype=torch.bool))
         self._step = self._layers
         if grad_noise > 0:
-            for parameter in self.parameters():
-                parameter.register_hook(self._add_noise)
+            register_gradient_noise(
+                self, lambda: gradient_noise_std(self.grad_noise, int(self.steps_taken))
+            )
 
     def relaxed_parameters(self) -> tuple[Tensor, ...]:
         return (self.gate_weight, self.gate_bias, self.candidate_weight, self.candidate_bias)
@@ -170,10 +169,6 @@ class NeuralGPU(Model):
 
     def set_at(self, step: int) -> int:
         return 0 if bool(self.tied) else step % self.parameter_sets
-
-    def _add_noise(self, grad: Tensor) -> Tensor:
-        std = math.sqrt(self.grad_noise / (1 + int(self.steps_taken)) ** NOISE_DECAY)
-        return grad + std * torch.randn_like(grad)
 
     # --- forward -------------------------------------------------------------------------------
 

@@ -32,7 +32,6 @@ discrete machine. Training is never discretised (the choices need their gradient
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -40,13 +39,12 @@ import torch
 from torch import Tensor, nn
 
 from augrnn.core import Trace
+from augrnn.gradient_noise import gradient_noise_std, register_gradient_noise
 from augrnn.interface import Model, ModelConfig
 from augrnn.nram.modules import MODULE_NAMES, MODULES
 from augrnn.settings import Range, above, at_least, between
 
 CONTROLLERS = ("lstm", "mlp")
-#: The gradient noise's annealing exponent (Neelakantan et al. 2015).
-NOISE_DECAY = 0.55
 
 
 class Run(NamedTuple):
@@ -149,12 +147,9 @@ class NRAM(Model):
             )
         self.head = nn.Linear(hidden_size, self.output_size)
         if grad_noise > 0:
-            for parameter in self.parameters():
-                parameter.register_hook(self._add_noise)
-
-    def _add_noise(self, grad: Tensor) -> Tensor:
-        std = math.sqrt(self.grad_noise / (1 + int(self.steps_taken)) ** NOISE_DECAY)
-        return grad + std * torch.randn_like(grad)
+            register_gradient_noise(
+                self, lambda: gradient_noise_std(self.grad_noise, int(self.steps_taken))
+            )
 
     def _clipped(self, x: Tensor) -> Tensor:
         if self.activation_clip is not None and self.training and x.requires_grad:

@@ -29,7 +29,7 @@ column position that starts at zero.
 Gradient noise (the paper trains with decaying Gaussian noise added to the gradients;
 Neelakantan et al. 2015b): with ``gradient_noise`` η > 0 every call of
 :meth:`NeuralProgrammer.loss` in training mode counts a step t, and the next backward pass adds
-N(0, σ_t²) (:func:`~augrnn.programmer.regularisers.gradient_noise_std`, decay γ =
+N(0, σ_t²) (:func:`~augrnn.gradient_noise.gradient_noise_std`, decay γ =
 ``gradient_noise_decay``) to each parameter's gradient through parameter hooks, so the generic
 Trainer needs no change. The step count is a buffer, saved with the checkpoint.
 
@@ -53,6 +53,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from augrnn.core import Trace, emit, tracing
+from augrnn.gradient_noise import gradient_noise_std, register_gradient_noise
 from augrnn.interface import Model, ModelConfig
 from augrnn.programmer.regularisers import (
     SELECTION_PENALTIES,
@@ -168,8 +169,7 @@ class NeuralProgrammer(Model):
         self.pivot_queries = nn.Parameter(torch.randn(2, question_size) * question_size**-0.5)
         self.register_buffer("noise_step", torch.zeros((), dtype=torch.long))
         if gradient_noise > 0:
-            for parameter in self.parameters():
-                parameter.register_hook(self._add_gradient_noise)
+            register_gradient_noise(self, lambda: self._noise_std)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Models saved before the columns were read from their names: P was col_embeddings
@@ -179,14 +179,9 @@ class NeuralProgrammer(Model):
             state_dict[key] = torch.zeros_like(self.column_names.weight)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def _add_gradient_noise(self, grad: Tensor) -> Tensor:
-        if self._noise_std <= 0:
-            return grad
-        return grad + torch.randn_like(grad) * self._noise_std
-
     def noise_std(self, step: int) -> float:
         """σ_t = sqrt(η / (1 + t)^γ), the gradient noise at training step t (0 without noise)."""
-        return (self.gradient_noise / (1.0 + step) ** self.gradient_noise_decay) ** 0.5
+        return gradient_noise_std(self.gradient_noise, step, self.gradient_noise_decay)
 
     def encode(self, batch: TableBatch) -> tuple[Tensor, Tensor]:
         """The question vector q (B, H') and the pivot keys Z (B, K, H'); H' = H, or 2H with

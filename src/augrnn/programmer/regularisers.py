@@ -2,9 +2,9 @@
 
 Neelakantan, Le & Sutskever (2015) train the selector with the soft program's answer loss alone
 (Huber on scalars, λ-weighted log loss on lookups) and Adam with decaying gradient noise
-(:func:`gradient_noise_std`; in the paper, kept here beside the rest of what shapes the
-gradient). The ``table_qa_paper`` preset sets none of the additions below; each other table
-preset says which it sets, and RESULTS.md measures what each buys. Every one is an option of
+(:mod:`augrnn.gradient_noise`). The ``table_qa_paper`` preset sets none of the additions
+below; each other table preset says which it sets, and RESULTS.md measures what each buys.
+Every one is an option of
 :class:`~augrnn.programmer.NeuralProgrammerConfig`, off by default:
 
 ``selection_entropy`` β, ``selection_penalty``, ``selection_loss_cap``
@@ -62,15 +62,6 @@ from augrnn.programmer.search import answer_log_likelihood, lookup_log_likelihoo
 
 #: What ``selection_entropy`` β weighs: the selections' entropy, or their KL from uniform.
 SELECTION_PENALTIES = ("entropy", "uniform_kl")
-
-
-# --- gradient noise (in the paper) ------------------------------------------------------------
-
-
-def gradient_noise_std(eta: float, step: int, decay: float = 0.55) -> float:
-    """σ_t = sqrt(η / (1 + t)^γ), the standard deviation of the Gaussian noise added to the
-    gradients at training step t (Neelakantan et al. 2015b; γ = ``decay``); 0 when η is 0."""
-    return (eta / (1.0 + step) ** decay) ** 0.5
 
 
 # --- selection entropy and KL from uniform ----------------------------------------------------

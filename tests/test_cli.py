@@ -270,6 +270,20 @@ def test_eval_scores_other_task_settings_that_keep_the_model_s_sizes(runner, tmp
     assert other.exit_code != 0 and "overrides of task and model settings only" in other.output
 
 
+def test_eval_runs_on_the_threads_it_is_given(runner, tmp_path):
+    run = tmp_path / "run"
+    runner.invoke(main, ["train", "copy", "--run-dir", str(run), "--no-progress", *TINY])
+    before = torch.get_num_threads()
+    try:
+        one = runner.invoke(main, ["eval", str(run), "--json", "--threads", "1"])
+        assert one.exit_code == 0, one.output
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    none = runner.invoke(main, ["eval", str(run), "--threads", "0"])
+    assert none.exit_code != 0 and "--threads must be >= 1, got 0" in none.output
+
+
 def test_eval_takes_model_settings_that_keep_the_trained_parameters(runner, tmp_path):
     """A stack trained with room for its training episodes only is scored on longer ones with
     a larger capacity; a setting that changes the parameters' shapes is refused."""

@@ -304,6 +304,11 @@ def format_table(rows: list[dict]) -> str:
     is_flag=True,
     help="Score the last checkpoint, not the best validation one (runs with select_best).",
 )
+@click.option(
+    "--threads",
+    type=int,
+    help="torch CPU threads (default: torch's; 1 beside other runs on a shared machine).",
+)
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
 @friendly_errors
 def eval_command(
@@ -314,6 +319,7 @@ def eval_command(
     beam: int,
     length_normalisation: float,
     last: bool,
+    threads: int | None,
     overrides: tuple[str, ...],
 ) -> None:
     """Evaluate a trained run: its task's metrics on held-out episodes at each length."""
@@ -321,6 +327,10 @@ def eval_command(
         raise click.BadParameter(f"--sequences must be >= 1, got {sequences}")
     if beam < 1:
         raise click.BadParameter(f"--beam must be >= 1, got {beam}")
+    if threads is not None:
+        if threads < 1:
+            raise click.BadParameter(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
     rows = length_table(
         run_dir,
         _parse_lengths(lengths),

@@ -61,6 +61,7 @@ EXPECTED_PRESETS = {
     "rl_ntm_reverse_direct",
     "rl_ntm_forward_reverse_direct",
     "rl_ntm_repeat_copy_direct",
+    "babi_dnc_cpu",
 }
 
 

@@ -34,17 +34,20 @@ def test_time_alternating_calls_contenders_in_turn_and_takes_medians():
     assert 0 < medians["a"] < 1
 
 
-def test_time_alternating_times_enough_calls_to_fill_min_time():
+def test_time_alternating_times_enough_calls_to_fill_min_time(monkeypatch):
+    """On a clock that only the step moves (0.01 s a call), a warm-up call sets five calls per
+    timing to fill 0.05 s, whatever else the machine is doing."""
+    clock = [0.0]
+    monkeypatch.setattr(common.time, "perf_counter", lambda: clock[0])
     calls = []
 
     def step():
         calls.append(1)
-        time.sleep(0.01)
+        clock[0] += 0.01
 
     median = time_alternating({"s": step}, repeats=2, warmup=1, min_time=0.05)["s"]
-    # One warm-up call of about 0.01 s sets about five calls per timing (fewer if it overslept).
-    assert 1 + 2 * 2 <= len(calls) <= 1 + 2 * 5
-    assert 0.009 < median < 0.5
+    assert len(calls) == 1 + 2 * 5
+    assert median == pytest.approx(0.01)
 
 
 def test_min_time_counts_the_wall_time_of_steps_that_time_a_part_of_themselves():

@@ -183,3 +183,21 @@ def test_render_shows_the_memory_and_the_scored_targets():
 def test_swap_needs_two_elements():
     with pytest.raises(ValueError, match="min_size >= 2"):
         SwapTask(PointerTaskConfig(min_size=1))
+
+
+@pytest.mark.parametrize("task_class", POINTER_TASKS)
+def test_slack_gives_batches_larger_memories_with_the_same_solutions(task_class):
+    task = task_class(PointerTaskConfig(min_size=3, max_size=3, slack=4))
+    generator = torch.Generator().manual_seed(1)
+    sizes = set()
+    for _ in range(20):
+        batch = task.sample(4, generator)
+        m = batch.memory.shape[0]
+        assert task.memory_size(3) <= m <= task.memory_size(3) + 4
+        sizes.add(m)
+        for b in range(4):
+            memory = batch.memory[:, b].tolist()
+            assert batch.targets[:, b].tolist() == solve(task, memory, 3)
+    assert len(sizes) > 1
+    plain = task_class(PointerTaskConfig(min_size=3, max_size=3))
+    assert plain.sample(4, torch.Generator().manual_seed(1)).memory.shape[0] == plain.memory_size(3)

@@ -95,18 +95,24 @@ class MemoryBatch(NamedTuple):
 @dataclass
 class PointerTaskConfig(TaskConfig):
     """min_size, max_size: the complexity n drawn in training. min_memory: the fewest cells
-    (and integers) of a memory. extra_steps: timesteps beyond the task's own number."""
+    (and integers) of a memory. extra_steps: timesteps beyond the task's own number. slack:
+    each batch's memory gets 0..slack cells (and integers) more than its largest layout
+    needs, drawn uniformly per batch: with none, a batch of one size has a memory that just
+    fits, where reverse's pointer always names the last cell (M − 1) and a circuit can write
+    there without reading it."""
 
     min_size: int = 2
     max_size: int = 8
     min_memory: int = 4
     extra_steps: int = 0
+    slack: int = 0
 
     RANGES: ClassVar[dict[str, Range]] = {
         "min_size": at_least(1),
         "max_size": at_least(1),
         "min_memory": at_least(2),
         "extra_steps": at_least(0),
+        "slack": at_least(0),
     }
 
     def __post_init__(self) -> None:
@@ -180,6 +186,8 @@ class PointerTask(Task):
         )
         largest = int(sizes.max())
         m = self.memory_size(largest)
+        if c.slack:
+            m += int(torch.randint(0, c.slack + 1, (1,), generator=generator))
         memory = torch.zeros(m, batch_size, dtype=torch.long)
         targets = torch.zeros(m, batch_size, dtype=torch.long)
         mask = torch.zeros(m, batch_size)

@@ -83,14 +83,16 @@ def test_bad_settings_are_clear_errors(override, message):
         load_preset("rl_ntm_copy", parse_override_args(override.split()))
 
 
-def test_a_small_rl_ntm_learns_to_copy_with_reinforce(tmp_path):
+@pytest.mark.parametrize("interfaces", ["discrete", "soft"])
+def test_a_small_rl_ntm_learns_to_copy(tmp_path, interfaces):
     """Copy of 1-2 symbols of 3: from chance to under 5% of held-out copies wrong within 1,500
-    steps of batch 32 (the choices learned by REINFORCE alone)."""
+    steps of batch 32 (the choices learned by REINFORCE alone, or, with soft interfaces, by
+    backpropagation alone)."""
     overrides = (
-        "--task.min_length=1 --task.max_length=2 --task.symbols=3 --model.hidden_size=16 "
-        "--train.curriculum_start=none --train.steps=1500 --train.eval_every=100 "
-        "--train.eval_sequences=256 --train.target=0.05 --train.tensorboard=false "
-        "--train.seed=0"
+        f"--model.interfaces={interfaces} --task.min_length=1 --task.max_length=2 "
+        "--task.symbols=3 --model.hidden_size=16 --train.curriculum_start=none "
+        "--train.steps=1500 --train.eval_every=100 --train.eval_sequences=256 "
+        "--train.target=0.05 --train.tensorboard=false --train.seed=0"
     )
     trainer = Trainer(load_preset("rl_ntm_copy", parse_override_args(overrides.split())), tmp_path)
     result = trainer.train(progress=False)

@@ -117,6 +117,46 @@ class RLNTM(Model):
         self.symbol = nn.Linear(hidden_size, alphabet)
         self.baseline = nn.Linear(hidden_size, 1)
 
+    def _move_logits(self, hidden: Tensor, forward_only: bool) -> Tensor:
+        """The input head's move logits (B, 3), back masked out where only forward moves are
+        allowed."""
+        logits = self.input_move(hidden)
+        if forward_only:
+            back = torch.tensor([True, False, False], device=logits.device)
+            logits = logits.masked_fill(back, float("-inf"))
+        return logits
+
+    def _write(
+        self,
+        memory: Tensor,
+        at_head: Tensor,
+        hidden: Tensor,
+        gates: Tensor | None,
+        symbol: Tensor,
+        last_read: Tensor,
+    ) -> Tensor:
+        """The memory (B, T, D) after writing tanh(W h_t) (plus, with direct access, the gated
+        input symbol and the vector read before the head's last move) at the head's cells
+        ``at_head`` (B, T): a one-hot head replaces its cell, a soft one blends into each."""
+        written = torch.tanh(self.write(hidden))
+        if gates is not None:
+            written = (
+                written + gates[:, 2:3] * self.input_to_memory(symbol) + gates[:, 3:4] * last_read
+            )
+        at_head = at_head[:, :, None]
+        return memory * (1 - at_head) + at_head * written[:, None, :]
+
+    def _symbol_logits(
+        self, hidden: Tensor, gates: Tensor | None, symbol: Tensor, read: Tensor
+    ) -> Tensor:
+        """The emitted symbol's logits (B, A), with direct access's gated input and memory."""
+        logits = self.symbol(hidden)
+        if gates is not None:
+            logits = logits + gates[:, :1] * self.input_to_output(symbol)
+            if self.memory_width:
+                logits = logits + gates[:, 1:2] * self.memory_to_output(read)
+        return logits
+
     def _choose(self, logits: Tensor, greedy: bool) -> tuple[Tensor, Tensor]:
         """A choice per episode from ``logits`` (B, n), and its log-probability (B,)."""
         distribution = Categorical(logits=logits)
@@ -166,24 +206,13 @@ class RLNTM(Model):
             baselines.append(self.baseline(hidden.detach()).squeeze(-1))
             gates = torch.sigmoid(self.gates(hidden)) if self.direct_access else None
 
-            move_logits = self.input_move(hidden)
-            if batch.forward_only:
-                move_logits = move_logits.masked_fill(
-                    torch.tensor([True, False, False], device=device), float("-inf")
-                )
+            move_logits = self._move_logits(hidden, batch.forward_only)
             move, log_prob = self._choose(move_logits, greedy)
             pieces = [nn.functional.one_hot(move, len(MOVES)).float()]
             if self.memory_width:
-                written = torch.tanh(self.write(hidden))
-                if gates is not None:
-                    written = (
-                        written
-                        + gates[:, 2:3] * self.input_to_memory(symbol)
-                        + gates[:, 3:4] * last_read
-                    )
+                at_head = nn.functional.one_hot(memory_head, steps).float()
+                memory = self._write(memory, at_head, hidden, gates, symbol, last_read)
                 last_read = read
-                at_head = nn.functional.one_hot(memory_head, steps).float()[:, :, None]
-                memory = memory * (1 - at_head) + at_head * written[:, None, :]
                 memory_move, memory_log_prob = self._choose(self.memory_move(hidden), greedy)
                 log_prob = log_prob + memory_log_prob
                 pieces.append(nn.functional.one_hot(memory_move, len(MOVES)).float())
@@ -200,11 +229,7 @@ class RLNTM(Model):
             log_prob = log_prob + torch.where(forced | done, 0.0, emit_log_prob)
             pieces.append(nn.functional.one_hot(emit, 2).float())
 
-            logits = self.symbol(hidden)
-            if gates is not None:
-                logits = logits + gates[:, :1] * self.input_to_output(symbol)
-                if self.memory_width:
-                    logits = logits + gates[:, 1:2] * self.memory_to_output(read)
+            logits = self._symbol_logits(hidden, gates, symbol, read)
             slot = emitted.clamp_max(outputs.shape[0] - 1)
             placed = nn.functional.one_hot(slot, outputs.shape[0]).float().t() * emit
             outputs = outputs + placed[:, :, None] * logits[None]
@@ -267,7 +292,6 @@ class RLNTM(Model):
                                   dtype=torch.float)  # fmt: skip
         mixture = tape.new_zeros(*batch.targets.shape, self.alphabet, dtype=torch.float)
         nll = tape.new_zeros(size, dtype=torch.float)
-        forward_only = torch.tensor([True, False, False], device=device)
         state = None
         for t in range(steps):
             symbol = torch.einsum("bl,bla->ba", input_weights, symbols)
@@ -276,22 +300,11 @@ class RLNTM(Model):
             hidden = state[0]
             gates = torch.sigmoid(self.gates(hidden)) if self.direct_access else None
 
-            move_logits = self.input_move(hidden)
-            if batch.forward_only:
-                move_logits = move_logits.masked_fill(forward_only, float("-inf"))
-            moves = move_logits.softmax(-1)
+            moves = self._move_logits(hidden, batch.forward_only).softmax(-1)
             pieces = [moves]
             if self.memory_width:
-                written = torch.tanh(self.write(hidden))
-                if gates is not None:
-                    written = (
-                        written
-                        + gates[:, 2:3] * self.input_to_memory(symbol)
-                        + gates[:, 3:4] * last_read
-                    )
+                memory = self._write(memory, memory_weights, hidden, gates, symbol, last_read)
                 last_read = read
-                at_head = memory_weights[:, :, None]
-                memory = memory * (1 - at_head) + at_head * written[:, None, :]
                 memory_moves = self.memory_move(hidden).softmax(-1)
                 pieces.append(memory_moves)
 
@@ -302,12 +315,7 @@ class RLNTM(Model):
             expected = emitting.sum(1)
             pieces.append(torch.stack([1 - expected, expected], -1))
 
-            logits = self.symbol(hidden)
-            if gates is not None:
-                logits = logits + gates[:, :1] * self.input_to_output(symbol)
-                if self.memory_width:
-                    logits = logits + gates[:, 1:2] * self.memory_to_output(read)
-            log_p = logits.log_softmax(-1)
+            log_p = self._symbol_logits(hidden, gates, symbol, read).log_softmax(-1)
             nll = nll - (emitting[:, :-1] * log_p.gather(1, batch.targets.t())).sum(1)
             mixture = mixture + emitting[:, :-1].t()[:, :, None] * log_p.exp()[None]
 

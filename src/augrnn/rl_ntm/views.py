@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from augrnn.tasks.tapes import symbol_labels
 from augrnn.viz.views import heat_map, new_figure, register_view
 
 
@@ -42,7 +43,7 @@ def rl_ntm_tapes(trace, batch, task, logits, index) -> Figure:
     memory = "memory_head" in panels
     widths = [max(cells, 3), 3, 2] + ([max(steps, 3)] if memory else [])
     axes = fig.subplots(1, len(widths), gridspec_kw={"width_ratios": widths})
-    tape = [("∅" if int(s) == 0 else str(int(s))) for s in batch.tape[:cells, index]]
+    tape = symbol_labels(batch.tape[:cells, index])
     heat_map(
         fig, axes[0], panels["input_head"], "input head", "input tape", "step", vmin=0, vmax=1,
         label="",

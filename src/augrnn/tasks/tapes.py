@@ -34,6 +34,11 @@ LN2 = 0.6931471805599453
 EMPTY = 0
 
 
+def symbol_labels(symbols: Tensor) -> list[str]:
+    """Tape symbols (a 1-D tensor) as text: ∅ for the empty symbol, else the number."""
+    return ["∅" if int(s) == EMPTY else str(int(s)) for s in symbols]
+
+
 class TapeBatch(NamedTuple):
     """Episodes on an input tape.
 
@@ -173,7 +178,7 @@ class TapeTask(Task):
         }
 
     def _text(self, symbols: Tensor) -> str:
-        return " ".join("∅" if int(s) == EMPTY else str(int(s)) for s in symbols)
+        return " ".join(symbol_labels(symbols))
 
     def render(self, batch: TapeBatch, index: int = 0, outputs: Tensor | None = None) -> str:
         cells = int(batch.tape_lengths[index])

@@ -25,6 +25,7 @@ from torch import Tensor
 from augrnn.core import Trace
 from augrnn.registry import describe_model
 from augrnn.tasks.base import Batch, Task
+from augrnn.tasks.tapes import symbol_labels
 from augrnn.tasks.text import Vocabulary
 from augrnn.train.runs import read_metrics
 from augrnn.viz.views import (
@@ -59,11 +60,6 @@ def _rounded(values: np.ndarray | Tensor, digits: int = 4) -> Any:
     return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
 
 
-def _tape_symbols(symbols: Tensor) -> list[str]:
-    """A tape's symbols as the RL-NTM's tasks write them, ∅ for 0."""
-    return ["∅" if int(v) == 0 else str(int(v)) for v in symbols]
-
-
 def _io_data(task: Task, batch: Batch, logits: Tensor) -> dict[str, Any]:
     """The example's inputs, targets and outputs: bit grids (time, channel), token strings, a
     memory's cells (its start, its scored cells' targets and each cell's most probable final
@@ -82,9 +78,9 @@ def _io_data(task: Task, batch: Batch, logits: Tensor) -> dict[str, Any]:
         cells, targets = int(batch.tape_lengths[0]), int(batch.mask[:, 0].sum())
         return {
             "kind": "tape",
-            "source": _tape_symbols(batch.tape[:cells, 0]),
-            "target": _tape_symbols(batch.targets[:targets, 0]),
-            "output": _tape_symbols(logits[:targets, 0].argmax(-1)),
+            "source": symbol_labels(batch.tape[:cells, 0]),
+            "target": symbol_labels(batch.targets[:targets, 0]),
+            "output": symbol_labels(logits[:targets, 0].argmax(-1)),
         }
     if task.io_kind == "tokens":
         source_vocab = getattr(task, "source_vocab", None)
@@ -281,7 +277,7 @@ def _nram_data(trace: Trace, batch: Any, model: Any) -> dict[str, Any]:
         "steps": list(range(0, total, stride)),
         "values": shown.argmax(-1).tolist(),
         "sureness": _rounded(shown.max(-1).values, 3),
-        # transposed, as the report's heat maps draw their first index across: steps down
+        # (steps, scored cells): the report's heat maps draw the first index across
         "target_probability": _rounded(shown[:, scored, targets], 3),
         "scored": scored.tolist(),
         "targets": targets.tolist(),
@@ -305,7 +301,7 @@ def _rl_ntm_data(trace: Trace, batch: Any) -> dict[str, Any]:
         "total": total,
         "stride": stride,
         "steps": list(range(0, total, stride)),
-        "tape": _tape_symbols(batch.tape[:cells, 0]),
+        "tape": symbol_labels(batch.tape[:cells, 0]),
         "input_head": trace.stack("rl_input_head")[::stride, 0].tolist(),
         "memory_head": memory_head,
         "emit": [bool(x) for x in trace.stack("rl_emit")[::stride, 0]],
